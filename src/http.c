@@ -1,0 +1,455 @@
+/*
+ * http: header lists, absolute URLs and the proxy's header rules.
+ *
+ * Pure functions over plain structs. Header names and values come from llhttp
+ * in strict mode, so they hold no CR, LF or NUL; this module still never
+ * trusts lengths it did not compute itself.
+ */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "buf.h"
+#include "http.h"
+#include "xmalloc.h"
+
+/* What patchscope knows about particular headers. */
+static const struct {
+	const char	*name;
+	int		 flags;
+} header_table[] = {
+	{ "Connection",			HTTP_HDR_HOP },
+	{ "Keep-Alive",			HTTP_HDR_HOP },
+	{ "Proxy-Connection",		HTTP_HDR_HOP },
+	{ "Proxy-Authenticate",		HTTP_HDR_HOP },
+	{ "Proxy-Authorization",	HTTP_HDR_HOP | HTTP_HDR_SECRET },
+	{ "TE",				HTTP_HDR_HOP },
+	{ "Trailer",			HTTP_HDR_HOP },
+	{ "Upgrade",			HTTP_HDR_HOP },
+	{ "Authorization",		HTTP_HDR_SECRET },
+	{ "Cookie",			HTTP_HDR_SECRET },
+	{ "Set-Cookie",			HTTP_HDR_SECRET },
+	{ "X-Auth-Token",		HTTP_HDR_SECRET },
+	{ "X-Api-Key",			HTTP_HDR_SECRET },
+};
+
+/* Query parameter names containing one of these hide their value in logs. */
+static const char *secret_words[] = {
+	"token", "secret", "password", "passwd", "apikey", "auth", "signature",
+};
+
+/* Append a header. */
+void
+http_headers_add(struct http_headers *h, const char *name, size_t nlen,
+    const char *value, size_t vlen)
+{
+	if (h->n == h->cap) {
+		h->cap = h->cap ? h->cap * 2 : 16;
+		h->v = xreallocarray(h->v, h->cap, sizeof *h->v);
+	}
+	h->v[h->n].name = xstrndup(name, nlen);
+	h->v[h->n].value = xstrndup(value, vlen);
+	h->n++;
+}
+
+/* First value of name, or NULL. */
+const char *
+http_headers_get(const struct http_headers *h, const char *name)
+{
+	size_t	i;
+
+	for (i = 0; i < h->n; i++)
+		if (strcasecmp(h->v[i].name, name) == 0)
+			return h->v[i].value;
+	return NULL;
+}
+
+/* Number of headers called name. */
+size_t
+http_headers_count(const struct http_headers *h, const char *name)
+{
+	size_t	i, n = 0;
+
+	for (i = 0; i < h->n; i++)
+		if (strcasecmp(h->v[i].name, name) == 0)
+			n++;
+	return n;
+}
+
+/* Remove every header called name, keeping the order of the rest. */
+void
+http_headers_remove(struct http_headers *h, const char *name)
+{
+	size_t	i, j = 0;
+
+	for (i = 0; i < h->n; i++) {
+		if (strcasecmp(h->v[i].name, name) == 0) {
+			free(h->v[i].name);
+			free(h->v[i].value);
+			continue;
+		}
+		h->v[j++] = h->v[i];
+	}
+	h->n = j;
+}
+
+/* Free all headers. */
+void
+http_headers_clear(struct http_headers *h)
+{
+	size_t	i;
+
+	for (i = 0; i < h->n; i++) {
+		free(h->v[i].name);
+		free(h->v[i].value);
+	}
+	free(h->v);
+	h->v = NULL;
+	h->n = h->cap = 0;
+}
+
+/* Table flags of a header name. */
+int
+http_header_flags(const char *name)
+{
+	size_t	i;
+
+	for (i = 0; i < sizeof header_table / sizeof header_table[0]; i++)
+		if (strcasecmp(header_table[i].name, name) == 0)
+			return header_table[i].flags;
+	return 0;
+}
+
+/* Call fn on each comma-separated token of a list value, trimmed. */
+static void
+http_list_each(const char *value, void (*fn)(const char *, size_t, void *),
+    void *arg)
+{
+	const char	*p = value, *start, *end;
+
+	while (*p != '\0') {
+		while (*p == ' ' || *p == '\t' || *p == ',')
+			p++;
+		start = p;
+		while (*p != '\0' && *p != ',')
+			p++;
+		end = p;
+		while (end > start && (end[-1] == ' ' || end[-1] == '\t'))
+			end--;
+		if (end > start)
+			fn(start, (size_t)(end - start), arg);
+	}
+}
+
+struct strip_state {
+	struct http_headers	*named;	/* names listed in Connection */
+	int			 close;
+};
+
+static void
+http_strip_collect(const char *tok, size_t len, void *arg)
+{
+	struct strip_state	*st = arg;
+
+	if (len == 5 && strncasecmp(tok, "close", 5) == 0)
+		st->close = 1;
+	http_headers_add(st->named, tok, len, "", 0);
+}
+
+/* Drop hop-by-hop headers and those named by Connection. */
+int
+http_headers_strip_hop(struct http_headers *h)
+{
+	struct http_headers	named = { NULL, 0, 0 };
+	struct strip_state	st = { &named, 0 };
+	size_t			i, j = 0, k;
+	int			drop;
+
+	for (i = 0; i < h->n; i++)
+		if (strcasecmp(h->v[i].name, "Connection") == 0 ||
+		    strcasecmp(h->v[i].name, "Proxy-Connection") == 0)
+			http_list_each(h->v[i].value, http_strip_collect, &st);
+	for (i = 0; i < h->n; i++) {
+		drop = (http_header_flags(h->v[i].name) & HTTP_HDR_HOP) != 0;
+		for (k = 0; !drop && k < named.n; k++)
+			if (strcasecmp(named.v[k].name, h->v[i].name) == 0)
+				drop = 1;
+		/* Framing headers are the proxy's business, never a peer's. */
+		if (strcasecmp(h->v[i].name, "Content-Length") == 0 ||
+		    strcasecmp(h->v[i].name, "Transfer-Encoding") == 0)
+			drop = 0;
+		if (drop) {
+			free(h->v[i].name);
+			free(h->v[i].value);
+			continue;
+		}
+		h->v[j++] = h->v[i];
+	}
+	h->n = j;
+	http_headers_clear(&named);
+	return st.close;
+}
+
+static int
+http_host_char(int c)
+{
+	return isalnum(c) || c == '-' || c == '.' || c == '_';
+}
+
+/* Parse an absolute-form target. */
+int
+http_url_parse(const char *url, struct http_url *u, const char **errstr)
+{
+	const char	*p, *auth, *auth_end, *host, *host_end, *at, *q;
+	long		 port = -1;
+	char		*end;
+	size_t		 i;
+
+	memset(u, 0, sizeof *u);
+	p = strstr(url, "://");
+	if (p == NULL) {
+		*errstr = "not an absolute URL";
+		return -1;
+	}
+	for (q = url; q < p; q++)
+		if (!isalpha((unsigned char)*q)) {
+			*errstr = "bad URL scheme";
+			return -1;
+		}
+	if (p - url == 4 && strncasecmp(url, "http", 4) == 0)
+		u->scheme = xstrdup("http");
+	else if (p - url == 5 && strncasecmp(url, "https", 5) == 0)
+		u->scheme = xstrdup("https");
+	else {
+		*errstr = "only http:// and https:// URLs can be proxied";
+		return -1;
+	}
+	auth = p + 3;
+	auth_end = auth + strcspn(auth, "/?#");
+	if (auth_end[0] == '#') {
+		*errstr = "a request target must not carry a #fragment";
+		goto fail;
+	}
+	/* Userinfo is deprecated in http URLs (RFC 9110 4.2.4): drop it. */
+	at = memchr(auth, '@', (size_t)(auth_end - auth));
+	host = at != NULL ? at + 1 : auth;
+	if (*host == '[') {
+		host_end = memchr(host, ']', (size_t)(auth_end - host));
+		if (host_end == NULL || host_end == host + 1) {
+			*errstr = "bad IPv6 address in URL";
+			goto fail;
+		}
+		for (q = host + 1; q < host_end; q++)
+			if (!isxdigit((unsigned char)*q) && *q != ':' &&
+			    *q != '.') {
+				*errstr = "bad IPv6 address in URL";
+				goto fail;
+			}
+		u->host = xstrndup(host + 1, (size_t)(host_end - host - 1));
+		p = host_end + 1;
+	} else {
+		host_end = host;
+		while (host_end < auth_end && *host_end != ':')
+			host_end++;
+		if (host_end == host) {
+			*errstr = "URL has no host";
+			goto fail;
+		}
+		for (q = host; q < host_end; q++)
+			if (!http_host_char((unsigned char)*q)) {
+				*errstr = "bad character in URL host";
+				goto fail;
+			}
+		u->host = xstrndup(host, (size_t)(host_end - host));
+		p = host_end;
+	}
+	for (i = 0; u->host[i] != '\0'; i++)
+		u->host[i] = (char)tolower((unsigned char)u->host[i]);
+	if (p < auth_end) {
+		if (*p != ':' || p + 1 == auth_end ||
+		    !isdigit((unsigned char)p[1])) {
+			*errstr = "bad port in URL";
+			goto fail;
+		}
+		port = strtol(p + 1, &end, 10);
+		if (end != auth_end || port < 1 || port > 65535) {
+			*errstr = "bad port in URL";
+			goto fail;
+		}
+	}
+	if (port == -1)
+		port = strcmp(u->scheme, "https") == 0 ? 443 : 80;
+	u->port = (int)port;
+	if (strchr(auth_end, '#') != NULL) {
+		*errstr = "a request target must not carry a #fragment";
+		goto fail;
+	}
+	if (*auth_end == '/')
+		u->target = xstrdup(auth_end);
+	else
+		u->target = xasprintf("/%s", auth_end);
+	return 0;
+fail:
+	http_url_free(u);
+	return -1;
+}
+
+/* Free a parsed URL. */
+void
+http_url_free(struct http_url *u)
+{
+	free(u->scheme);
+	free(u->host);
+	free(u->target);
+	memset(u, 0, sizeof *u);
+}
+
+/* Does a Host value name the URL's host and port? */
+int
+http_host_matches(const char *host, const struct http_url *u)
+{
+	const char	*h = host, *h_end, *colon;
+	int		 dflt, port;
+	char		*end;
+	long		 p;
+
+	dflt = strcmp(u->scheme, "https") == 0 ? 443 : 80;
+	if (*h == '[') {
+		h_end = strchr(h, ']');
+		if (h_end == NULL)
+			return 0;
+		h++;
+		colon = h_end[1] == ':' ? h_end + 1 : NULL;
+		if (colon == NULL && h_end[1] != '\0')
+			return 0;
+	} else {
+		colon = strchr(h, ':');
+		h_end = colon != NULL ? colon : h + strlen(h);
+	}
+	if ((size_t)(h_end - h) != strlen(u->host) ||
+	    strncasecmp(h, u->host, (size_t)(h_end - h)) != 0)
+		return 0;
+	port = dflt;
+	if (colon != NULL) {
+		if (!isdigit((unsigned char)colon[1]))
+			return 0;
+		p = strtol(colon + 1, &end, 10);
+		if (*end != '\0' || p < 1 || p > 65535)
+			return 0;
+		port = (int)p;
+	}
+	return port == u->port;
+}
+
+/* Host value for the URL. */
+void
+http_url_authority(struct buf *b, const struct http_url *u)
+{
+	int	dflt = strcmp(u->scheme, "https") == 0 ? 443 : 80;
+
+	if (strchr(u->host, ':') != NULL)
+		buf_printf(b, "[%s]", u->host);
+	else
+		buf_adds(b, u->host);
+	if (u->port != dflt)
+		buf_printf(b, ":%d", u->port);
+}
+
+static int
+http_secret_name(const char *name, size_t len)
+{
+	char	norm[64];
+	size_t	i, n = 0;
+
+	for (i = 0; i < len && n < sizeof norm - 1; i++)
+		if (isalnum((unsigned char)name[i]))
+			norm[n++] = (char)tolower((unsigned char)name[i]);
+	norm[n] = '\0';
+	for (i = 0; i < sizeof secret_words / sizeof secret_words[0]; i++)
+		if (strstr(norm, secret_words[i]) != NULL)
+			return 1;
+	return 0;
+}
+
+/* URL for a log line, secrets hidden. */
+void
+http_url_for_log(struct buf *b, const struct http_url *u)
+{
+	const char	*q, *p, *amp, *eq;
+
+	buf_printf(b, "%s://", u->scheme);
+	http_url_authority(b, u);
+	q = strchr(u->target, '?');
+	if (q == NULL) {
+		buf_adds(b, u->target);
+		return;
+	}
+	buf_add(b, u->target, (size_t)(q - u->target) + 1);
+	for (p = q + 1; *p != '\0'; p = *amp ? amp + 1 : amp) {
+		amp = p + strcspn(p, "&");
+		eq = memchr(p, '=', (size_t)(amp - p));
+		if (eq != NULL && http_secret_name(p, (size_t)(eq - p))) {
+			buf_add(b, p, (size_t)(eq - p) + 1);
+			buf_adds(b, "redacted");
+		} else
+			buf_add(b, p, (size_t)(amp - p));
+		if (*amp == '&')
+			buf_adds(b, "&");
+	}
+}
+
+static void
+http_head_headers(struct buf *b, const struct http_headers *h)
+{
+	size_t	i;
+
+	for (i = 0; i < h->n; i++)
+		buf_printf(b, "%s: %s\r\n", h->v[i].name, h->v[i].value);
+	buf_adds(b, "\r\n");
+}
+
+/* Serialize a request head. */
+void
+http_request_head(struct buf *b, const char *method, const char *target,
+    const struct http_headers *h)
+{
+	buf_printf(b, "%s %s HTTP/1.1\r\n", method, target);
+	http_head_headers(b, h);
+}
+
+/* Serialize a response head. */
+void
+http_response_head(struct buf *b, int status, const char *reason,
+    const struct http_headers *h)
+{
+	buf_printf(b, "HTTP/1.1 %03d %s\r\n", status, reason);
+	http_head_headers(b, h);
+}
+
+/* Standard reason phrases (RFC 9110 section 15). */
+const char *
+http_reason(int status)
+{
+	static const struct {
+		int		 status;
+		const char	*reason;
+	} reasons[] = {
+		{ 100, "Continue" }, { 200, "OK" }, { 201, "Created" },
+		{ 204, "No Content" }, { 304, "Not Modified" },
+		{ 400, "Bad Request" }, { 401, "Unauthorized" },
+		{ 403, "Forbidden" }, { 404, "Not Found" },
+		{ 405, "Method Not Allowed" }, { 408, "Request Timeout" },
+		{ 413, "Content Too Large" }, { 422, "Unprocessable Content" },
+		{ 431, "Request Header Fields Too Large" },
+		{ 500, "Internal Server Error" }, { 501, "Not Implemented" },
+		{ 502, "Bad Gateway" }, { 503, "Service Unavailable" },
+		{ 504, "Gateway Timeout" },
+	};
+	size_t	i;
+
+	for (i = 0; i < sizeof reasons / sizeof reasons[0]; i++)
+		if (reasons[i].status == status)
+			return reasons[i].reason;
+	return "";
+}

@@ -1,0 +1,79 @@
+/*
+ * http: the HTTP/1.1 message model (header lists, absolute URLs) and the
+ * pure rules a proxy applies to them (hop-by-hop filtering, Host checks,
+ * head serialization). No sockets here; llhttp does the framing in proxy.c.
+ */
+#ifndef PATCHSCOPE_HTTP_H
+#define PATCHSCOPE_HTTP_H
+
+#include <stddef.h>
+
+struct buf;
+
+struct http_header {
+	char	*name;
+	char	*value;
+};
+
+struct http_headers {
+	struct http_header	*v;
+	size_t			 n;
+	size_t			 cap;
+};
+
+/* Header table flags (see http.c). */
+#define HTTP_HDR_HOP		0x1	/* hop-by-hop: never forwarded */
+#define HTTP_HDR_SECRET		0x2	/* credentials: never logged or kept */
+
+struct http_url {
+	char	*scheme;	/* lower case: "http" or "https" */
+	char	*host;		/* lower case; IPv6 without brackets */
+	int	 port;
+	char	*target;	/* origin-form: path and query, at least "/" */
+};
+
+/* Append a header; name and value are copied. */
+void	http_headers_add(struct http_headers *, const char *name, size_t,
+	    const char *value, size_t);
+/* Return the first value of name (case-insensitive), or NULL. */
+const char *http_headers_get(const struct http_headers *, const char *name);
+/* Count the headers called name. */
+size_t	http_headers_count(const struct http_headers *, const char *name);
+/* Remove every header called name. */
+void	http_headers_remove(struct http_headers *, const char *name);
+/* Free all headers; the list is empty and reusable afterwards. */
+void	http_headers_clear(struct http_headers *);
+/* Return the table flags of a header name (HTTP_HDR_*). */
+int	http_header_flags(const char *name);
+/*
+ * Remove hop-by-hop headers: the fixed set in the table and every header
+ * that Connection names (RFC 9110 7.6.1). Return nonzero when the message's
+ * Connection header asked for "close".
+ */
+int	http_headers_strip_hop(struct http_headers *);
+
+/*
+ * Parse an absolute-form request target ("http://host:port/path?q").
+ * Return 0, or -1 with *errstr set to a static message. Userinfo is
+ * dropped. The caller frees with http_url_free.
+ */
+int	http_url_parse(const char *, struct http_url *, const char **errstr);
+/* Free the members of a parsed URL. */
+void	http_url_free(struct http_url *);
+/* Return nonzero when a Host header value names the URL's host and port. */
+int	http_host_matches(const char *host, const struct http_url *);
+/* Write the URL's authority as a Host value ("h", "h:p", "[v6]:p"). */
+void	http_url_authority(struct buf *, const struct http_url *);
+/* Write the URL for a log line: no userinfo, secret query values hidden. */
+void	http_url_for_log(struct buf *, const struct http_url *);
+
+/* Serialize "METHOD target HTTP/1.1" and the headers, ending in CRLF CRLF. */
+void	http_request_head(struct buf *, const char *method, const char *target,
+	    const struct http_headers *);
+/* Serialize "HTTP/1.1 status reason" and the headers, ending in CRLF CRLF. */
+void	http_response_head(struct buf *, int status, const char *reason,
+	    const struct http_headers *);
+/* Return the standard reason phrase for status ("" when unknown). */
+const char *http_reason(int status);
+
+#endif

@@ -1,0 +1,35 @@
+/*
+ * log: the one logging API. Everything goes to stderr; only main.c writes
+ * to stdout.
+ */
+#ifndef PATCHSCOPE_LOG_H
+#define PATCHSCOPE_LOG_H
+
+#include <stdarg.h>
+
+enum log_level {
+	LOG_LEVEL_WARN = 0,	/* warnings and errors only (--quiet) */
+	LOG_LEVEL_INFO,		/* one line per exchange (default) */
+	LOG_LEVEL_DEBUG		/* connection state changes (--verbose) */
+};
+
+/* Set the level and route libevent's own messages into this log. */
+void	log_init(enum log_level);
+/* Return nonzero when messages at level would be written. */
+int	log_enabled(enum log_level);
+/* Log at info level (per-exchange lines). */
+void	log_info(const char *, ...) __attribute__((format(printf, 1, 2)));
+/* Log at debug level. */
+void	log_debug(const char *, ...) __attribute__((format(printf, 1, 2)));
+/* Log a warning with strerror(errno) appended. */
+void	log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
+/* Log a warning. */
+void	log_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));
+/* Log an error with strerror(errno) and exit 2. */
+void	fatal(const char *, ...)
+	    __attribute__((format(printf, 1, 2), noreturn));
+/* Log an error and exit 2. */
+void	fatalx(const char *, ...)
+	    __attribute__((format(printf, 1, 2), noreturn));
+
+#endif

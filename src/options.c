@@ -1,0 +1,343 @@
+/*
+ * options: parse the serving commands' options with getopt_long.
+ *
+ * Every value is checked here, so the shell only ever sees sane limits:
+ * timeouts within (0, 1 day], sizes within their documented bounds.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "options.h"
+#include "xmalloc.h"
+
+#define MAX_TIMEOUT_MS	(24u * 3600u * 1000u)
+
+enum {
+	OPT_CONNECT_TIMEOUT = 256,
+	OPT_RESPONSE_TIMEOUT,
+	OPT_IDLE_TIMEOUT,
+	OPT_HEADER_TIMEOUT,
+	OPT_MAX_HEADER_BYTES,
+	OPT_MAX_BODY_BUFFER,
+	OPT_MAX_CONNECTIONS
+};
+
+static const struct option long_options[] = {
+	{ "listen",		required_argument, NULL, 'l' },
+	{ "connect-timeout",	required_argument, NULL, OPT_CONNECT_TIMEOUT },
+	{ "response-timeout",	required_argument, NULL, OPT_RESPONSE_TIMEOUT },
+	{ "idle-timeout",	required_argument, NULL, OPT_IDLE_TIMEOUT },
+	{ "header-timeout",	required_argument, NULL, OPT_HEADER_TIMEOUT },
+	{ "max-header-bytes",	required_argument, NULL, OPT_MAX_HEADER_BYTES },
+	{ "max-body-buffer",	required_argument, NULL, OPT_MAX_BODY_BUFFER },
+	{ "max-connections",	required_argument, NULL, OPT_MAX_CONNECTIONS },
+	{ "verbose",		no_argument,	   NULL, 'v' },
+	{ "quiet",		no_argument,	   NULL, 'q' },
+	{ "help",		no_argument,	   NULL, 'h' },
+	{ NULL, 0, NULL, 0 }
+};
+
+/* Fill in the defaults documented in DESIGN.md. */
+void
+options_defaults(struct options *o)
+{
+	memset(o, 0, sizeof *o);
+	o->listen_host = xstrdup("127.0.0.1");
+	o->listen_port = 8080;
+	o->connect_timeout_ms = 10 * 1000;
+	o->response_timeout_ms = 60 * 1000;
+	o->idle_timeout_ms = 60 * 1000;
+	o->header_timeout_ms = 10 * 1000;
+	o->max_header_bytes = 65536;
+	o->max_body_buffer = 16 * 1024 * 1024;
+	o->max_connections = 1024;
+	o->log_level = LOG_LEVEL_INFO;
+}
+
+/* Free allocated members. */
+void
+options_free(struct options *o)
+{
+	free(o->listen_host);
+	o->listen_host = NULL;
+}
+
+/* Split ADDR:PORT. */
+int
+options_parse_listen(const char *s, char **host, int *port, char **cause)
+{
+	const char	*colon, *h, *hend;
+	char		*end;
+	long		 p;
+
+	*host = NULL;
+	if (*s == '[') {
+		hend = strchr(s, ']');
+		if (hend == NULL || hend[1] != ':') {
+			*cause = xasprintf("bad listen address \"%s\": "
+			    "expected [IPV6]:PORT", s);
+			return -1;
+		}
+		h = s + 1;
+		colon = hend + 1;
+	} else {
+		colon = strrchr(s, ':');
+		if (colon == NULL) {
+			*cause = xasprintf("bad listen address \"%s\": "
+			    "expected ADDR:PORT, e.g. 127.0.0.1:8080", s);
+			return -1;
+		}
+		h = s;
+		hend = colon;
+		if (memchr(s, ':', (size_t)(colon - s)) != NULL) {
+			*cause = xasprintf("bad listen address \"%s\": write "
+			    "IPv6 addresses in brackets, e.g. [::1]:8080", s);
+			return -1;
+		}
+	}
+	errno = 0;
+	p = strtol(colon + 1, &end, 10);
+	if (colon[1] == '\0' || *end != '\0' || errno != 0 || p < 0 ||
+	    p > 65535) {
+		*cause = xasprintf("bad listen address \"%s\": the port must "
+		    "be a number from 0 to 65535", s);
+		return -1;
+	}
+	if (hend == h)
+		*host = xstrdup("127.0.0.1");
+	else
+		*host = xstrndup(h, (size_t)(hend - h));
+	*port = (int)p;
+	return 0;
+}
+
+/* Seconds with optional fraction, into milliseconds. */
+int
+options_parse_seconds(const char *s, unsigned *ms, char **cause)
+{
+	char	*end;
+	double	 v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (*s == '\0' || *end != '\0' || errno != 0 || !isfinite(v) ||
+	    v <= 0 || v * 1000 > MAX_TIMEOUT_MS) {
+		*cause = xasprintf("bad duration \"%s\": expected seconds "
+		    "greater than 0 and at most 86400, e.g. 10 or 0.5", s);
+		return -1;
+	}
+	*ms = (unsigned)(v * 1000 + 0.5);
+	if (*ms == 0)
+		*ms = 1;
+	return 0;
+}
+
+/* Byte size with K/M/G (binary) suffix, optionally followed by "iB" or "B". */
+int
+options_parse_size(const char *s, size_t *out, char **cause)
+{
+	unsigned long long	 v, mult = 1;
+	char			*end;
+
+	errno = 0;
+	if (!isdigit((unsigned char)*s))
+		goto bad;
+	v = strtoull(s, &end, 10);
+	if (errno != 0)
+		goto bad;
+	switch (toupper((unsigned char)*end)) {
+	case 'K':
+		mult = 1024ULL;
+		end++;
+		break;
+	case 'M':
+		mult = 1024ULL * 1024;
+		end++;
+		break;
+	case 'G':
+		mult = 1024ULL * 1024 * 1024;
+		end++;
+		break;
+	}
+	if (mult != 1 && (strcasecmp(end, "iB") == 0 || strcasecmp(end, "B") == 0))
+		end += strlen(end);
+	else if (mult == 1 && strcasecmp(end, "B") == 0)
+		end++;
+	if (*end != '\0' || v == 0 || v > (1ULL << 40) / mult)
+		goto bad;
+	*out = (size_t)(v * mult);
+	return 0;
+bad:
+	*cause = xasprintf("bad size \"%s\": expected a positive number of "
+	    "bytes, optionally with K, M or G (e.g. 65536 or 16M)", s);
+	return -1;
+}
+
+/* Positive count up to max. */
+int
+options_parse_count(const char *s, unsigned max, unsigned *out, char **cause)
+{
+	char		*end;
+	unsigned long	 v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (!isdigit((unsigned char)*s) || *end != '\0' || errno != 0 ||
+	    v == 0 || v > max) {
+		*cause = xasprintf("bad number \"%s\": expected a whole number "
+		    "from 1 to %u", s, max);
+		return -1;
+	}
+	*out = (unsigned)v;
+	return 0;
+}
+
+static int
+options_prefix(const char *name, int rc, char **cause)
+{
+	char	*c;
+
+	if (rc == 0)
+		return 0;
+	c = xasprintf("--%s: %s", name, *cause);
+	free(*cause);
+	*cause = c;
+	return -1;
+}
+
+/* Parse argv of a serving command. */
+int
+options_parse(struct options *o, int argc, char **argv, char **cause)
+{
+	int	 ch, idx, rc;
+	char	*host;
+
+	*cause = NULL;
+	optind = 1;
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, ":l:vqh", long_options,
+	    &idx)) != -1) {
+		rc = 0;
+		switch (ch) {
+		case 'l':
+			rc = options_parse_listen(optarg, &host,
+			    &o->listen_port, cause);
+			if (rc == 0) {
+				free(o->listen_host);
+				o->listen_host = host;
+			}
+			rc = options_prefix("listen", rc, cause);
+			break;
+		case OPT_CONNECT_TIMEOUT:
+			rc = options_prefix("connect-timeout",
+			    options_parse_seconds(optarg,
+			    &o->connect_timeout_ms, cause), cause);
+			break;
+		case OPT_RESPONSE_TIMEOUT:
+			rc = options_prefix("response-timeout",
+			    options_parse_seconds(optarg,
+			    &o->response_timeout_ms, cause), cause);
+			break;
+		case OPT_IDLE_TIMEOUT:
+			rc = options_prefix("idle-timeout",
+			    options_parse_seconds(optarg,
+			    &o->idle_timeout_ms, cause), cause);
+			break;
+		case OPT_HEADER_TIMEOUT:
+			rc = options_prefix("header-timeout",
+			    options_parse_seconds(optarg,
+			    &o->header_timeout_ms, cause), cause);
+			break;
+		case OPT_MAX_HEADER_BYTES:
+			rc = options_prefix("max-header-bytes",
+			    options_parse_size(optarg, &o->max_header_bytes,
+			    cause), cause);
+			if (rc == 0 && (o->max_header_bytes < 1024 ||
+			    o->max_header_bytes > 1024 * 1024)) {
+				*cause = xasprintf("--max-header-bytes: must "
+				    "be from 1K to 1M");
+				rc = -1;
+			}
+			break;
+		case OPT_MAX_BODY_BUFFER:
+			rc = options_prefix("max-body-buffer",
+			    options_parse_size(optarg, &o->max_body_buffer,
+			    cause), cause);
+			if (rc == 0 && o->max_body_buffer > 1024 * 1024 * 1024) {
+				*cause = xasprintf("--max-body-buffer: must "
+				    "be at most 1G");
+				rc = -1;
+			}
+			break;
+		case OPT_MAX_CONNECTIONS:
+			rc = options_prefix("max-connections",
+			    options_parse_count(optarg, 100000,
+			    &o->max_connections, cause), cause);
+			break;
+		case 'v':
+			o->log_level = LOG_LEVEL_DEBUG;
+			break;
+		case 'q':
+			o->log_level = LOG_LEVEL_WARN;
+			break;
+		case 'h':
+			o->help = 1;
+			break;
+		case ':':
+			*cause = xasprintf("option %s needs a value",
+			    argv[optind - 1]);
+			return -1;
+		default:
+			if (optopt != 0)
+				*cause = xasprintf("unknown option -%c",
+				    optopt);
+			else
+				*cause = xasprintf("unknown option %s",
+				    argv[optind - 1]);
+			return -1;
+		}
+		if (rc != 0)
+			return -1;
+	}
+	if (optind < argc) {
+		*cause = xasprintf("unexpected argument \"%s\"", argv[optind]);
+		return -1;
+	}
+	return 0;
+}
+
+/* Usage text of the serving options. */
+const char *
+options_usage(void)
+{
+	return
+	"  -l, --listen ADDR:PORT      where to accept clients (default "
+	    OPTIONS_DEFAULT_LISTEN ");\n"
+	"                              port 0 picks a free port\n"
+	"      --connect-timeout SECS  give up connecting to an origin "
+	    "(default 10)\n"
+	"      --response-timeout SECS wait this long for the first byte of "
+	    "an\n"
+	"                              origin's response, then answer 504 "
+	    "(default 60)\n"
+	"      --idle-timeout SECS     close idle keep-alive connections and "
+	    "stalled\n"
+	"                              transfers (default 60)\n"
+	"      --header-timeout SECS   a client must send its request headers "
+	    "in time,\n"
+	"                              else 408 (default 10)\n"
+	"      --max-header-bytes SIZE largest request head, else 431 "
+	    "(default 64K)\n"
+	"      --max-body-buffer SIZE  most body held in memory for "
+	    "inspection (default 16M)\n"
+	"      --max-connections N     most client connections at once, "
+	    "else 503 (default 1024)\n"
+	"  -v, --verbose               also log connection details\n"
+	"  -q, --quiet                 log only warnings and errors\n"
+	"  -h, --help                  show this help\n";
+}

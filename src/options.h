@@ -1,0 +1,50 @@
+/*
+ * options: the command line of the serving commands, parsed into a plain
+ * struct. Pure: no sockets, no printing; errors travel up as a message.
+ */
+#ifndef PATCHSCOPE_OPTIONS_H
+#define PATCHSCOPE_OPTIONS_H
+
+#include <stddef.h>
+
+#include "log.h"
+
+#define OPTIONS_DEFAULT_LISTEN		"127.0.0.1:8080"
+#define OPTIONS_MAX_HEADERS		512	/* header lines per message */
+
+struct options {
+	char		*listen_host;	/* numeric address or "localhost" */
+	int		 listen_port;	/* 0 picks a free port */
+	unsigned	 connect_timeout_ms;
+	unsigned	 response_timeout_ms;
+	unsigned	 idle_timeout_ms;
+	unsigned	 header_timeout_ms;
+	size_t		 max_header_bytes;
+	size_t		 max_body_buffer;
+	unsigned	 max_connections;
+	enum log_level	 log_level;
+	int		 help;		/* --help was given */
+};
+
+/* Fill in the documented defaults. */
+void	options_defaults(struct options *);
+/* Free what options_parse allocated. */
+void	options_free(struct options *);
+/*
+ * Parse the options of a serving command (argv[0] is the command name).
+ * Return 0, or -1 with *cause set to a message the caller frees.
+ */
+int	options_parse(struct options *, int argc, char **argv, char **cause);
+/* Split "ADDR:PORT" (or "[v6]:PORT" or ":PORT"); -1 and *cause on error. */
+int	options_parse_listen(const char *, char **host, int *port, char **cause);
+/* Parse seconds (fractions allowed) into milliseconds; -1 and *cause. */
+int	options_parse_seconds(const char *, unsigned *ms, char **cause);
+/* Parse a byte size with optional K, M or G suffix; -1 and *cause. */
+int	options_parse_size(const char *, size_t *, char **cause);
+/* Parse a positive count up to max; -1 and *cause. */
+int	options_parse_count(const char *, unsigned max, unsigned *,
+	    char **cause);
+/* The usage text of the serving options, for --help. */
+const char *options_usage(void);
+
+#endif

@@ -1,0 +1,1498 @@
+/*
+ * proxy: listener and client connections of the HTTP/1.1 forward proxy.
+ *
+ * A connection is one struct conn with two halves: the client and the origin.
+ * Each half has its bufferevent and an llhttp parser (requests on the client
+ * half, responses on the origin half); body bytes parsed on one half are
+ * written to half->peer, so one relay function serves both directions.
+ *
+ * Invariants:
+ * - llhttp owns framing. Callbacks only record what they saw and relay body
+ *   bytes; state changes that can free things happen in half_parse() after
+ *   llhttp_execute() returns, never inside a parser callback.
+ * - A parser is paused at the end of each message, so a pipelined request
+ *   waits in the client's input buffer until the previous response is done.
+ * - When a peer's output grows past RELAY_HIGH the half stops reading and
+ *   resumes when that output drains below RELAY_LOW: memory per connection
+ *   is bounded whatever the body size.
+ * - conn_close() is the one way out. It logs, frees both bufferevents and
+ *   moves the conn to the dead list; the struct itself is freed later from
+ *   the loop, so callers up the stack may still test conn->closed.
+ * - The origin bufferevent belongs to the conn while an exchange runs and to
+ *   the upstream pool between exchanges.
+ */
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/dns.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <event2/util.h>
+#include <jansson.h>
+#include <llhttp.h>
+
+#include "buf.h"
+#include "http.h"
+#include "log.h"
+#include "options.h"
+#include "proxy.h"
+#include "upstream.h"
+#include "xmalloc.h"
+
+#define RELAY_HIGH		(256 * 1024)	/* stop reading the source */
+#define RELAY_LOW		(64 * 1024)	/* resume reading */
+#define SINGLE_IO		(64 * 1024)	/* bytes per read or write call */
+#define SHUTDOWN_DEADLINE_MS	5000
+#define POOL_MAX_IDLE		256
+#define ACCEPT_RETRY_MS		1000
+
+enum conn_state {
+	CONN_WAIT_REQUEST,	/* keep-alive: no byte of a request yet */
+	CONN_READ_HEAD,		/* reading the request head */
+	CONN_CONNECT,		/* connecting to the origin */
+	CONN_WAIT_RESPONSE,	/* request going out, no response byte yet */
+	CONN_RELAY_RESPONSE,	/* response head sent on, body streaming */
+	CONN_DRAIN,		/* flushing a last answer, then close */
+	CONN_CLOSED
+};
+
+static const char *conn_state_names[] = {
+	"wait-request", "read-head", "connect", "wait-response",
+	"relay-response", "drain", "closed"
+};
+
+struct conn;
+
+struct half {
+	struct conn		*conn;
+	struct half		*peer;
+	const char		*name;		/* "client" or "origin" */
+	struct bufferevent	*bev;
+	llhttp_t		 parser;
+	int			 paused;	/* parser stopped at message end */
+	int			 throttled;	/* reading off for backpressure */
+	int			 chunked_out;	/* re-chunk body sent to peer */
+	uint64_t		 body_bytes;	/* body bytes parsed this message */
+	/* Head being parsed. */
+	struct buf		 field;
+	struct buf		 value;
+	int			 in_value;
+	struct http_headers	 headers;
+	struct buf		 reason;	/* response reason phrase */
+	size_t			 head_bytes;	/* head bytes seen by callbacks */
+	size_t			 raw_head_bytes;/* head bytes fed to llhttp */
+	int			 head_done;
+	int			 msg_done;
+};
+
+struct proxy {
+	struct event_base	*base;
+	struct evdns_base	*dns;
+	const struct options	*opts;
+	struct evconnlistener	*listener;
+	struct upstream_pool	*pool;
+	struct event		*accept_retry;
+	struct event		*shutdown_timer;
+	struct event		*reaper;
+	TAILQ_HEAD(, conn)	 conns;
+	TAILQ_HEAD(, conn)	 dead;
+	unsigned		 nconns;
+	uint64_t		 next_id;
+	int			 draining;
+	char			*address;
+};
+
+struct conn {
+	TAILQ_ENTRY(conn)	 entry;
+	struct proxy		*proxy;
+	uint64_t		 id;
+	enum conn_state		 state;
+	int			 closed;
+	struct half		 client;
+	struct half		 origin;
+	struct event		*timer;
+	struct event		*resume;	/* parse pipelined input later */
+	struct timespec		 last_activity;
+	unsigned		 timer_ms;	/* what the timer counts */
+
+	/* The exchange in progress. */
+	struct timespec		 t_start;
+	struct buf		 url;
+	struct http_url		 target;
+	int			 have_target;
+	int			 method;
+	struct buf		 upstream_head;	/* kept for one retry */
+	int			 client_keepalive;
+	int			 client_http10;
+	int			 req_has_body;
+	int			 resp_status;
+	int			 resp_started;	/* a response head went out */
+	int			 interim;	/* parsing a 1xx response */
+	int			 close_after;	/* close once the answer is out */
+	int			 origin_reused;
+	int			 retried;
+	int			 exchanges;
+	char			*origin_host;
+	int			 origin_port;
+};
+
+static llhttp_settings_t request_settings;
+static llhttp_settings_t response_settings;
+
+static void	conn_close(struct conn *, const char *, ...)
+		    __attribute__((format(printf, 2, 3)));
+static void	conn_fail(struct conn *, int, const char *, const char *, ...)
+		    __attribute__((format(printf, 4, 5)));
+static void	half_parse(struct half *);
+static void	origin_start(struct conn *);
+static void	exchange_finish(struct conn *);
+static void	set_nodelay(evutil_socket_t);
+
+static void
+monotonic_now(struct timespec *ts)
+{
+	clock_gettime(CLOCK_MONOTONIC, ts);
+}
+
+static double
+elapsed_ms(const struct timespec *from)
+{
+	struct timespec	now;
+
+	monotonic_now(&now);
+	return (double)(now.tv_sec - from->tv_sec) * 1000.0 +
+	    (double)(now.tv_nsec - from->tv_nsec) / 1e6;
+}
+
+static void
+conn_set_state(struct conn *conn, enum conn_state state)
+{
+	if (conn->state == state)
+		return;
+	log_debug("[#%" PRIu64 "] %s -> %s", conn->id,
+	    conn_state_names[conn->state], conn_state_names[state]);
+	conn->state = state;
+}
+
+/* Arm the connection's one timer for ms from now. */
+static void
+conn_arm(struct conn *conn, unsigned ms)
+{
+	struct timeval	tv;
+
+	conn->timer_ms = ms;
+	monotonic_now(&conn->last_activity);
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	evtimer_add(conn->timer, &tv);
+}
+
+/* Note progress on a transfer; the idle timer is pushed back lazily. */
+static void
+conn_touch(struct conn *conn)
+{
+	monotonic_now(&conn->last_activity);
+}
+
+static void
+half_init(struct half *h, struct conn *conn, struct half *peer,
+    const char *name)
+{
+	h->conn = conn;
+	h->peer = peer;
+	h->name = name;
+}
+
+/* Forget the head and counters of the last message. */
+static void
+half_reset_message(struct half *h)
+{
+	buf_reset(&h->field);
+	buf_reset(&h->value);
+	buf_reset(&h->reason);
+	http_headers_clear(&h->headers);
+	h->in_value = 0;
+	h->head_bytes = h->raw_head_bytes = 0;
+	h->head_done = h->msg_done = 0;
+	h->body_bytes = 0;
+	h->chunked_out = 0;
+}
+
+static void
+half_free_buffers(struct half *h)
+{
+	buf_free(&h->field);
+	buf_free(&h->value);
+	buf_free(&h->reason);
+	http_headers_clear(&h->headers);
+}
+
+static void
+conn_reset_exchange(struct conn *conn)
+{
+	buf_reset(&conn->url);
+	buf_reset(&conn->upstream_head);
+	if (conn->have_target)
+		http_url_free(&conn->target);
+	conn->have_target = 0;
+	conn->method = -1;
+	conn->req_has_body = 0;
+	conn->resp_status = 0;
+	conn->resp_started = 0;
+	conn->interim = 0;
+	conn->origin_reused = 0;
+	conn->retried = 0;
+	free(conn->origin_host);
+	conn->origin_host = NULL;
+	half_reset_message(&conn->client);
+	half_reset_message(&conn->origin);
+}
+
+static void
+origin_release(struct conn *conn, int reusable)
+{
+	struct half	*o = &conn->origin;
+
+	if (o->bev == NULL)
+		return;
+	if (reusable && !conn->proxy->draining) {
+		upstream_pool_put(conn->proxy->pool, conn->origin_host,
+		    conn->origin_port, o->bev);
+	} else
+		bufferevent_free(o->bev);
+	o->bev = NULL;
+	o->throttled = 0;
+	o->paused = 0;
+	/* Nothing more goes out to the origin: let the client read again. */
+	if (conn->client.throttled && conn->client.bev != NULL) {
+		conn->client.throttled = 0;
+		bufferevent_enable(conn->client.bev, EV_READ);
+	}
+}
+
+static void
+proxy_maybe_done(struct proxy *p)
+{
+	if (p->draining && p->nconns == 0)
+		event_base_loopexit(p->base, NULL);
+}
+
+/* Close the connection once, logging why. */
+static void
+conn_close(struct conn *conn, const char *fmt, ...)
+{
+	struct proxy	*p = conn->proxy;
+	va_list		 ap;
+	char		*why;
+
+	if (conn->closed)
+		return;
+	va_start(ap, fmt);
+	if (vasprintf(&why, fmt, ap) < 0)
+		why = NULL;
+	va_end(ap);
+	if (log_enabled(LOG_LEVEL_DEBUG) || conn->state == CONN_RELAY_RESPONSE ||
+	    conn->state == CONN_WAIT_RESPONSE || conn->state == CONN_CONNECT)
+		log_info("[#%" PRIu64 "] closed: %s (%d exchanges)", conn->id,
+		    why != NULL ? why : "?", conn->exchanges);
+	free(why);
+	conn_set_state(conn, CONN_CLOSED);
+	conn->closed = 1;
+	evtimer_del(conn->timer);
+	event_del(conn->resume);
+	if (conn->client.bev != NULL)
+		bufferevent_free(conn->client.bev);
+	conn->client.bev = NULL;
+	if (conn->origin.bev != NULL)
+		bufferevent_free(conn->origin.bev);
+	conn->origin.bev = NULL;
+	TAILQ_REMOVE(&p->conns, conn, entry);
+	TAILQ_INSERT_TAIL(&p->dead, conn, entry);
+	p->nconns--;
+	event_active(p->reaper, EV_TIMEOUT, 1);
+	if (p->listener != NULL && !p->draining)
+		evconnlistener_enable(p->listener);
+	proxy_maybe_done(p);
+}
+
+static void
+conn_free(struct conn *conn)
+{
+	event_free(conn->timer);
+	event_free(conn->resume);
+	conn_reset_exchange(conn);
+	buf_free(&conn->url);
+	buf_free(&conn->upstream_head);
+	half_free_buffers(&conn->client);
+	half_free_buffers(&conn->origin);
+	free(conn);
+}
+
+static void
+reaper_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct proxy	*p = arg;
+	struct conn	*conn;
+
+	(void)fd;
+	(void)what;
+	while ((conn = TAILQ_FIRST(&p->dead)) != NULL) {
+		TAILQ_REMOVE(&p->dead, conn, entry);
+		conn_free(conn);
+	}
+}
+
+/* The URL of the current request as it may appear in a log line. */
+static void
+conn_log_url(struct conn *conn, struct buf *b)
+{
+	if (conn->have_target)
+		http_url_for_log(b, &conn->target);
+	else if (conn->url.len > 0 && conn->url.len < 200 &&
+	    conn->url.data[0] == '/')
+		buf_add(b, conn->url.data, strcspn(conn->url.data, "?"));
+	else
+		buf_adds(b, "-");
+}
+
+/* One info line per exchange: what, where, outcome, bytes, time. */
+static void
+conn_log_exchange(struct conn *conn, int status, const char *code,
+    const char *message)
+{
+	struct buf	 url = { NULL, 0, 0 };
+	const char	*method;
+
+	if (!log_enabled(LOG_LEVEL_INFO))
+		return;
+	conn_log_url(conn, &url);
+	method = conn->method >= 0 ?
+	    llhttp_method_name((llhttp_method_t)conn->method) : "-";
+	if (code != NULL)
+		log_info("[#%" PRIu64 "] %s %s -> %d %s: %s (req %" PRIu64
+		    " B, resp %" PRIu64 " B, %.1f ms)", conn->id, method,
+		    buf_str(&url), status, code, message,
+		    conn->client.body_bytes, conn->origin.body_bytes,
+		    elapsed_ms(&conn->t_start));
+	else
+		log_info("[#%" PRIu64 "] %s %s -> %d (req %" PRIu64
+		    " B, resp %" PRIu64 " B, %.1f ms)", conn->id, method,
+		    buf_str(&url), status, conn->client.body_bytes,
+		    conn->origin.body_bytes, elapsed_ms(&conn->t_start));
+	buf_free(&url);
+}
+
+/* Stop reading the client, flush what is queued, then close. */
+static void
+conn_drain(struct conn *conn)
+{
+	struct bufferevent	*bev = conn->client.bev;
+
+	conn_set_state(conn, CONN_DRAIN);
+	origin_release(conn, 0);
+	bufferevent_disable(bev, EV_READ);
+	bufferevent_setwatermark(bev, EV_WRITE, 0, 0);
+	conn_arm(conn, conn->proxy->opts->idle_timeout_ms);
+	if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+		conn_close(conn, "answered and closed");
+}
+
+/*
+ * Answer the client with a JSON error and close, or just close when a
+ * response is already under way (nothing else can be said then).
+ */
+static void
+conn_fail(struct conn *conn, int status, const char *code, const char *fmt,
+    ...)
+{
+	struct http_headers	 h = { NULL, 0, 0 };
+	struct buf		 head = { NULL, 0, 0 }, url = { NULL, 0, 0 };
+	va_list			 ap;
+	char			*msg, *body, len[32];
+	json_t			*obj;
+
+	if (conn->closed || conn->state == CONN_DRAIN)
+		return;
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) < 0)
+		msg = NULL;
+	va_end(ap);
+	if (conn->resp_started) {
+		conn_log_exchange(conn, conn->resp_status, code,
+		    msg != NULL ? msg : "?");
+		conn_close(conn, "%s", msg != NULL ? msg : code);
+		free(msg);
+		return;
+	}
+	conn_log_exchange(conn, status, code, msg != NULL ? msg : "?");
+	obj = json_pack("{s:s, s:i, s:s, s:s}", "source", "patchscope",
+	    "status", status, "error", code, "message",
+	    msg != NULL ? msg : code);
+	body = obj != NULL ? json_dumps(obj, JSON_COMPACT) : NULL;
+	json_decref(obj);
+	if (body == NULL)
+		body = xstrdup("{}");
+	snprintf(len, sizeof len, "%zu", strlen(body) + 1);
+	http_headers_add(&h, "Content-Type", 12, "application/json", 16);
+	http_headers_add(&h, "Content-Length", 14, len, strlen(len));
+	http_headers_add(&h, "X-Patchscope-Error", 18, code, strlen(code));
+	http_headers_add(&h, "Connection", 10, "close", 5);
+	http_response_head(&head, status, http_reason(status), &h);
+	bufferevent_write(conn->client.bev, head.data, head.len);
+	bufferevent_write(conn->client.bev, body, strlen(body));
+	bufferevent_write(conn->client.bev, "\n", 1);
+	conn->resp_started = 1;
+	conn->resp_status = status;
+	conn->exchanges++;
+	http_headers_clear(&h);
+	buf_free(&head);
+	buf_free(&url);
+	free(body);
+	free(msg);
+	conn_drain(conn);
+}
+
+/* Write body bytes parsed on h to its peer, re-chunked when needed. */
+static void
+half_relay(struct half *h, const char *data, size_t len)
+{
+	struct half	*to = h->peer;
+	char		 size[32];
+	int		 n;
+
+	h->body_bytes += len;
+	if (to->bev == NULL || len == 0)
+		return;
+	if (h->chunked_out) {
+		n = snprintf(size, sizeof size, "%zx\r\n", len);
+		bufferevent_write(to->bev, size, (size_t)n);
+		bufferevent_write(to->bev, data, len);
+		bufferevent_write(to->bev, "\r\n", 2);
+	} else
+		bufferevent_write(to->bev, data, len);
+	if (!h->throttled && evbuffer_get_length(
+	    bufferevent_get_output(to->bev)) > RELAY_HIGH) {
+		h->throttled = 1;
+		bufferevent_disable(h->bev, EV_READ);
+	}
+}
+
+/* llhttp callbacks shared by both halves: collect the head. */
+
+static int
+head_count(struct half *h, size_t len)
+{
+	struct conn	*conn = h->conn;
+
+	h->head_bytes += len;
+	if (h->head_bytes > conn->proxy->opts->max_header_bytes)
+		return -1;
+	return 0;
+}
+
+static void
+head_push(struct half *h)
+{
+	if (h->field.len > 0 && !h->head_done)
+		http_headers_add(&h->headers, h->field.data, h->field.len,
+		    buf_str(&h->value), h->value.len);
+	buf_reset(&h->field);
+	buf_reset(&h->value);
+	h->in_value = 0;
+}
+
+static int
+on_url_cb(llhttp_t *parser, const char *at, size_t len)
+{
+	struct half	*h = parser->data;
+
+	if (head_count(h, len) != 0)
+		return HPE_USER;
+	buf_add(&h->conn->url, at, len);
+	return 0;
+}
+
+static int
+on_status_cb(llhttp_t *parser, const char *at, size_t len)
+{
+	struct half	*h = parser->data;
+
+	if (head_count(h, len) != 0)
+		return HPE_USER;
+	buf_add(&h->reason, at, len);
+	return 0;
+}
+
+static int
+on_header_field_cb(llhttp_t *parser, const char *at, size_t len)
+{
+	struct half	*h = parser->data;
+
+	if (h->in_value)
+		head_push(h);
+	if (head_count(h, len + 4) != 0)
+		return HPE_USER;
+	if (h->field.len == 0 && h->headers.n >= OPTIONS_MAX_HEADERS)
+		return HPE_USER;
+	buf_add(&h->field, at, len);
+	return 0;
+}
+
+static int
+on_header_value_cb(llhttp_t *parser, const char *at, size_t len)
+{
+	struct half	*h = parser->data;
+
+	if (head_count(h, len) != 0)
+		return HPE_USER;
+	buf_add(&h->value, at, len);
+	h->in_value = 1;
+	return 0;
+}
+
+static int
+on_body_cb(llhttp_t *parser, const char *at, size_t len)
+{
+	struct half	*h = parser->data;
+
+	half_relay(h, at, len);
+	return 0;
+}
+
+static int
+on_message_complete_cb(llhttp_t *parser)
+{
+	struct half	*h = parser->data;
+	struct conn	*conn = h->conn;
+
+	if (h == &conn->origin && conn->interim) {
+		/* A 1xx is over; the final response follows. */
+		conn->interim = 0;
+		half_reset_message(h);
+		return 0;
+	}
+	if (h->chunked_out && h->peer->bev != NULL)
+		bufferevent_write(h->peer->bev, "0\r\n\r\n", 5);
+	h->msg_done = 1;
+	return HPE_PAUSED;
+}
+
+/* Client half. */
+
+static int
+on_request_begin_cb(llhttp_t *parser)
+{
+	struct half	*h = parser->data;
+	struct conn	*conn = h->conn;
+
+	conn_reset_exchange(conn);
+	monotonic_now(&conn->t_start);
+	if (conn->state == CONN_WAIT_REQUEST) {
+		conn_set_state(conn, CONN_READ_HEAD);
+		/* The first request's clock started at accept. */
+		if (conn->exchanges > 0)
+			conn_arm(conn, conn->proxy->opts->header_timeout_ms);
+	}
+	return 0;
+}
+
+static int
+on_request_headers_cb(llhttp_t *parser)
+{
+	struct half	*h = parser->data;
+	struct conn	*conn = h->conn;
+
+	head_push(h);
+	h->head_done = 1;
+	conn->method = parser->method;
+	return HPE_PAUSED;
+}
+
+/*
+ * Check the request head, decide where it goes, and send the head on.
+ * Return 0, or -1 after answering the client with an error.
+ */
+static int
+request_begin(struct conn *conn)
+{
+	struct half		*c = &conn->client;
+	llhttp_t		*parser = &c->parser;
+	const struct options	*opts = conn->proxy->opts;
+	struct buf		 authority = { NULL, 0, 0 };
+	const char		*errstr, *host;
+
+	conn->client_keepalive = llhttp_should_keep_alive(parser);
+	conn->client_http10 = parser->http_major == 1 &&
+	    parser->http_minor == 0;
+	conn->req_has_body = (parser->flags & F_CHUNKED) != 0 ||
+	    ((parser->flags & F_CONTENT_LENGTH) != 0 &&
+	    parser->content_length > 0);
+	c->chunked_out = (parser->flags & F_CHUNKED) != 0;
+	if (conn->method == HTTP_CONNECT) {
+		conn_fail(conn, 501, "connect_not_supported",
+		    "CONNECT (HTTPS through the proxy) is not supported by "
+		    "this version of patchscope; send plain http:// URLs");
+		return -1;
+	}
+	if (c->head_bytes > opts->max_header_bytes) {
+		conn_fail(conn, 431, "headers_too_large",
+		    "the request head is larger than --max-header-bytes "
+		    "(%zu bytes)", opts->max_header_bytes);
+		return -1;
+	}
+	if (conn->url.len == 0 || conn->url.data[0] == '/' ||
+	    conn->url.data[0] == '*') {
+		conn_fail(conn, 400, "not_a_proxy_request",
+		    "patchscope is a forward proxy: send absolute-form "
+		    "requests (GET http://host/path), e.g. by setting "
+		    "http_proxy=http://%s", proxy_address(conn->proxy));
+		return -1;
+	}
+	if (http_url_parse(conn->url.data, &conn->target, &errstr) != 0) {
+		conn_fail(conn, 400, "bad_request", "bad request URL: %s",
+		    errstr);
+		return -1;
+	}
+	conn->have_target = 1;
+	if (strcmp(conn->target.scheme, "http") != 0) {
+		conn_fail(conn, 400, "unsupported_scheme",
+		    "%s:// URLs cannot be sent to the proxy in absolute form; "
+		    "only http:// URLs are proxied", conn->target.scheme);
+		return -1;
+	}
+	if (http_headers_count(&c->headers, "Host") > 1) {
+		conn_fail(conn, 400, "bad_request",
+		    "the request has more than one Host header");
+		return -1;
+	}
+	host = http_headers_get(&c->headers, "Host");
+	if (host != NULL && !http_host_matches(host, &conn->target)) {
+		conn_fail(conn, 400, "host_mismatch",
+		    "the Host header (%.100s) names another server than the "
+		    "request URL", host);
+		return -1;
+	}
+	/* RFC 9112 3.2.2: the proxy's Host comes from the target URI. */
+	http_headers_strip_hop(&c->headers);
+	http_headers_remove(&c->headers, "Host");
+	http_url_authority(&authority, &conn->target);
+	http_headers_add(&c->headers, "Host", 4, authority.data,
+	    authority.len);
+	http_headers_add(&c->headers, "Via", 3, "1.1 patchscope", 14);
+	http_request_head(&conn->upstream_head,
+	    llhttp_method_name((llhttp_method_t)conn->method),
+	    conn->target.target, &c->headers);
+	buf_free(&authority);
+	conn->origin_host = xstrdup(conn->target.host);
+	conn->origin_port = conn->target.port;
+	origin_start(conn);
+	return conn->closed || conn->state == CONN_DRAIN ? -1 : 0;
+}
+
+static void origin_read_cb(struct bufferevent *, void *);
+static void origin_write_cb(struct bufferevent *, void *);
+static void origin_event_cb(struct bufferevent *, short, void *);
+
+/* RFC 6761 6.4: names under .invalid never resolve; do not ask DNS. */
+static int
+host_is_invalid(const char *host)
+{
+	size_t	len = strlen(host);
+
+	if (len > 0 && host[len - 1] == '.')
+		len--;
+	return (len == 7 && strncasecmp(host, "invalid", 7) == 0) ||
+	    (len > 8 && strncasecmp(host + len - 8, ".invalid", 8) == 0);
+}
+
+/* Get an origin connection (pooled or new) and send the request head. */
+static void
+origin_start(struct conn *conn)
+{
+	struct proxy	*p = conn->proxy;
+	struct half	*o = &conn->origin;
+	char		*cause = NULL;
+
+	llhttp_init(&o->parser, HTTP_RESPONSE, &response_settings);
+	o->parser.data = o;
+	o->paused = 0;
+	if (host_is_invalid(conn->origin_host)) {
+		conn_fail(conn, 502, "upstream_dns",
+		    "could not resolve host \"%s\": names under .invalid do "
+		    "not exist (RFC 6761)", conn->origin_host);
+		return;
+	}
+	o->bev = NULL;
+	if (!conn->retried)
+		o->bev = upstream_pool_take(p->pool, conn->origin_host,
+		    conn->origin_port);
+	conn->origin_reused = o->bev != NULL;
+	if (o->bev == NULL) {
+		o->bev = upstream_connect(p->pool, conn->origin_host,
+		    conn->origin_port, &cause);
+		if (o->bev == NULL) {
+			conn_fail(conn, 502, "upstream_unreachable", "%s",
+			    cause);
+			free(cause);
+			return;
+		}
+		conn_set_state(conn, CONN_CONNECT);
+		conn_arm(conn, p->opts->connect_timeout_ms);
+	} else {
+		conn_set_state(conn, CONN_WAIT_RESPONSE);
+		conn_arm(conn, p->opts->idle_timeout_ms);
+	}
+	bufferevent_setcb(o->bev, origin_read_cb, origin_write_cb,
+	    origin_event_cb, conn);
+	bufferevent_setwatermark(o->bev, EV_WRITE, RELAY_LOW, 0);
+	bufferevent_set_max_single_read(o->bev, SINGLE_IO);
+	bufferevent_set_max_single_write(o->bev, SINGLE_IO);
+	bufferevent_enable(o->bev, EV_READ | EV_WRITE);
+	bufferevent_write(o->bev, conn->upstream_head.data,
+	    conn->upstream_head.len);
+	log_debug("[#%" PRIu64 "] origin %s:%d (%s)", conn->id,
+	    conn->origin_host, conn->origin_port,
+	    conn->origin_reused ? "reused" : "new connection");
+}
+
+/* Response head is complete: decide framing and send it to the client. */
+static int
+on_response_headers_cb(llhttp_t *parser)
+{
+	struct half	*o = parser->data;
+
+	head_push(o);
+	o->head_done = 1;
+	return HPE_PAUSED;
+}
+
+static void
+response_begin(struct conn *conn)
+{
+	struct half	*o = &conn->origin, *c = &conn->client;
+	llhttp_t	*parser = &o->parser;
+	struct buf	 head = { NULL, 0, 0 };
+	int		 status = parser->status_code, no_body;
+	const char	*reason;
+
+	if (status == 101) {
+		conn_fail(conn, 502, "upstream_bad_response",
+		    "the origin switched protocols, which patchscope does not "
+		    "relay");
+		return;
+	}
+	conn_touch(conn);
+	reason = o->reason.len > 0 ? buf_str(&o->reason) : http_reason(status);
+	http_headers_strip_hop(&o->headers);
+	if (status >= 100 && status < 200) {
+		/* Interim answer (100 Continue): pass on to 1.1 clients. */
+		conn->interim = 1;
+		if (!conn->client_http10) {
+			http_response_head(&head, status, reason, &o->headers);
+			bufferevent_write(c->bev, head.data, head.len);
+		}
+		buf_free(&head);
+		return;
+	}
+	conn->resp_status = status;
+	no_body = conn->method == HTTP_HEAD || status == 204 || status == 304;
+	if (no_body)
+		o->chunked_out = 0;
+	else if (parser->flags & F_CHUNKED) {
+		if (conn->client_http10) {
+			http_headers_remove(&o->headers, "Transfer-Encoding");
+			conn->close_after = 1;
+		} else
+			o->chunked_out = 1;
+	} else if (!(parser->flags & F_CONTENT_LENGTH)) {
+		/* Read until the origin closes. */
+		if (!conn->client_http10 &&
+		    !(parser->flags & F_TRANSFER_ENCODING)) {
+			http_headers_add(&o->headers, "Transfer-Encoding", 17,
+			    "chunked", 7);
+			o->chunked_out = 1;
+		} else
+			conn->close_after = 1;
+	}
+	http_headers_add(&o->headers, "Via", 3, "1.1 patchscope", 14);
+	if (conn->close_after || !conn->client_keepalive ||
+	    conn->proxy->draining) {
+		conn->close_after = 1;
+		http_headers_add(&o->headers, "Connection", 10, "close", 5);
+	} else if (conn->client_http10)
+		http_headers_add(&o->headers, "Connection", 10, "keep-alive",
+		    10);
+	http_response_head(&head, status, reason, &o->headers);
+	bufferevent_write(c->bev, head.data, head.len);
+	buf_free(&head);
+	conn->resp_started = 1;
+	conn_set_state(conn, CONN_RELAY_RESPONSE);
+	conn_arm(conn, conn->proxy->opts->idle_timeout_ms);
+}
+
+/* Map an llhttp error on a half to an answer. */
+static void
+half_parse_error(struct half *h, llhttp_errno_t err)
+{
+	struct conn		*conn = h->conn;
+	const struct options	*opts = conn->proxy->opts;
+	const char		*reason = llhttp_get_error_reason(&h->parser);
+
+	if (reason == NULL)
+		reason = llhttp_errno_name(err);
+	if (h == &conn->client) {
+		if (err == HPE_USER && !h->head_done) {
+			conn_fail(conn, 431, "headers_too_large",
+			    "the request head is larger than "
+			    "--max-header-bytes (%zu bytes) or has more than "
+			    "%d header lines", opts->max_header_bytes,
+			    OPTIONS_MAX_HEADERS);
+			return;
+		}
+		if (conn->resp_started || h->head_done) {
+			/* Mid-body: the request cannot be repaired. */
+			if (!conn->resp_started)
+				conn_fail(conn, 400, "bad_request",
+				    "malformed request body: %s", reason);
+			else
+				conn_close(conn, "malformed request body: %s",
+				    reason);
+			return;
+		}
+		conn_fail(conn, 400, "bad_request", "malformed request: %s",
+		    reason);
+		return;
+	}
+	if (err == HPE_USER && !h->head_done)
+		conn_fail(conn, 502, "upstream_bad_response",
+		    "the origin's response head is too large");
+	else
+		conn_fail(conn, 502, "upstream_bad_response",
+		    "the origin sent a malformed response: %s", reason);
+}
+
+/* Feed a half's input to its parser until paused, empty or failed. */
+static void
+half_parse(struct half *h)
+{
+	struct conn		*conn = h->conn;
+	struct evbuffer		*in;
+	const char		*data, *pos;
+	size_t			 len, used;
+	llhttp_errno_t		 err;
+	int			 kick = 0;
+
+	while (!conn->closed && h->bev != NULL && !h->paused &&
+	    conn->state != CONN_DRAIN) {
+		in = bufferevent_get_input(h->bev);
+		len = evbuffer_get_contiguous_space(in);
+		/*
+		 * After a pause at the end of a head, run the parser once
+		 * even with no input: a message without a body completes
+		 * only then.
+		 */
+		if (len == 0 && !kick)
+			return;
+		kick = 0;
+		data = len > 0 ?
+		    (const char *)evbuffer_pullup(in, (ev_ssize_t)len) : "";
+		err = llhttp_execute(&h->parser, data, len);
+		if (conn->closed)
+			return;
+		used = len;
+		if (err == HPE_PAUSED) {
+			pos = llhttp_get_error_pos(&h->parser);
+			if (pos != NULL && pos >= data && pos <= data + len)
+				used = (size_t)(pos - data);
+		}
+		if (!h->head_done || err == HPE_PAUSED)
+			h->raw_head_bytes += used;
+		evbuffer_drain(in, used);
+		if (err == HPE_OK) {
+			if (h == &conn->client && !h->head_done &&
+			    h->raw_head_bytes >
+			    conn->proxy->opts->max_header_bytes) {
+				half_parse_error(h, HPE_USER);
+				return;
+			}
+			continue;
+		}
+		if (err != HPE_PAUSED) {
+			half_parse_error(h, err);
+			return;
+		}
+		llhttp_resume(&h->parser);
+		if (h->msg_done) {
+			/* Keep the parser stopped until the exchange ends. */
+			h->paused = 1;
+			if (h == &conn->client) {
+				if (conn->origin.msg_done || conn->state ==
+				    CONN_WAIT_RESPONSE)
+					conn_arm(conn,
+					    conn->proxy->opts->response_timeout_ms);
+				if (conn->origin.msg_done)
+					exchange_finish(conn);
+			} else if (conn->client.msg_done)
+				exchange_finish(conn);
+			else {
+				/* Answered before the request ended. */
+				conn->close_after = 1;
+				exchange_finish(conn);
+			}
+			return;
+		}
+		/* Paused at the end of a head. */
+		if (h == &conn->client) {
+			if (request_begin(conn) != 0)
+				return;
+		} else {
+			response_begin(conn);
+			if (conn->closed || conn->state == CONN_DRAIN)
+				return;
+			if (conn->method == HTTP_HEAD && !conn->interim) {
+				/* No body follows a response to HEAD. */
+				h->paused = 1;
+				h->msg_done = 1;
+				if (!conn->client.msg_done)
+					conn->close_after = 1;
+				exchange_finish(conn);
+				return;
+			}
+		}
+		kick = 1;
+	}
+}
+
+/* Both messages are done (or the response ended the exchange early). */
+static void
+exchange_finish(struct conn *conn)
+{
+	struct half	*c = &conn->client, *o = &conn->origin;
+	int		 reusable;
+
+	conn->exchanges++;
+	conn_log_exchange(conn, conn->resp_status, NULL, NULL);
+	reusable = o->bev != NULL && llhttp_should_keep_alive(&o->parser) &&
+	    c->msg_done && evbuffer_get_length(
+	    bufferevent_get_input(o->bev)) == 0;
+	origin_release(conn, reusable);
+	if (conn->close_after || !conn->client_keepalive ||
+	    conn->proxy->draining || !c->msg_done) {
+		conn_drain(conn);
+		return;
+	}
+	conn_set_state(conn, CONN_WAIT_REQUEST);
+	conn_arm(conn, conn->proxy->opts->idle_timeout_ms);
+	c->paused = 0;
+	if (c->throttled) {
+		c->throttled = 0;
+		bufferevent_enable(c->bev, EV_READ);
+	}
+	if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
+		event_active(conn->resume, EV_TIMEOUT, 1);
+}
+
+static void
+resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn	*conn = arg;
+
+	(void)fd;
+	(void)what;
+	half_parse(&conn->client);
+}
+
+/* Client side bufferevent callbacks. */
+
+static void
+client_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct conn	*conn = arg;
+
+	(void)bev;
+	conn_touch(conn);
+	half_parse(&conn->client);
+}
+
+static void
+client_write_cb(struct bufferevent *bev, void *arg)
+{
+	struct conn	*conn = arg;
+	struct half	*o = &conn->origin;
+
+	if (conn->state == CONN_DRAIN) {
+		if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+			conn_close(conn, "answered and closed");
+		return;
+	}
+	conn_touch(conn);
+	if (o->throttled && o->bev != NULL) {
+		o->throttled = 0;
+		bufferevent_enable(o->bev, EV_READ);
+	}
+}
+
+static void
+client_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct conn	*conn = arg;
+
+	(void)bev;
+	if (what & BEV_EVENT_EOF) {
+		if (conn->state == CONN_WAIT_REQUEST) {
+			conn_close(conn, "client closed the connection");
+			return;
+		}
+		if (conn->client.msg_done && conn->state != CONN_DRAIN) {
+			/* Half-closed after a full request: still answer. */
+			conn->close_after = 1;
+			return;
+		}
+		if (conn->state != CONN_DRAIN)
+			conn_log_exchange(conn, conn->resp_status != 0 ?
+			    conn->resp_status : 499, "client_closed",
+			    "the client closed the connection mid-exchange");
+		conn_close(conn, "client closed the connection");
+		return;
+	}
+	conn_close(conn, "client connection error: %s",
+	    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+}
+
+/* Origin side bufferevent callbacks. */
+
+static void
+origin_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct conn	*conn = arg;
+
+	(void)bev;
+	conn_touch(conn);
+	half_parse(&conn->origin);
+}
+
+static void
+origin_write_cb(struct bufferevent *bev, void *arg)
+{
+	struct conn	*conn = arg;
+	struct half	*c = &conn->client;
+
+	(void)bev;
+	conn_touch(conn);
+	if (c->throttled && c->bev != NULL && conn->state != CONN_DRAIN) {
+		c->throttled = 0;
+		bufferevent_enable(c->bev, EV_READ);
+	}
+}
+
+/* Retry once on a fresh connection when a reused one was stale. */
+static int
+origin_retry(struct conn *conn)
+{
+	if (!conn->origin_reused || conn->retried || conn->resp_started ||
+	    conn->req_has_body || conn->origin.body_bytes > 0 ||
+	    conn->origin.head_bytes > 0)
+		return 0;
+	log_debug("[#%" PRIu64 "] pooled connection was stale; retrying",
+	    conn->id);
+	bufferevent_free(conn->origin.bev);
+	conn->origin.bev = NULL;
+	conn->retried = 1;
+	origin_start(conn);
+	return 1;
+}
+
+static void
+origin_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct conn	*conn = arg;
+	struct half	*o = &conn->origin;
+	char		*msg;
+	int		 is_dns, err;
+
+	if (what & BEV_EVENT_CONNECTED) {
+		set_nodelay(bufferevent_getfd(bev));
+		conn_set_state(conn, CONN_WAIT_RESPONSE);
+		conn_arm(conn, conn->client.msg_done ?
+		    conn->proxy->opts->response_timeout_ms :
+		    conn->proxy->opts->idle_timeout_ms);
+		return;
+	}
+	if (conn->state == CONN_CONNECT) {
+		msg = upstream_connect_error(bev, conn->origin_host,
+		    conn->origin_port, &is_dns);
+		conn_fail(conn, 502, is_dns ? "upstream_dns" :
+		    "upstream_unreachable", "%s", msg);
+		free(msg);
+		return;
+	}
+	err = (what & BEV_EVENT_ERROR) ? EVUTIL_SOCKET_ERROR() : 0;
+	if (what & BEV_EVENT_EOF) {
+		/* A body delimited by the close ends here. */
+		if (o->head_done && !o->msg_done && !o->paused &&
+		    llhttp_message_needs_eof(&o->parser)) {
+			llhttp_finish(&o->parser);
+			if (o->msg_done) {
+				o->paused = 1;
+				if (!conn->client.msg_done)
+					conn->close_after = 1;
+				exchange_finish(conn);
+				return;
+			}
+		}
+	}
+	if (!conn->resp_started) {
+		if (origin_retry(conn))
+			return;
+		if (err != 0)
+			conn_fail(conn, 502, "upstream_unreachable",
+			    "the connection to %s:%d failed before a response: "
+			    "%s", conn->origin_host, conn->origin_port,
+			    evutil_socket_error_to_string(err));
+		else
+			conn_fail(conn, 502, "upstream_unreachable",
+			    "%s:%d closed the connection without answering",
+			    conn->origin_host, conn->origin_port);
+		return;
+	}
+	conn_fail(conn, conn->resp_status, "upstream_closed",
+	    "the origin closed the connection mid-response after %" PRIu64
+	    " body bytes", o->body_bytes);
+}
+
+/* The one timer: what expiry means depends on the state. */
+static void
+conn_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn		*conn = arg;
+	const struct options	*opts = conn->proxy->opts;
+	double			 idle;
+	unsigned		 left;
+
+	(void)fd;
+	(void)what;
+	switch (conn->state) {
+	case CONN_WAIT_REQUEST:
+		if (conn->exchanges == 0 && evbuffer_get_length(
+		    bufferevent_get_input(conn->client.bev)) > 0) {
+			conn_fail(conn, 408, "request_timeout",
+			    "the request head did not arrive within "
+			    "--header-timeout (%.1f s)",
+			    opts->header_timeout_ms / 1000.0);
+			return;
+		}
+		conn_close(conn, "idle");
+		return;
+	case CONN_READ_HEAD:
+		conn_fail(conn, 408, "request_timeout",
+		    "the request head did not arrive within --header-timeout "
+		    "(%.1f s)", opts->header_timeout_ms / 1000.0);
+		return;
+	case CONN_CONNECT:
+		conn_fail(conn, 504, "upstream_connect_timeout",
+		    "could not connect to %s:%d within --connect-timeout "
+		    "(%.1f s)", conn->origin_host, conn->origin_port,
+		    opts->connect_timeout_ms / 1000.0);
+		return;
+	case CONN_WAIT_RESPONSE:
+		if (conn->client.msg_done &&
+		    conn->timer_ms == opts->response_timeout_ms) {
+			conn_fail(conn, 504, "upstream_timeout",
+			    "%s:%d did not answer within --response-timeout "
+			    "(%.1f s)", conn->origin_host, conn->origin_port,
+			    opts->response_timeout_ms / 1000.0);
+			return;
+		}
+		/* FALLTHROUGH */
+	case CONN_RELAY_RESPONSE:
+		idle = elapsed_ms(&conn->last_activity);
+		if (idle + 1 < opts->idle_timeout_ms) {
+			left = opts->idle_timeout_ms - (unsigned)idle;
+			conn_arm(conn, left);
+			/* conn_arm moved last_activity; put it back. */
+			conn->last_activity.tv_sec -= (time_t)(idle / 1000);
+			conn->timer_ms = opts->idle_timeout_ms;
+			return;
+		}
+		conn_fail(conn, 504, "transfer_stalled",
+		    "no data moved for --idle-timeout (%.1f s)",
+		    opts->idle_timeout_ms / 1000.0);
+		return;
+	case CONN_DRAIN:
+		conn_close(conn, "client did not read the last answer");
+		return;
+	case CONN_CLOSED:
+		return;
+	}
+}
+
+static void
+set_nodelay(evutil_socket_t fd)
+{
+	int	one = 1;
+
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+}
+
+static void
+accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
+    int salen, void *arg)
+{
+	struct proxy	*p = arg;
+	struct conn	*conn;
+
+	(void)l;
+	(void)sa;
+	(void)salen;
+	set_nodelay(fd);
+	conn = xcalloc(1, sizeof *conn);
+	conn->proxy = p;
+	conn->id = ++p->next_id;
+	conn->method = -1;
+	conn->state = CONN_WAIT_REQUEST;
+	half_init(&conn->client, conn, &conn->origin, "client");
+	half_init(&conn->origin, conn, &conn->client, "origin");
+	conn->timer = evtimer_new(p->base, conn_timer_cb, conn);
+	conn->resume = event_new(p->base, -1, 0, resume_cb, conn);
+	conn->client.bev = bufferevent_socket_new(p->base, fd,
+	    BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+	if (conn->client.bev == NULL) {
+		log_warnx("could not set up a client connection");
+		evutil_closesocket(fd);
+		event_free(conn->timer);
+		event_free(conn->resume);
+		free(conn);
+		return;
+	}
+	llhttp_init(&conn->client.parser, HTTP_REQUEST, &request_settings);
+	conn->client.parser.data = &conn->client;
+	monotonic_now(&conn->t_start);
+	TAILQ_INSERT_TAIL(&p->conns, conn, entry);
+	p->nconns++;
+	bufferevent_setcb(conn->client.bev, client_read_cb, client_write_cb,
+	    client_event_cb, conn);
+	bufferevent_setwatermark(conn->client.bev, EV_WRITE, RELAY_LOW, 0);
+	bufferevent_set_max_single_read(conn->client.bev, SINGLE_IO);
+	bufferevent_set_max_single_write(conn->client.bev, SINGLE_IO);
+	bufferevent_enable(conn->client.bev, EV_READ | EV_WRITE);
+	log_debug("[#%" PRIu64 "] accepted", conn->id);
+	if (p->nconns > p->opts->max_connections) {
+		conn_fail(conn, 503, "too_many_connections",
+		    "patchscope already has --max-connections (%u) client "
+		    "connections open", p->opts->max_connections);
+		return;
+	}
+	conn_arm(conn, p->opts->header_timeout_ms);
+}
+
+static void
+accept_retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct proxy	*p = arg;
+
+	(void)fd;
+	(void)what;
+	if (p->listener != NULL && !p->draining)
+		evconnlistener_enable(p->listener);
+}
+
+/* Out of file descriptors: pause accepting for a moment instead of dying. */
+static void
+accept_error_cb(struct evconnlistener *l, void *arg)
+{
+	struct proxy	*p = arg;
+	struct timeval	 tv = { ACCEPT_RETRY_MS / 1000, 0 };
+	int		 err = EVUTIL_SOCKET_ERROR();
+
+	log_warnx("accept failed: %s; pausing new connections for a moment",
+	    evutil_socket_error_to_string(err));
+	evconnlistener_disable(l);
+	evtimer_add(p->accept_retry, &tv);
+}
+
+static void
+settings_init(void)
+{
+	static int	done;
+
+	if (done)
+		return;
+	done = 1;
+	llhttp_settings_init(&request_settings);
+	request_settings.on_message_begin = on_request_begin_cb;
+	request_settings.on_url = on_url_cb;
+	request_settings.on_header_field = on_header_field_cb;
+	request_settings.on_header_value = on_header_value_cb;
+	request_settings.on_headers_complete = on_request_headers_cb;
+	request_settings.on_body = on_body_cb;
+	request_settings.on_message_complete = on_message_complete_cb;
+	llhttp_settings_init(&response_settings);
+	response_settings.on_status = on_status_cb;
+	response_settings.on_header_field = on_header_field_cb;
+	response_settings.on_header_value = on_header_value_cb;
+	response_settings.on_headers_complete = on_response_headers_cb;
+	response_settings.on_body = on_body_cb;
+	response_settings.on_message_complete = on_message_complete_cb;
+}
+
+/* Bind and start accepting. */
+struct proxy *
+proxy_new(struct event_base *base, const struct options *opts, char **cause)
+{
+	struct proxy		*p;
+	struct sockaddr_storage	 ss;
+	socklen_t		 sslen;
+	int			 sl = (int)sizeof ss;
+	char			*spec, host[INET6_ADDRSTRLEN];
+	const char		*h = opts->listen_host;
+	evutil_socket_t		 fd;
+	int			 port;
+
+	settings_init();
+	if (strcmp(h, "localhost") == 0)
+		h = "127.0.0.1";
+	spec = strchr(h, ':') != NULL ?
+	    xasprintf("[%s]:%d", h, opts->listen_port) :
+	    xasprintf("%s:%d", h, opts->listen_port);
+	memset(&ss, 0, sizeof ss);
+	if (evutil_parse_sockaddr_port(spec, (struct sockaddr *)&ss, &sl) != 0) {
+		*cause = xasprintf("cannot listen on %s: not a numeric IP "
+		    "address", spec);
+		free(spec);
+		return NULL;
+	}
+	p = xcalloc(1, sizeof *p);
+	p->base = base;
+	p->opts = opts;
+	TAILQ_INIT(&p->conns);
+	TAILQ_INIT(&p->dead);
+	p->listener = evconnlistener_new_bind(base, accept_cb, p,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
+	    511, (struct sockaddr *)&ss, sl);
+	if (p->listener == NULL) {
+		*cause = xasprintf("cannot listen on %s: %s", spec,
+		    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+		free(spec);
+		free(p);
+		return NULL;
+	}
+	free(spec);
+	evconnlistener_set_error_cb(p->listener, accept_error_cb);
+	fd = evconnlistener_get_fd(p->listener);
+	sslen = sizeof ss;
+	getsockname(fd, (struct sockaddr *)&ss, &sslen);
+	if (ss.ss_family == AF_INET6) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+
+		inet_ntop(AF_INET6, &s6->sin6_addr, host, sizeof host);
+		port = ntohs(s6->sin6_port);
+		p->address = xasprintf("[%s]:%d", host, port);
+	} else {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+
+		inet_ntop(AF_INET, &s4->sin_addr, host, sizeof host);
+		port = ntohs(s4->sin_port);
+		p->address = xasprintf("%s:%d", host, port);
+	}
+	p->dns = evdns_base_new(base, EVDNS_BASE_INITIALIZE_NAMESERVERS |
+	    EVDNS_BASE_DISABLE_WHEN_INACTIVE);
+	if (p->dns == NULL) {
+		/* No resolv.conf: names in /etc/hosts and literals still work. */
+		p->dns = evdns_base_new(base, 0);
+		evdns_base_load_hosts(p->dns, NULL);
+	}
+	p->pool = upstream_pool_new(base, p->dns, opts->idle_timeout_ms,
+	    POOL_MAX_IDLE);
+	p->accept_retry = evtimer_new(base, accept_retry_cb, p);
+	p->reaper = event_new(base, -1, 0, reaper_cb, p);
+	return p;
+}
+
+/* The bound address. */
+const char *
+proxy_address(const struct proxy *p)
+{
+	return p->address;
+}
+
+static void
+shutdown_deadline_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct proxy	*p = arg;
+
+	(void)fd;
+	(void)what;
+	log_warnx("shutdown: %u connection(s) still busy after %d s; "
+	    "closing them", p->nconns, SHUTDOWN_DEADLINE_MS / 1000);
+	event_base_loopexit(p->base, NULL);
+}
+
+/* Begin a graceful stop. */
+void
+proxy_shutdown(struct proxy *p)
+{
+	struct conn	*conn, *next;
+	struct timeval	 tv;
+
+	if (p->draining)
+		return;
+	p->draining = 1;
+	log_info("shutting down: %u connection(s) open", p->nconns);
+	if (p->listener != NULL) {
+		evconnlistener_free(p->listener);
+		p->listener = NULL;
+	}
+	upstream_pool_free(p->pool);
+	p->pool = upstream_pool_new(p->base, p->dns, p->opts->idle_timeout_ms,
+	    0);
+	for (conn = TAILQ_FIRST(&p->conns); conn != NULL; conn = next) {
+		next = TAILQ_NEXT(conn, entry);
+		if (conn->state == CONN_WAIT_REQUEST && evbuffer_get_length(
+		    bufferevent_get_input(conn->client.bev)) == 0)
+			conn_close(conn, "shutting down");
+	}
+	tv.tv_sec = SHUTDOWN_DEADLINE_MS / 1000;
+	tv.tv_usec = 0;
+	p->shutdown_timer = evtimer_new(p->base, shutdown_deadline_cb, p);
+	evtimer_add(p->shutdown_timer, &tv);
+	proxy_maybe_done(p);
+}
+
+/* Free everything. */
+void
+proxy_free(struct proxy *p)
+{
+	struct conn	*conn;
+
+	if (p == NULL)
+		return;
+	p->draining = 1;
+	while ((conn = TAILQ_FIRST(&p->conns)) != NULL)
+		conn_close(conn, "shutting down");
+	reaper_cb(-1, 0, p);
+	if (p->listener != NULL)
+		evconnlistener_free(p->listener);
+	upstream_pool_free(p->pool);
+	if (p->dns != NULL)
+		evdns_base_free(p->dns, 1);
+	if (p->accept_retry != NULL)
+		event_free(p->accept_retry);
+	if (p->shutdown_timer != NULL)
+		event_free(p->shutdown_timer);
+	if (p->reaper != NULL)
+		event_free(p->reaper);
+	free(p->address);
+	free(p);
+}
