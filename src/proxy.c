@@ -58,6 +58,7 @@
 #define SHUTDOWN_DEADLINE_MS	5000
 #define POOL_MAX_IDLE		256
 #define ACCEPT_RETRY_MS		1000
+#define LINGER_MS		2000	/* read after the last answer */
 
 enum conn_state {
 	CONN_WAIT_REQUEST,	/* keep-alive: no byte of a request yet */
@@ -66,12 +67,13 @@ enum conn_state {
 	CONN_WAIT_RESPONSE,	/* request going out, no response byte yet */
 	CONN_RELAY_RESPONSE,	/* response head sent on, body streaming */
 	CONN_DRAIN,		/* flushing a last answer, then close */
+	CONN_LINGER,		/* answer sent; discard input until EOF */
 	CONN_CLOSED
 };
 
 static const char *conn_state_names[] = {
 	"wait-request", "read-head", "connect", "wait-response",
-	"relay-response", "drain", "closed"
+	"relay-response", "drain", "linger", "closed"
 };
 
 struct conn;
@@ -96,6 +98,9 @@ struct half {
 	size_t			 raw_head_bytes;/* head bytes fed to llhttp */
 	int			 head_done;
 	int			 msg_done;
+	int			 obs_fold;	/* saw a folded header line */
+	const char		*exec_start;	/* input given to llhttp_execute */
+	char			 exec_prev;	/* last byte of the input before */
 };
 
 struct proxy {
@@ -233,6 +238,7 @@ half_reset_message(struct half *h)
 	h->in_value = 0;
 	h->head_bytes = h->raw_head_bytes = 0;
 	h->head_done = h->msg_done = 0;
+	h->obs_fold = 0;
 	h->body_bytes = 0;
 	h->chunked_out = 0;
 }
@@ -287,6 +293,14 @@ origin_release(struct conn *conn, int reusable)
 		conn->client.throttled = 0;
 		bufferevent_enable(conn->client.bev, EV_READ);
 	}
+}
+
+/* Nonzero once the connection has given its last answer (or is gone). */
+static int
+conn_finishing(const struct conn *conn)
+{
+	return conn->closed || conn->state == CONN_DRAIN ||
+	    conn->state == CONN_LINGER;
 }
 
 static void
@@ -401,7 +415,29 @@ conn_log_exchange(struct conn *conn, int status, const char *code,
 	buf_free(&url);
 }
 
-/* Stop reading the client, flush what is queued, then close. */
+/*
+ * The last answer is out: half-close, then read and discard what the client
+ * still sends for a moment. Closing at once with unread input makes the
+ * kernel send a reset, which can destroy the answer before the client
+ * reads it (the client may still be uploading a body we refused).
+ */
+static void
+conn_linger(struct conn *conn)
+{
+	struct bufferevent	*bev = conn->client.bev;
+
+	conn_set_state(conn, CONN_LINGER);
+	evbuffer_drain(bufferevent_get_input(bev),
+	    evbuffer_get_length(bufferevent_get_input(bev)));
+	if (shutdown(bufferevent_getfd(bev), SHUT_WR) != 0) {
+		conn_close(conn, "answered and closed");
+		return;
+	}
+	bufferevent_enable(bev, EV_READ);
+	conn_arm(conn, LINGER_MS);
+}
+
+/* Stop parsing the client, flush what is queued, then close. */
 static void
 conn_drain(struct conn *conn)
 {
@@ -409,11 +445,11 @@ conn_drain(struct conn *conn)
 
 	conn_set_state(conn, CONN_DRAIN);
 	origin_release(conn, 0);
-	bufferevent_disable(bev, EV_READ);
+	bufferevent_enable(bev, EV_READ);
 	bufferevent_setwatermark(bev, EV_WRITE, 0, 0);
 	conn_arm(conn, conn->proxy->opts->idle_timeout_ms);
 	if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
-		conn_close(conn, "answered and closed");
+		conn_linger(conn);
 }
 
 /*
@@ -430,7 +466,7 @@ conn_fail(struct conn *conn, int status, const char *code, const char *fmt,
 	char			*msg, *body, len[32];
 	json_t			*obj;
 
-	if (conn->closed || conn->state == CONN_DRAIN)
+	if (conn_finishing(conn))
 		return;
 	va_start(ap, fmt);
 	if (vasprintf(&msg, fmt, ap) < 0)
@@ -561,9 +597,22 @@ static int
 on_header_value_cb(llhttp_t *parser, const char *at, size_t len)
 {
 	struct half	*h = parser->data;
+	char		 prev;
 
 	if (head_count(h, len) != 0)
 		return HPE_USER;
+	/*
+	 * Obsolete line folding (a value continued on a line that starts
+	 * with a space) reaches us as a second value span that starts right
+	 * after a line end; llhttp drops the CRLF itself, so a folded response
+	 * value is already joined with a space. RFC 9112 5.2: a request with
+	 * one is rejected.
+	 */
+	prev = at > h->exec_start ? at[-1] : h->exec_prev;
+	if (h == &h->conn->client && prev == '\n') {
+		h->obs_fold = 1;
+		return HPE_USER;
+	}
 	buf_add(&h->value, at, len);
 	h->in_value = 1;
 	return 0;
@@ -705,7 +754,7 @@ request_begin(struct conn *conn)
 	conn->origin_host = xstrdup(conn->target.host);
 	conn->origin_port = conn->target.port;
 	origin_start(conn);
-	return conn->closed || conn->state == CONN_DRAIN ? -1 : 0;
+	return conn_finishing(conn) ? -1 : 0;
 }
 
 static void origin_read_cb(struct bufferevent *, void *);
@@ -860,6 +909,13 @@ half_parse_error(struct half *h, llhttp_errno_t err)
 	if (reason == NULL)
 		reason = llhttp_errno_name(err);
 	if (h == &conn->client) {
+		if (err == HPE_USER && h->obs_fold) {
+			conn_fail(conn, 400, "bad_request",
+			    "malformed request: a header value continues on "
+			    "the next line (obsolete line folding, RFC 9112 "
+			    "5.2)");
+			return;
+		}
 		if (err == HPE_USER && !h->head_done) {
 			conn_fail(conn, 431, "headers_too_large",
 			    "the request head is larger than "
@@ -901,8 +957,7 @@ half_parse(struct half *h)
 	llhttp_errno_t		 err;
 	int			 kick = 0;
 
-	while (!conn->closed && h->bev != NULL && !h->paused &&
-	    conn->state != CONN_DRAIN) {
+	while (!conn_finishing(conn) && h->bev != NULL && !h->paused) {
 		in = bufferevent_get_input(h->bev);
 		len = evbuffer_get_contiguous_space(in);
 		/*
@@ -915,6 +970,7 @@ half_parse(struct half *h)
 		kick = 0;
 		data = len > 0 ?
 		    (const char *)evbuffer_pullup(in, (ev_ssize_t)len) : "";
+		h->exec_start = data;
 		err = llhttp_execute(&h->parser, data, len);
 		if (conn->closed)
 			return;
@@ -926,6 +982,8 @@ half_parse(struct half *h)
 		}
 		if (!h->head_done || err == HPE_PAUSED)
 			h->raw_head_bytes += used;
+		if (used > 0)
+			h->exec_prev = data[used - 1];
 		evbuffer_drain(in, used);
 		if (err == HPE_OK) {
 			if (h == &conn->client && !h->head_done &&
@@ -966,7 +1024,7 @@ half_parse(struct half *h)
 				return;
 		} else {
 			response_begin(conn);
-			if (conn->closed || conn->state == CONN_DRAIN)
+			if (conn_finishing(conn))
 				return;
 			if (conn->method == HTTP_HEAD && !conn->interim) {
 				/* No body follows a response to HEAD. */
@@ -1068,7 +1126,12 @@ client_read_cb(struct bufferevent *bev, void *arg)
 {
 	struct conn	*conn = arg;
 
-	(void)bev;
+	if (conn->state == CONN_DRAIN || conn->state == CONN_LINGER) {
+		/* Nothing more is parsed; unread input is thrown away. */
+		evbuffer_drain(bufferevent_get_input(bev),
+		    evbuffer_get_length(bufferevent_get_input(bev)));
+		return;
+	}
 	conn_touch(conn);
 	half_fill(&conn->client);
 	half_parse(&conn->client);
@@ -1082,9 +1145,11 @@ client_write_cb(struct bufferevent *bev, void *arg)
 
 	if (conn->state == CONN_DRAIN) {
 		if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
-			conn_close(conn, "answered and closed");
+			conn_linger(conn);
 		return;
 	}
+	if (conn->state == CONN_LINGER)
+		return;
 	conn_touch(conn);
 	if (o->throttled && o->bev != NULL) {
 		o->throttled = 0;
@@ -1098,6 +1163,10 @@ client_event_cb(struct bufferevent *bev, short what, void *arg)
 	struct conn	*conn = arg;
 
 	(void)bev;
+	if (conn->state == CONN_LINGER) {
+		conn_close(conn, "answered and closed");
+		return;
+	}
 	if (what & BEV_EVENT_EOF) {
 		if (conn->state == CONN_WAIT_REQUEST) {
 			conn_close(conn, "client closed the connection");
@@ -1286,6 +1355,9 @@ conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	case CONN_DRAIN:
 		conn_close(conn, "client did not read the last answer");
+		return;
+	case CONN_LINGER:
+		conn_close(conn, "answered and closed");
 		return;
 	case CONN_CLOSED:
 		return;
