@@ -39,6 +39,14 @@ static const char *secret_words[] = {
 	"token", "secret", "password", "passwd", "apikey", "auth", "signature",
 };
 
+/* tchar of RFC 9110 5.6.2. */
+int
+http_token_char(int c)
+{
+	return c > 0 && c < 127 && (isalnum(c) ||
+	    strchr("!#$%&'*+-.^_`|~", c) != NULL);
+}
+
 /* Append a header. */
 void
 http_headers_add(struct http_headers *h, const char *name, size_t nlen,

@@ -32,6 +32,8 @@ struct http_url {
 	char	*target;	/* origin-form: path and query, at least "/" */
 };
 
+/* Return nonzero when c may appear in a token such as a header name. */
+int	http_token_char(int c);
 /* Append a header; name and value are copied. */
 void	http_headers_add(struct http_headers *, const char *name, size_t,
 	    const char *value, size_t);

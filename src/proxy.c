@@ -98,7 +98,7 @@ struct half {
 	size_t			 raw_head_bytes;/* head bytes fed to llhttp */
 	int			 head_done;
 	int			 msg_done;
-	int			 obs_fold;	/* saw a folded header line */
+	const char		*reject;	/* why a callback stopped llhttp */
 	const char		*exec_start;	/* input given to llhttp_execute */
 	char			 exec_prev;	/* last byte of the input before */
 };
@@ -238,7 +238,7 @@ half_reset_message(struct half *h)
 	h->in_value = 0;
 	h->head_bytes = h->raw_head_bytes = 0;
 	h->head_done = h->msg_done = 0;
-	h->obs_fold = 0;
+	h->reject = NULL;
 	h->body_bytes = 0;
 	h->chunked_out = 0;
 }
@@ -582,11 +582,23 @@ static int
 on_header_field_cb(llhttp_t *parser, const char *at, size_t len)
 {
 	struct half	*h = parser->data;
+	size_t		 i;
 
 	if (h->in_value)
 		head_push(h);
 	if (head_count(h, len + 4) != 0)
 		return HPE_USER;
+	/*
+	 * A field name is a token (RFC 9110 5.1). llhttp lets whitespace
+	 * before the colon through; RFC 9112 5.1 requires a 400 for it, since
+	 * servers disagree on what such a name means.
+	 */
+	for (i = 0; i < len; i++)
+		if (!http_token_char((unsigned char)at[i])) {
+			h->reject = "a header name contains whitespace or a "
+			    "character that is not allowed in a name";
+			return HPE_USER;
+		}
 	if (h->field.len == 0 && h->headers.n >= OPTIONS_MAX_HEADERS)
 		return HPE_USER;
 	buf_add(&h->field, at, len);
@@ -610,7 +622,8 @@ on_header_value_cb(llhttp_t *parser, const char *at, size_t len)
 	 */
 	prev = at > h->exec_start ? at[-1] : h->exec_prev;
 	if (h == &h->conn->client && prev == '\n') {
-		h->obs_fold = 1;
+		h->reject = "a header value continues on the next line "
+		    "(obsolete line folding, RFC 9112 5.2)";
 		return HPE_USER;
 	}
 	buf_add(&h->value, at, len);
@@ -687,7 +700,7 @@ request_begin(struct conn *conn)
 	llhttp_t		*parser = &c->parser;
 	const struct options	*opts = conn->proxy->opts;
 	struct buf		 authority = { NULL, 0, 0 };
-	const char		*errstr, *host;
+	const char		*errstr, *host, *scheme_end;
 
 	conn->client_keepalive = llhttp_should_keep_alive(parser);
 	conn->client_http10 = parser->http_major == 1 &&
@@ -708,6 +721,20 @@ request_begin(struct conn *conn)
 		    "(%zu bytes)", opts->max_header_bytes);
 		return -1;
 	}
+	/* "scheme://..." with a scheme other than http. */
+	scheme_end = strstr(buf_str(&conn->url), "://");
+	if (scheme_end != NULL && scheme_end > conn->url.data &&
+	    strspn(conn->url.data, "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+.-") ==
+	    (size_t)(scheme_end - conn->url.data) &&
+	    strncasecmp(conn->url.data, "http://", 7) != 0) {
+		conn_fail(conn, 400, "unsupported_scheme",
+		    "%.*s:// URLs cannot be sent to the proxy in absolute "
+		    "form; only http:// URLs are proxied",
+		    (int)((scheme_end - conn->url.data) > 16 ? 16 :
+		    (scheme_end - conn->url.data)), conn->url.data);
+		return -1;
+	}
 	if (conn->url.len == 0 || conn->url.data[0] == '/' ||
 	    conn->url.data[0] == '*') {
 		conn_fail(conn, 400, "not_a_proxy_request",
@@ -722,12 +749,6 @@ request_begin(struct conn *conn)
 		return -1;
 	}
 	conn->have_target = 1;
-	if (strcmp(conn->target.scheme, "http") != 0) {
-		conn_fail(conn, 400, "unsupported_scheme",
-		    "%s:// URLs cannot be sent to the proxy in absolute form; "
-		    "only http:// URLs are proxied", conn->target.scheme);
-		return -1;
-	}
 	if (http_headers_count(&c->headers, "Host") > 1) {
 		conn_fail(conn, 400, "bad_request",
 		    "the request has more than one Host header");
@@ -908,14 +929,17 @@ half_parse_error(struct half *h, llhttp_errno_t err)
 
 	if (reason == NULL)
 		reason = llhttp_errno_name(err);
-	if (h == &conn->client) {
-		if (err == HPE_USER && h->obs_fold) {
+	if (err == HPE_USER && h->reject != NULL) {
+		if (h == &conn->client)
 			conn_fail(conn, 400, "bad_request",
-			    "malformed request: a header value continues on "
-			    "the next line (obsolete line folding, RFC 9112 "
-			    "5.2)");
-			return;
-		}
+			    "malformed request: %s", h->reject);
+		else
+			conn_fail(conn, 502, "upstream_bad_response",
+			    "the origin sent a malformed response: %s",
+			    h->reject);
+		return;
+	}
+	if (h == &conn->client) {
 		if (err == HPE_USER && !h->head_done) {
 			conn_fail(conn, 431, "headers_too_large",
 			    "the request head is larger than "
@@ -1479,8 +1503,10 @@ proxy_new(struct event_base *base, const struct options *opts, char **cause)
 {
 	struct proxy		*p;
 	struct sockaddr_storage	 ss;
+	struct sockaddr_in	*s4;
+	struct sockaddr_in6	*s6;
 	socklen_t		 sslen;
-	int			 sl = (int)sizeof ss;
+	int			 sl;
 	char			*spec, host[INET6_ADDRSTRLEN];
 	const char		*h = opts->listen_host;
 	evutil_socket_t		 fd;
@@ -1489,16 +1515,25 @@ proxy_new(struct event_base *base, const struct options *opts, char **cause)
 	settings_init();
 	if (strcmp(h, "localhost") == 0)
 		h = "127.0.0.1";
+	memset(&ss, 0, sizeof ss);
+	s4 = (struct sockaddr_in *)&ss;
+	s6 = (struct sockaddr_in6 *)&ss;
+	if (evutil_inet_pton(AF_INET, h, &s4->sin_addr) == 1) {
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons((uint16_t)opts->listen_port);
+		sl = sizeof *s4;
+	} else if (evutil_inet_pton(AF_INET6, h, &s6->sin6_addr) == 1) {
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons((uint16_t)opts->listen_port);
+		sl = sizeof *s6;
+	} else {
+		*cause = xasprintf("cannot listen on \"%s\": not a numeric IP "
+		    "address (use e.g. 127.0.0.1 or [::1])", h);
+		return NULL;
+	}
 	spec = strchr(h, ':') != NULL ?
 	    xasprintf("[%s]:%d", h, opts->listen_port) :
 	    xasprintf("%s:%d", h, opts->listen_port);
-	memset(&ss, 0, sizeof ss);
-	if (evutil_parse_sockaddr_port(spec, (struct sockaddr *)&ss, &sl) != 0) {
-		*cause = xasprintf("cannot listen on %s: not a numeric IP "
-		    "address", spec);
-		free(spec);
-		return NULL;
-	}
 	p = xcalloc(1, sizeof *p);
 	p->base = base;
 	p->opts = opts;
@@ -1520,14 +1555,10 @@ proxy_new(struct event_base *base, const struct options *opts, char **cause)
 	sslen = sizeof ss;
 	getsockname(fd, (struct sockaddr *)&ss, &sslen);
 	if (ss.ss_family == AF_INET6) {
-		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
-
 		inet_ntop(AF_INET6, &s6->sin6_addr, host, sizeof host);
 		port = ntohs(s6->sin6_port);
 		p->address = xasprintf("[%s]:%d", host, port);
 	} else {
-		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
-
 		inet_ntop(AF_INET, &s4->sin_addr, host, sizeof host);
 		port = ntohs(s4->sin_port);
 		p->address = xasprintf("%s:%d", host, port);

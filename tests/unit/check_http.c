@@ -194,6 +194,20 @@ START_TEST(strip_hop_never_drops_framing_headers)
 }
 END_TEST
 
+START_TEST(token_chars_exclude_space_and_separators)
+{
+	const char	*ok = "Content-Type!#$%&'*+-.^_`|~09az";
+	const char	*bad = " \t:;,()/<>=?@[]{}\"\\\x7f";
+
+	for (; *ok != '\0'; ok++)
+		ck_assert_msg(http_token_char((unsigned char)*ok), "%c", *ok);
+	for (; *bad != '\0'; bad++)
+		ck_assert_msg(!http_token_char((unsigned char)*bad), "%c", *bad);
+	ck_assert(!http_token_char(0));
+	ck_assert(!http_token_char(0x80));
+}
+END_TEST
+
 START_TEST(header_table_flags)
 {
 	ck_assert(http_header_flags("proxy-authorization") & HTTP_HDR_HOP);
@@ -240,6 +254,7 @@ http_suite(void)
 	tcase_add_test(tc, headers_lookup_is_case_insensitive);
 	tcase_add_test(tc, strip_hop_drops_fixed_set_and_connection_tokens);
 	tcase_add_test(tc, strip_hop_never_drops_framing_headers);
+	tcase_add_test(tc, token_chars_exclude_space_and_separators);
 	tcase_add_test(tc, header_table_flags);
 	tcase_add_test(tc, heads_serialize_in_order);
 	suite_add_tcase(s, tc);
