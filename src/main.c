@@ -53,11 +53,11 @@ usage(FILE *f)
 	    "See patchscope(1) for details.\n");
 }
 
+/* One line on stderr naming the cause, as DESIGN.md promises; exit 2. */
 static int
 usage_error(const char *cmd, const char *cause)
 {
-	fprintf(stderr, "patchscope: %s\n", cause);
-	fprintf(stderr, "Try 'patchscope %s--help' for more information.\n",
+	fprintf(stderr, "patchscope: %s (see 'patchscope %s--help')\n", cause,
 	    cmd != NULL ? cmd : "");
 	return 2;
 }
@@ -150,7 +150,7 @@ main(int argc, char **argv)
 	for (i = 0; i < sizeof commands / sizeof commands[0]; i++)
 		if (strcmp(argv[1], commands[i].name) == 0)
 			return commands[i].run(argc - 1, argv + 1);
-	fprintf(stderr, "patchscope: unknown command \"%s\"\n", argv[1]);
-	fprintf(stderr, "Try 'patchscope --help' for more information.\n");
+	fprintf(stderr, "patchscope: unknown command \"%s\" (see 'patchscope "
+	    "--help')\n", argv[1]);
 	return 2;
 }

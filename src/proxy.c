@@ -1196,11 +1196,12 @@ client_event_cb(struct bufferevent *bev, short what, void *arg)
 			conn_close(conn, "client closed the connection");
 			return;
 		}
-		if (conn->client.msg_done && conn->state != CONN_DRAIN) {
-			/* Half-closed after a full request: still answer. */
-			conn->close_after = 1;
-			return;
-		}
+		/*
+		 * A client that closes mid-exchange has given up (or only
+		 * half-closed, which HTTP clients rarely do): stop fetching
+		 * from the origin, as nginx does, rather than stream a body
+		 * nobody reads.
+		 */
 		if (conn->state != CONN_DRAIN)
 			conn_log_exchange(conn, conn->resp_status != 0 ?
 			    conn->resp_status : 499, "client_closed",
