@@ -412,9 +412,13 @@ http_head_headers(struct buf *b, const struct http_headers *h)
 {
 	size_t	i;
 
-	for (i = 0; i < h->n; i++)
-		buf_printf(b, "%s: %s\r\n", h->v[i].name, h->v[i].value);
-	buf_adds(b, "\r\n");
+	for (i = 0; i < h->n; i++) {
+		buf_adds(b, h->v[i].name);
+		buf_add(b, ": ", 2);
+		buf_adds(b, h->v[i].value);
+		buf_add(b, "\r\n", 2);
+	}
+	buf_add(b, "\r\n", 2);
 }
 
 /* Serialize a request head. */
@@ -422,7 +426,10 @@ void
 http_request_head(struct buf *b, const char *method, const char *target,
     const struct http_headers *h)
 {
-	buf_printf(b, "%s %s HTTP/1.1\r\n", method, target);
+	buf_adds(b, method);
+	buf_add(b, " ", 1);
+	buf_adds(b, target);
+	buf_add(b, " HTTP/1.1\r\n", 11);
 	http_head_headers(b, h);
 }
 

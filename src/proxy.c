@@ -87,6 +87,10 @@ struct half {
 	int			 paused;	/* parser stopped at message end */
 	int			 throttled;	/* reading off for backpressure */
 	int			 chunked_out;	/* re-chunk body sent to peer */
+	int			 plain;		/* a TCP socket, no TLS layer */
+	int			 corked;	/* collect writes in cork */
+	struct buf		 cork;		/* writes held during a parse */
+	int			 connected;	/* the socket may be written */
 	uint64_t		 body_bytes;	/* body bytes parsed this message */
 	/* Head being parsed. */
 	struct buf		 field;
@@ -165,6 +169,8 @@ static void	half_parse(struct half *);
 static void	origin_start(struct conn *);
 static void	exchange_finish(struct conn *);
 static void	set_nodelay(evutil_socket_t);
+static void	half_write(struct half *, const void *, size_t);
+static void	half_uncork(struct half *);
 
 static void
 monotonic_now(struct timespec *ts)
@@ -249,6 +255,7 @@ half_free_buffers(struct half *h)
 	buf_free(&h->field);
 	buf_free(&h->value);
 	buf_free(&h->reason);
+	buf_free(&h->cork);
 	http_headers_clear(&h->headers);
 }
 
@@ -288,6 +295,8 @@ origin_release(struct conn *conn, int reusable)
 	o->bev = NULL;
 	o->throttled = 0;
 	o->paused = 0;
+	o->connected = 0;
+	buf_reset(&o->cork);
 	/* Nothing more goes out to the origin: let the client read again. */
 	if (conn->client.throttled && conn->client.bev != NULL) {
 		conn->client.throttled = 0;
@@ -445,6 +454,8 @@ conn_drain(struct conn *conn)
 
 	conn_set_state(conn, CONN_DRAIN);
 	origin_release(conn, 0);
+	/* The last answer may sit in the cork of a parse pass: send it. */
+	half_uncork(&conn->client);
 	bufferevent_enable(bev, EV_READ);
 	bufferevent_setwatermark(bev, EV_WRITE, 0, 0);
 	conn_arm(conn, conn->proxy->opts->idle_timeout_ms);
@@ -493,9 +504,9 @@ conn_fail(struct conn *conn, int status, const char *code, const char *fmt,
 	http_headers_add(&h, "X-Patchscope-Error", 18, code, strlen(code));
 	http_headers_add(&h, "Connection", 10, "close", 5);
 	http_response_head(&head, status, http_reason(status), &h);
-	bufferevent_write(conn->client.bev, head.data, head.len);
-	bufferevent_write(conn->client.bev, body, strlen(body));
-	bufferevent_write(conn->client.bev, "\n", 1);
+	buf_adds(&head, body);
+	buf_add(&head, "\n", 1);
+	half_write(&conn->client, head.data, head.len);
 	conn->resp_started = 1;
 	conn->resp_status = status;
 	conn->exchanges++;
@@ -507,12 +518,77 @@ conn_fail(struct conn *conn, int status, const char *code, const char *fmt,
 	conn_drain(conn);
 }
 
+/*
+ * Send bytes to a half. When nothing is queued, try the socket first: a
+ * small answer then costs one writev and no event registration, which is
+ * most of a keep-alive exchange's system calls. What the socket does not
+ * take (or any error, which the bufferevent then reports) is queued.
+ */
+static void
+half_writev(struct half *h, struct iovec *iov, int n)
+{
+	struct evbuffer	*out;
+	ssize_t		 r = 0;
+	size_t		 left;
+	int		 i;
+
+	if (h->bev == NULL)
+		return;
+	if (h->corked) {
+		for (i = 0; i < n; i++)
+			buf_add(&h->cork, iov[i].iov_base, iov[i].iov_len);
+		return;
+	}
+	out = bufferevent_get_output(h->bev);
+	if (h->plain && h->connected && evbuffer_get_length(out) == 0) {
+		r = writev(bufferevent_getfd(h->bev), iov, n);
+		if (r < 0)
+			r = 0;
+	}
+	left = (size_t)r;
+	for (i = 0; i < n; i++) {
+		if (left >= iov[i].iov_len) {
+			left -= iov[i].iov_len;
+			continue;
+		}
+		evbuffer_add(out, (const char *)iov[i].iov_base + left,
+		    iov[i].iov_len - left);
+		left = 0;
+	}
+}
+
+/* Send what was held while corked. */
+static void
+half_uncork(struct half *h)
+{
+	struct iovec	iov;
+
+	h->corked = 0;
+	if (h->cork.len == 0)
+		return;
+	iov.iov_base = h->cork.data;
+	iov.iov_len = h->cork.len;
+	half_writev(h, &iov, 1);
+	buf_reset(&h->cork);
+}
+
+static void
+half_write(struct half *h, const void *data, size_t len)
+{
+	struct iovec	iov;
+
+	iov.iov_base = (void *)(uintptr_t)data;
+	iov.iov_len = len;
+	half_writev(h, &iov, 1);
+}
+
 /* Write body bytes parsed on h to its peer, re-chunked when needed. */
 static void
 half_relay(struct half *h, const char *data, size_t len)
 {
 	struct half	*to = h->peer;
-	char		 size[32];
+	struct iovec	 iov[3];
+	char		 size[32], crlf[] = "\r\n";
 	int		 n;
 
 	h->body_bytes += len;
@@ -520,11 +596,15 @@ half_relay(struct half *h, const char *data, size_t len)
 		return;
 	if (h->chunked_out) {
 		n = snprintf(size, sizeof size, "%zx\r\n", len);
-		bufferevent_write(to->bev, size, (size_t)n);
-		bufferevent_write(to->bev, data, len);
-		bufferevent_write(to->bev, "\r\n", 2);
+		iov[0].iov_base = size;
+		iov[0].iov_len = (size_t)n;
+		iov[1].iov_base = (void *)(uintptr_t)data;
+		iov[1].iov_len = len;
+		iov[2].iov_base = crlf;
+		iov[2].iov_len = 2;
+		half_writev(to, iov, 3);
 	} else
-		bufferevent_write(to->bev, data, len);
+		half_write(to, data, len);
 	if (!h->throttled && evbuffer_get_length(
 	    bufferevent_get_output(to->bev)) > RELAY_HIGH) {
 		h->throttled = 1;
@@ -653,7 +733,7 @@ on_message_complete_cb(llhttp_t *parser)
 		return 0;
 	}
 	if (h->chunked_out && h->peer->bev != NULL)
-		bufferevent_write(h->peer->bev, "0\r\n\r\n", 5);
+		half_write(h->peer, "0\r\n\r\n", 5);
 	h->msg_done = 1;
 	return HPE_PAUSED;
 }
@@ -816,6 +896,8 @@ origin_start(struct conn *conn)
 		o->bev = upstream_pool_take(p->pool, conn->origin_host,
 		    conn->origin_port);
 	conn->origin_reused = o->bev != NULL;
+	o->plain = 1;
+	o->connected = conn->origin_reused;
 	if (o->bev == NULL) {
 		o->bev = upstream_connect(p->pool, conn->origin_host,
 		    conn->origin_port, &cause);
@@ -836,9 +918,15 @@ origin_start(struct conn *conn)
 	bufferevent_setwatermark(o->bev, EV_WRITE, RELAY_LOW, 0);
 	bufferevent_set_max_single_read(o->bev, SINGLE_IO);
 	bufferevent_set_max_single_write(o->bev, SINGLE_IO);
-	bufferevent_enable(o->bev, EV_READ | EV_WRITE);
-	bufferevent_write(o->bev, conn->upstream_head.data,
-	    conn->upstream_head.len);
+	/*
+	 * Enabling EV_WRITE re-adds the write event even with nothing to
+	 * send, which costs a wake-up and two epoll_ctl calls: a pooled
+	 * connection has it on already.
+	 */
+	if ((bufferevent_get_enabled(o->bev) & (EV_READ | EV_WRITE)) !=
+	    (EV_READ | EV_WRITE))
+		bufferevent_enable(o->bev, EV_READ | EV_WRITE);
+	half_write(o, conn->upstream_head.data, conn->upstream_head.len);
 	log_debug("[#%" PRIu64 "] origin %s:%d (%s)", conn->id,
 	    conn->origin_host, conn->origin_port,
 	    conn->origin_reused ? "reused" : "new connection");
@@ -878,7 +966,7 @@ response_begin(struct conn *conn)
 		conn->interim = 1;
 		if (!conn->client_http10) {
 			http_response_head(&head, status, reason, &o->headers);
-			bufferevent_write(c->bev, head.data, head.len);
+			half_write(c, head.data, head.len);
 		}
 		buf_free(&head);
 		return;
@@ -912,7 +1000,7 @@ response_begin(struct conn *conn)
 		http_headers_add(&o->headers, "Connection", 10, "keep-alive",
 		    10);
 	http_response_head(&head, status, reason, &o->headers);
-	bufferevent_write(c->bev, head.data, head.len);
+	half_write(c, head.data, head.len);
 	buf_free(&head);
 	conn->resp_started = 1;
 	conn_set_state(conn, CONN_RELAY_RESPONSE);
@@ -970,9 +1058,30 @@ half_parse_error(struct half *h, llhttp_errno_t err)
 		    "the origin sent a malformed response: %s", reason);
 }
 
-/* Feed a half's input to its parser until paused, empty or failed. */
+static void	half_parse_input(struct half *);
+
+/*
+ * Feed a half's input to its parser until paused, empty or failed. What
+ * the pass sends to the peer (a head and the body behind it, say) goes out
+ * in one write at the end.
+ */
 static void
 half_parse(struct half *h)
+{
+	struct half	*peer = h->peer;
+
+	peer->corked = 1;
+	half_parse_input(h);
+	if (peer->bev != NULL)
+		half_uncork(peer);
+	else {
+		peer->corked = 0;
+		buf_reset(&peer->cork);
+	}
+}
+
+static void
+half_parse_input(struct half *h)
 {
 	struct conn		*conn = h->conn;
 	struct evbuffer		*in;
@@ -1121,7 +1230,9 @@ half_fill(struct half *h)
 	if (h->bev == NULL || h->throttled)
 		return;
 	in = bufferevent_get_input(h->bev);
-	if (evbuffer_get_length(in) >= SINGLE_IO)
+	/* Less than a full 4 KiB read means the socket is drained: skip. */
+	if (evbuffer_get_length(in) < 4096 ||
+	    evbuffer_get_length(in) >= SINGLE_IO)
 		return;
 	fd = bufferevent_getfd(h->bev);
 	if (fd < 0)
@@ -1267,6 +1378,7 @@ origin_event_cb(struct bufferevent *bev, short what, void *arg)
 
 	if (what & BEV_EVENT_CONNECTED) {
 		set_nodelay(bufferevent_getfd(bev));
+		conn->origin.connected = 1;
 		conn_set_state(conn, CONN_WAIT_RESPONSE);
 		conn_arm(conn, conn->client.msg_done ?
 		    conn->proxy->opts->response_timeout_ms :
@@ -1427,6 +1539,8 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 		free(conn);
 		return;
 	}
+	conn->client.plain = 1;
+	conn->client.connected = 1;
 	llhttp_init(&conn->client.parser, HTTP_REQUEST, &request_settings);
 	conn->client.parser.data = &conn->client;
 	monotonic_now(&conn->t_start);
@@ -1435,6 +1549,8 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 	bufferevent_setcb(conn->client.bev, client_read_cb, client_write_cb,
 	    client_event_cb, conn);
 	bufferevent_setwatermark(conn->client.bev, EV_WRITE, RELAY_LOW, 0);
+	/* Pipelined requests wait in the input: bound it. */
+	bufferevent_setwatermark(conn->client.bev, EV_READ, 0, RELAY_HIGH);
 	bufferevent_set_max_single_read(conn->client.bev, SINGLE_IO);
 	bufferevent_set_max_single_write(conn->client.bev, SINGLE_IO);
 	bufferevent_enable(conn->client.bev, EV_READ | EV_WRITE);
