@@ -303,6 +303,29 @@ fail:
 	return -1;
 }
 
+/* Parse a CONNECT target. */
+int
+http_authority_parse(const char *s, struct http_url *u, const char **errstr)
+{
+	char	*url;
+	int	 rc;
+
+	memset(u, 0, sizeof *u);
+	if (strpbrk(s, "/?#@") != NULL || strstr(s, "://") != NULL) {
+		*errstr = "a CONNECT target is host:port, nothing else";
+		return -1;
+	}
+	/* The port is required (RFC 9110 9.3.6). */
+	if (strrchr(s, ':') == NULL || strrchr(s, ']') > strrchr(s, ':')) {
+		*errstr = "a CONNECT target needs a port (host:443)";
+		return -1;
+	}
+	url = xasprintf("https://%s/", s);
+	rc = http_url_parse(url, u, errstr);
+	free(url);
+	return rc;
+}
+
 /* Free a parsed URL. */
 void
 http_url_free(struct http_url *u)

@@ -60,6 +60,11 @@ int	http_headers_strip_hop(struct http_headers *);
  * dropped. The caller frees with http_url_free.
  */
 int	http_url_parse(const char *, struct http_url *, const char **errstr);
+/*
+ * Parse a CONNECT target ("host:port", "[v6]:port"; the port is required)
+ * into u with scheme "https" and target "/". Return 0, or -1 with *errstr.
+ */
+int	http_authority_parse(const char *, struct http_url *, const char **);
 /* Free the members of a parsed URL. */
 void	http_url_free(struct http_url *);
 /* Return nonzero when a Host header value names the URL's host and port. */

@@ -3,6 +3,7 @@
  * options, runs it, and turns failures into exit codes: 0 success, 1 a
  * finding, 2 usage or I/O error. The only module that writes to stdout.
  */
+#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,9 +12,11 @@
 #include <event2/event.h>
 
 #include "config.h"
+#include "ca.h"
 #include "log.h"
 #include "options.h"
 #include "proxy.h"
+#include "xmalloc.h"
 
 struct command {
 	const char	*name;
@@ -23,10 +26,19 @@ struct command {
 };
 
 static int	cmd_proxy(int, char **);
+static int	cmd_ca(int, char **);
+static int	cmd_env(int, char **);
 
 static const struct command commands[] = {
 	{ "proxy", "patchscope proxy [OPTIONS]",
-	  "forward HTTP proxy: relays every exchange and logs it", cmd_proxy },
+	  "forward HTTP(S) proxy: relays every exchange and logs it",
+	  cmd_proxy },
+	{ "ca", "patchscope ca [--dir DIR]",
+	  "create patchscope's CA if missing; print its certificate's path",
+	  cmd_ca },
+	{ "env", "patchscope env [--listen ADDR:PORT] [--ca-dir DIR]",
+	  "print shell exports that send curl, Python, Node and git "
+	  "through the proxy", cmd_env },
 };
 
 static void
@@ -42,8 +54,12 @@ usage(FILE *f)
 	    "\n"
 	    "Commands:\n");
 	for (i = 0; i < sizeof commands / sizeof commands[0]; i++)
-		fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
+		fprintf(f, "  %-6s %s\n", commands[i].name, commands[i].summary);
 	fprintf(f,
+	    "\n"
+	    "Quick start:\n"
+	    "  patchscope proxy &\n"
+	    "  eval \"$(patchscope env)\"   # this shell's clients now use it\n"
 	    "\n"
 	    "Run 'patchscope COMMAND --help' for a command's options.\n"
 	    "  -h, --help     show this help\n"
@@ -141,6 +157,188 @@ cmd_proxy(int argc, char **argv)
 	event_base_free(base);
 	options_free(&opts);
 	log_info("stopped");
+	return 0;
+}
+
+/* Parse the small option sets of ca and env; -1 after a usage error. */
+static int
+parse_small(int argc, char **argv, const char *cmd, const char **dir,
+    const char **listen, int *help)
+{
+	static const struct option	 lopts[] = {
+		{ "dir",	required_argument, NULL, 'd' },
+		{ "ca-dir",	required_argument, NULL, 'd' },
+		{ "listen",	required_argument, NULL, 'l' },
+		{ "help",	no_argument,	   NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	char				*cause;
+	int				 ch;
+
+	optind = 1;
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, ":l:h", lopts, NULL)) != -1) {
+		switch (ch) {
+		case 'd':
+			*dir = optarg;
+			break;
+		case 'l':
+			if (listen == NULL)
+				goto unknown;
+			*listen = optarg;
+			break;
+		case 'h':
+			*help = 1;
+			break;
+		case ':':
+			cause = xasprintf("option %s needs a value",
+			    argv[optind - 1]);
+			usage_error(cmd, cause);
+			free(cause);
+			return -1;
+		default:
+		unknown:
+			cause = xasprintf("unknown option %s", argv[optind - 1]);
+			usage_error(cmd, cause);
+			free(cause);
+			return -1;
+		}
+	}
+	if (optind < argc) {
+		cause = xasprintf("unexpected argument \"%s\"", argv[optind]);
+		usage_error(cmd, cause);
+		free(cause);
+		return -1;
+	}
+	return 0;
+}
+
+/* Open (or create) the CA in dir; print why and return NULL on failure. */
+static struct ca *
+open_ca(const char *dir)
+{
+	struct ca	*ca;
+	char		*path, *cause = NULL;
+
+	path = ca_default_dir(dir);
+	ca = ca_open(path, 16, &cause);
+	if (ca == NULL) {
+		fprintf(stderr, "patchscope: %s\n", cause);
+		free(cause);
+	}
+	free(path);
+	return ca;
+}
+
+static int
+cmd_ca(int argc, char **argv)
+{
+	struct ca	*ca;
+	const char	*dir = NULL;
+	int		 help = 0;
+
+	if (parse_small(argc, argv, "ca ", &dir, NULL, &help) != 0)
+		return 2;
+	if (help) {
+		printf("Usage: patchscope ca [--dir DIR]\n\n"
+		    "Create patchscope's certificate authority if it does not "
+		    "exist yet, and\nprint the path of its certificate "
+		    "(ca.pem). Clients must trust this\ncertificate for "
+		    "patchscope to read their HTTPS traffic.\n\n"
+		    "  --dir DIR   where the CA lives (default $PATCHSCOPE_HOME, "
+		    "else ~/.patchscope)\n");
+		return 0;
+	}
+	log_init(LOG_LEVEL_WARN);
+	if ((ca = open_ca(dir)) == NULL)
+		return 2;
+	printf("%s\n", ca_cert_path(ca));
+	ca_free(ca);
+	return 0;
+}
+
+/* Print one export line, single-quoted for any POSIX shell. */
+static void
+print_export(const char *name, const char *value)
+{
+	const char	*p;
+
+	printf("export %s='", name);
+	for (p = value; *p != '\0'; p++) {
+		if (*p == '\'')
+			fputs("'\\''", stdout);
+		else
+			putchar(*p);
+	}
+	printf("'\n");
+}
+
+static int
+cmd_env(int argc, char **argv)
+{
+	static const char	*proxy_vars[] = {
+		"HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"
+	};
+	static const char	*bundle_vars[] = {
+		"CURL_CA_BUNDLE", "SSL_CERT_FILE", "REQUESTS_CA_BUNDLE",
+		"GIT_SSL_CAINFO"
+	};
+	struct ca		*ca;
+	const char		*dir = NULL, *listen = OPTIONS_DEFAULT_LISTEN;
+	const char		*bundle;
+	char			*host, *cause = NULL, *url;
+	int			 port, help = 0;
+	size_t			 i;
+
+	if (parse_small(argc, argv, "env ", &dir, &listen, &help) != 0)
+		return 2;
+	if (help) {
+		printf("Usage: patchscope env [--listen ADDR:PORT] "
+		    "[--ca-dir DIR]\n\n"
+		    "Print shell commands that send this shell's curl, Python "
+		    "requests, Node\nand git through patchscope and make them "
+		    "trust its CA:\n\n"
+		    "  eval \"$(patchscope env)\"\n\n"
+		    "  -l, --listen ADDR:PORT  where the proxy listens (default "
+		    OPTIONS_DEFAULT_LISTEN ")\n"
+		    "      --ca-dir DIR        where the CA lives (default "
+		    "$PATCHSCOPE_HOME, else\n"
+		    "                          ~/.patchscope); created if "
+		    "missing\n\n"
+		    "NO_PROXY is left alone: unset it if it lists the hosts "
+		    "you want to see.\n");
+		return 0;
+	}
+	if (options_parse_listen(listen, &host, &port, &cause) != 0) {
+		usage_error("env ", cause);
+		free(cause);
+		return 2;
+	}
+	log_init(LOG_LEVEL_WARN);
+	if ((ca = open_ca(dir)) == NULL) {
+		free(host);
+		return 2;
+	}
+	if ((bundle = ca_write_bundle(ca, &cause)) == NULL) {
+		fprintf(stderr, "patchscope: %s\n", cause);
+		free(cause);
+		ca_free(ca);
+		free(host);
+		return 2;
+	}
+	url = strchr(host, ':') != NULL ?
+	    xasprintf("http://[%s]:%d", host, port) :
+	    xasprintf("http://%s:%d", host, port);
+	for (i = 0; i < sizeof proxy_vars / sizeof proxy_vars[0]; i++)
+		print_export(proxy_vars[i], url);
+	/* Tools that take one file get the system store plus our CA. */
+	for (i = 0; i < sizeof bundle_vars / sizeof bundle_vars[0]; i++)
+		print_export(bundle_vars[i], bundle);
+	print_export("NODE_EXTRA_CA_CERTS", ca_cert_path(ca));
+	print_export("NODE_USE_ENV_PROXY", "1");
+	free(url);
+	free(host);
+	ca_free(ca);
 	return 0;
 }
 

@@ -11,6 +11,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "options.h"
 #include "xmalloc.h"
@@ -24,7 +25,11 @@ enum {
 	OPT_HEADER_TIMEOUT,
 	OPT_MAX_HEADER_BYTES,
 	OPT_MAX_BODY_BUFFER,
-	OPT_MAX_CONNECTIONS
+	OPT_MAX_CONNECTIONS,
+	OPT_CA_DIR,
+	OPT_UPSTREAM_CA,
+	OPT_INSECURE_UPSTREAM,
+	OPT_NO_INTERCEPT
 };
 
 static const struct option long_options[] = {
@@ -36,6 +41,10 @@ static const struct option long_options[] = {
 	{ "max-header-bytes",	required_argument, NULL, OPT_MAX_HEADER_BYTES },
 	{ "max-body-buffer",	required_argument, NULL, OPT_MAX_BODY_BUFFER },
 	{ "max-connections",	required_argument, NULL, OPT_MAX_CONNECTIONS },
+	{ "ca-dir",		required_argument, NULL, OPT_CA_DIR },
+	{ "upstream-ca",	required_argument, NULL, OPT_UPSTREAM_CA },
+	{ "insecure-upstream",	no_argument,	   NULL, OPT_INSECURE_UPSTREAM },
+	{ "no-intercept",	required_argument, NULL, OPT_NO_INTERCEPT },
 	{ "verbose",		no_argument,	   NULL, 'v' },
 	{ "quiet",		no_argument,	   NULL, 'q' },
 	{ "help",		no_argument,	   NULL, 'h' },
@@ -63,8 +72,62 @@ options_defaults(struct options *o)
 void
 options_free(struct options *o)
 {
+	size_t	i;
+
 	free(o->listen_host);
 	o->listen_host = NULL;
+	free(o->ca_dir);
+	o->ca_dir = NULL;
+	free(o->upstream_ca);
+	o->upstream_ca = NULL;
+	for (i = 0; i < o->n_no_intercept; i++)
+		free(o->no_intercept[i]);
+	free(o->no_intercept);
+	o->no_intercept = NULL;
+	o->n_no_intercept = 0;
+}
+
+/* Add the comma-separated hosts of --no-intercept, lower-cased. */
+static int
+options_add_no_intercept(struct options *o, const char *list, char **cause)
+{
+	const char	*p = list, *end;
+	char		*host;
+	size_t		 len, i;
+
+	while (*p != '\0') {
+		end = p + strcspn(p, ",");
+		len = (size_t)(end - p);
+		if (len == 0 || len > 253) {
+			*cause = xasprintf("bad host list \"%s\": expected "
+			    "HOST[,HOST...]", list);
+			return -1;
+		}
+		host = xstrndup(p, len);
+		for (i = 0; i < len; i++)
+			host[i] = (char)tolower((unsigned char)host[i]);
+		o->no_intercept = xreallocarray(o->no_intercept,
+		    o->n_no_intercept + 1, sizeof *o->no_intercept);
+		o->no_intercept[o->n_no_intercept++] = host;
+		p = *end == ',' ? end + 1 : end;
+	}
+	if (o->n_no_intercept == 0) {
+		*cause = xasprintf("expected HOST[,HOST...]");
+		return -1;
+	}
+	return 0;
+}
+
+/* Is host (any case) listed in --no-intercept? */
+int
+options_no_intercept(const struct options *o, const char *host)
+{
+	size_t	i;
+
+	for (i = 0; i < o->n_no_intercept; i++)
+		if (strcasecmp(o->no_intercept[i], host) == 0)
+			return 1;
+	return 0;
 }
 
 /* Split ADDR:PORT. */
@@ -279,6 +342,21 @@ options_parse(struct options *o, int argc, char **argv, char **cause)
 			    options_parse_count(optarg, 100000,
 			    &o->max_connections, cause), cause);
 			break;
+		case OPT_CA_DIR:
+			free(o->ca_dir);
+			o->ca_dir = xstrdup(optarg);
+			break;
+		case OPT_UPSTREAM_CA:
+			free(o->upstream_ca);
+			o->upstream_ca = xstrdup(optarg);
+			break;
+		case OPT_INSECURE_UPSTREAM:
+			o->insecure_upstream = 1;
+			break;
+		case OPT_NO_INTERCEPT:
+			rc = options_prefix("no-intercept",
+			    options_add_no_intercept(o, optarg, cause), cause);
+			break;
 		case 'v':
 			o->log_level = LOG_LEVEL_DEBUG;
 			break;
@@ -337,6 +415,13 @@ options_usage(void)
 	    "inspection (default 16M)\n"
 	"      --max-connections N     most client connections at once, "
 	    "else 503 (default 1024)\n"
+	"      --ca-dir DIR            where patchscope's CA lives (default\n"
+	"                              $PATCHSCOPE_HOME, else ~/.patchscope)\n"
+	"      --upstream-ca FILE      also trust this CA (PEM) for origins' "
+	    "TLS\n"
+	"      --insecure-upstream     do not verify origins' certificates\n"
+	"      --no-intercept HOST,... tunnel HTTPS to these hosts without "
+	    "decrypting\n"
 	"  -v, --verbose               also log connection details\n"
 	"  -q, --quiet                 log only warnings and errors\n"
 	"  -h, --help                  show this help\n";

@@ -24,6 +24,11 @@ struct options {
 	unsigned	 max_connections;
 	enum log_level	 log_level;
 	int		 help;		/* --help was given */
+	char		*ca_dir;	/* NULL: $PATCHSCOPE_HOME or ~/.patchscope */
+	char		*upstream_ca;	/* extra trust anchor for origins */
+	int		 insecure_upstream;
+	char		**no_intercept;	/* hosts tunnelled untouched */
+	size_t		 n_no_intercept;
 };
 
 /* Fill in the documented defaults. */
@@ -44,6 +49,8 @@ int	options_parse_size(const char *, size_t *, char **cause);
 /* Parse a positive count up to max; -1 and *cause. */
 int	options_parse_count(const char *, unsigned max, unsigned *,
 	    char **cause);
+/* Return nonzero when host is in the --no-intercept list. */
+int	options_no_intercept(const struct options *, const char *host);
 /* The usage text of the serving options, for --help. */
 const char *options_usage(void);
 

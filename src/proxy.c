@@ -45,6 +45,7 @@
 #include <llhttp.h>
 
 #include "buf.h"
+#include "ca.h"
 #include "http.h"
 #include "log.h"
 #include "options.h"
@@ -59,6 +60,8 @@
 #define POOL_MAX_IDLE		256
 #define ACCEPT_RETRY_MS		1000
 #define LINGER_MS		2000	/* read after the last answer */
+#define FLUSH_POLL_MS		20	/* wait for TLS bytes to leave */
+#define LEAF_CACHE		1024	/* minted certificates kept */
 
 enum conn_state {
 	CONN_WAIT_REQUEST,	/* keep-alive: no byte of a request yet */
@@ -68,12 +71,13 @@ enum conn_state {
 	CONN_RELAY_RESPONSE,	/* response head sent on, body streaming */
 	CONN_DRAIN,		/* flushing a last answer, then close */
 	CONN_LINGER,		/* answer sent; discard input until EOF */
+	CONN_TUNNEL,		/* CONNECT without interception: raw bytes */
 	CONN_CLOSED
 };
 
 static const char *conn_state_names[] = {
 	"wait-request", "read-head", "connect", "wait-response",
-	"relay-response", "drain", "linger", "closed"
+	"relay-response", "drain", "linger", "tunnel", "closed"
 };
 
 struct conn;
@@ -113,6 +117,8 @@ struct proxy {
 	const struct options	*opts;
 	struct evconnlistener	*listener;
 	struct upstream_pool	*pool;
+	struct ca		*ca;
+	struct ssl_ctx_st	*upstream_tls;
 	struct event		*accept_retry;
 	struct event		*shutdown_timer;
 	struct event		*reaper;
@@ -154,8 +160,17 @@ struct conn {
 	int			 origin_reused;
 	int			 retried;
 	int			 exchanges;
-	char			*origin_host;
+	char			*origin_host;	/* where to connect */
+	char			*origin_name;	/* TLS name: SNI, certificate */
 	int			 origin_port;
+	int			 origin_tls;
+
+	/* After CONNECT: where the tunnel goes and how. */
+	struct http_url		 tunnel;
+	int			 have_tunnel;	/* intercepting TLS */
+	int			 handshaking;	/* client TLS handshake running */
+	int			 raw_tunnel;	/* --no-intercept: bytes only */
+	int			 linger_flushing;/* TLS bytes still leaving */
 };
 
 static llhttp_settings_t request_settings;
@@ -171,6 +186,9 @@ static void	exchange_finish(struct conn *);
 static void	set_nodelay(evutil_socket_t);
 static void	half_write(struct half *, const void *, size_t);
 static void	half_uncork(struct half *);
+static void	tunnel_open(struct conn *);
+static void	tunnel_log(struct conn *);
+static void	tunnel_relay(struct half *);
 
 static void
 monotonic_now(struct timespec *ts)
@@ -276,6 +294,8 @@ conn_reset_exchange(struct conn *conn)
 	conn->retried = 0;
 	free(conn->origin_host);
 	conn->origin_host = NULL;
+	free(conn->origin_name);
+	conn->origin_name = NULL;
 	half_reset_message(&conn->client);
 	half_reset_message(&conn->origin);
 }
@@ -288,8 +308,9 @@ origin_release(struct conn *conn, int reusable)
 	if (o->bev == NULL)
 		return;
 	if (reusable && !conn->proxy->draining) {
-		upstream_pool_put(conn->proxy->pool, conn->origin_host,
-		    conn->origin_port, o->bev);
+		upstream_pool_put(conn->proxy->pool, conn->origin_tls,
+		    conn->origin_name, conn->origin_host, conn->origin_port,
+		    o->bev);
 	} else
 		bufferevent_free(o->bev);
 	o->bev = NULL;
@@ -363,6 +384,8 @@ conn_free(struct conn *conn)
 	event_free(conn->timer);
 	event_free(conn->resume);
 	conn_reset_exchange(conn);
+	if (conn->have_tunnel || conn->raw_tunnel)
+		http_url_free(&conn->tunnel);
 	buf_free(&conn->url);
 	buf_free(&conn->upstream_head);
 	half_free_buffers(&conn->client);
@@ -433,11 +456,24 @@ conn_log_exchange(struct conn *conn, int status, const char *code,
 static void
 conn_linger(struct conn *conn)
 {
-	struct bufferevent	*bev = conn->client.bev;
+	struct bufferevent	*bev = conn->client.bev, *under;
 
-	conn_set_state(conn, CONN_LINGER);
+	if (conn->state != CONN_LINGER) {
+		conn_set_state(conn, CONN_LINGER);
+		monotonic_now(&conn->last_activity);
+	}
 	evbuffer_drain(bufferevent_get_input(bev),
 	    evbuffer_get_length(bufferevent_get_input(bev)));
+	/* Under TLS, encrypted bytes may still wait in the socket layer. */
+	under = bufferevent_get_underlying(bev);
+	if (under != NULL && evbuffer_get_length(
+	    bufferevent_get_output(under)) > 0 &&
+	    elapsed_ms(&conn->last_activity) < LINGER_MS) {
+		conn->linger_flushing = 1;
+		timer_add(conn, FLUSH_POLL_MS);
+		return;
+	}
+	conn->linger_flushing = 0;
 	if (shutdown(bufferevent_getfd(bev), SHUT_WR) != 0) {
 		conn_close(conn, "answered and closed");
 		return;
@@ -770,6 +806,194 @@ on_request_headers_cb(llhttp_t *parser)
 }
 
 /*
+ * The URL of a request inside an intercepted tunnel: https, the name from
+ * the Host header (else the CONNECT host), the CONNECT port, the path.
+ * Return 0, or -1 after answering with an error.
+ */
+static int
+tunnel_target(struct conn *conn, const char *path)
+{
+	const char	*host, *errstr;
+	char		*url;
+	int		 rc;
+
+	if (http_headers_count(&conn->client.headers, "Host") > 1) {
+		conn_fail(conn, 400, "bad_request",
+		    "the request has more than one Host header");
+		return -1;
+	}
+	host = http_headers_get(&conn->client.headers, "Host");
+	if (host != NULL && (host[0] == '\0' ||
+	    strpbrk(host, "/?#@") != NULL)) {
+		conn_fail(conn, 400, "bad_request", "bad Host header");
+		return -1;
+	}
+	if (host != NULL)
+		url = xasprintf("https://%s%s", host, path);
+	else if (strchr(conn->tunnel.host, ':') != NULL)
+		url = xasprintf("https://[%s]:%d%s", conn->tunnel.host,
+		    conn->tunnel.port, path);
+	else
+		url = xasprintf("https://%s:%d%s", conn->tunnel.host,
+		    conn->tunnel.port, path);
+	if (host == NULL)
+		host = conn->tunnel.host;
+	rc = http_url_parse(url, &conn->target, &errstr);
+	free(url);
+	if (rc != 0) {
+		conn_fail(conn, 400, "bad_request", "bad request in the "
+		    "tunnel: %s", errstr);
+		return -1;
+	}
+	conn->have_target = 1;
+	/* A Host without a port means the tunnel's port. */
+	if (conn->target.port == 443 && (strrchr(host, ':') == NULL ||
+	    strrchr(host, ']') > strrchr(host, ':')))
+		conn->target.port = conn->tunnel.port;
+	if (conn->target.port != conn->tunnel.port) {
+		conn_fail(conn, 400, "host_mismatch", "the Host header (%.100s) "
+		    "names another port than the CONNECT target (%d)", host,
+		    conn->tunnel.port);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Work out where a request goes: the absolute URL of a proxy request, or,
+ * inside an intercepted tunnel, the CONNECT target plus the path. Return 0,
+ * or -1 after answering with an error.
+ */
+static int
+request_target(struct conn *conn)
+{
+	const char	*errstr, *scheme_end, *url = buf_str(&conn->url);
+
+	if (conn->have_tunnel) {
+		if (url[0] != '/') {
+			conn_fail(conn, 400, "bad_request", "inside an HTTPS "
+			    "tunnel a request names a path (GET /x), not a "
+			    "URL");
+			return -1;
+		}
+		return tunnel_target(conn, url);
+	}
+	/* "scheme://..." with a scheme other than http. */
+	scheme_end = strstr(url, "://");
+	if (scheme_end != NULL && scheme_end > url &&
+	    strspn(url, "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+.-") ==
+	    (size_t)(scheme_end - url) && strncasecmp(url, "http://", 7) != 0) {
+		conn_fail(conn, 400, "unsupported_scheme",
+		    "%.*s:// URLs cannot be sent to the proxy in absolute "
+		    "form; only http:// URLs are (for https, clients use "
+		    "CONNECT: set https_proxy)",
+		    (int)((scheme_end - url) > 16 ? 16 : (scheme_end - url)),
+		    url);
+		return -1;
+	}
+	if (url[0] == '\0' || url[0] == '/' || url[0] == '*') {
+		conn_fail(conn, 400, "not_a_proxy_request",
+		    "patchscope is a forward proxy: send absolute-form "
+		    "requests (GET http://host/path), e.g. by setting "
+		    "http_proxy=http://%s", proxy_address(conn->proxy));
+		return -1;
+	}
+	if (http_url_parse(url, &conn->target, &errstr) != 0) {
+		conn_fail(conn, 400, "bad_request", "bad request URL: %s",
+		    errstr);
+		return -1;
+	}
+	conn->have_target = 1;
+	return 0;
+}
+
+static void	client_read_cb(struct bufferevent *, void *);
+static void	client_write_cb(struct bufferevent *, void *);
+static void	client_event_cb(struct bufferevent *, short, void *);
+
+/* Log the one line of a --no-intercept tunnel. */
+static void
+tunnel_log(struct conn *conn)
+{
+	log_info("[#%" PRIu64 "] CONNECT %s:%d -> tunnel (not intercepted) "
+	    "(up %" PRIu64 " B, down %" PRIu64 " B, %.1f ms)", conn->id,
+	    conn->tunnel.host, conn->tunnel.port, conn->client.body_bytes,
+	    conn->origin.body_bytes, elapsed_ms(&conn->t_start));
+}
+
+/*
+ * Answer CONNECT. Intercepted hosts: 200 at once, then TLS with the client
+ * and each request inside goes to https://host:port. --no-intercept hosts:
+ * connect first, then 200 and raw bytes both ways. Return 1 (the client's
+ * bytes are no longer HTTP to parse here) or -1 after an error answer.
+ */
+static int
+connect_begin(struct conn *conn)
+{
+	static const char	 ok[] = "HTTP/1.1 200 Connection established\r\n"
+	    "Via: 1.1 patchscope\r\n\r\n";
+	struct proxy		*p = conn->proxy;
+	struct half		*c = &conn->client;
+	struct bufferevent	*under = c->bev, *bev;
+	const char		*errstr;
+
+	if (conn->have_tunnel) {
+		conn_fail(conn, 400, "bad_request",
+		    "CONNECT inside an HTTPS tunnel is not supported");
+		return -1;
+	}
+	if (http_authority_parse(buf_str(&conn->url), &conn->tunnel,
+	    &errstr) != 0) {
+		conn_fail(conn, 400, "bad_request", "bad CONNECT target: %s",
+		    errstr);
+		return -1;
+	}
+	conn->target.scheme = xstrdup(conn->tunnel.scheme);
+	conn->target.host = xstrdup(conn->tunnel.host);
+	conn->target.port = conn->tunnel.port;
+	conn->target.target = xstrdup("/");
+	conn->have_target = 1;
+	conn->origin_host = xstrdup(conn->tunnel.host);
+	conn->origin_name = xstrdup(conn->tunnel.host);
+	conn->origin_port = conn->tunnel.port;
+	if (options_no_intercept(p->opts, conn->tunnel.host)) {
+		conn->raw_tunnel = 1;
+		conn->origin_tls = 0;
+		origin_start(conn);
+		return conn_finishing(conn) ? -1 : 1;
+	}
+	half_write(c, ok, sizeof ok - 1);
+	bev = ca_accept(p->ca, p->base, under, conn->tunnel.host);
+	if (bev == NULL) {
+		http_url_free(&conn->tunnel);
+		conn_close(conn, "could not set up TLS for the client");
+		return -1;
+	}
+	/* The TLS filter owns the socket bufferevent from here on. */
+	c->bev = bev;
+	c->plain = 0;
+	c->paused = 0;
+	conn->have_tunnel = 1;
+	conn->handshaking = 1;
+	llhttp_init(&c->parser, HTTP_REQUEST, &request_settings);
+	c->parser.data = c;
+	bufferevent_setcb(bev, client_read_cb, client_write_cb,
+	    client_event_cb, conn);
+	bufferevent_setwatermark(bev, EV_WRITE, RELAY_LOW, 0);
+	bufferevent_setwatermark(bev, EV_READ, 0, RELAY_HIGH);
+	bufferevent_enable(bev, EV_READ | EV_WRITE);
+	/* A ClientHello sent right behind the CONNECT is already here. */
+	if (evbuffer_get_length(bufferevent_get_input(under)) > 0)
+		bufferevent_trigger(under, EV_READ, BEV_TRIG_IGNORE_WATERMARKS);
+	log_debug("[#%" PRIu64 "] CONNECT %s:%d: intercepting TLS", conn->id,
+	    conn->tunnel.host, conn->tunnel.port);
+	conn_set_state(conn, CONN_WAIT_REQUEST);
+	conn_arm(conn, p->opts->header_timeout_ms);
+	return 1;
+}
+
+/*
  * Check the request head, decide where it goes, and send the head on.
  * Return 0, or -1 after answering the client with an error.
  */
@@ -780,7 +1004,7 @@ request_begin(struct conn *conn)
 	llhttp_t		*parser = &c->parser;
 	const struct options	*opts = conn->proxy->opts;
 	struct buf		 authority = { NULL, 0, 0 };
-	const char		*errstr, *host, *scheme_end;
+	const char		*host;
 
 	conn->client_keepalive = llhttp_should_keep_alive(parser);
 	conn->client_http10 = parser->http_major == 1 &&
@@ -789,53 +1013,24 @@ request_begin(struct conn *conn)
 	    ((parser->flags & F_CONTENT_LENGTH) != 0 &&
 	    parser->content_length > 0);
 	c->chunked_out = (parser->flags & F_CHUNKED) != 0;
-	if (conn->method == HTTP_CONNECT) {
-		conn_fail(conn, 501, "connect_not_supported",
-		    "CONNECT (HTTPS through the proxy) is not supported by "
-		    "this version of patchscope; send plain http:// URLs");
-		return -1;
-	}
 	if (c->head_bytes > opts->max_header_bytes) {
 		conn_fail(conn, 431, "headers_too_large",
 		    "the request head is larger than --max-header-bytes "
 		    "(%zu bytes)", opts->max_header_bytes);
 		return -1;
 	}
-	/* "scheme://..." with a scheme other than http. */
-	scheme_end = strstr(buf_str(&conn->url), "://");
-	if (scheme_end != NULL && scheme_end > conn->url.data &&
-	    strspn(conn->url.data, "abcdefghijklmnopqrstuvwxyz"
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+.-") ==
-	    (size_t)(scheme_end - conn->url.data) &&
-	    strncasecmp(conn->url.data, "http://", 7) != 0) {
-		conn_fail(conn, 400, "unsupported_scheme",
-		    "%.*s:// URLs cannot be sent to the proxy in absolute "
-		    "form; only http:// URLs are proxied",
-		    (int)((scheme_end - conn->url.data) > 16 ? 16 :
-		    (scheme_end - conn->url.data)), conn->url.data);
+	if (conn->method == HTTP_CONNECT)
+		return connect_begin(conn);
+	if (request_target(conn) != 0)
 		return -1;
-	}
-	if (conn->url.len == 0 || conn->url.data[0] == '/' ||
-	    conn->url.data[0] == '*') {
-		conn_fail(conn, 400, "not_a_proxy_request",
-		    "patchscope is a forward proxy: send absolute-form "
-		    "requests (GET http://host/path), e.g. by setting "
-		    "http_proxy=http://%s", proxy_address(conn->proxy));
-		return -1;
-	}
-	if (http_url_parse(conn->url.data, &conn->target, &errstr) != 0) {
-		conn_fail(conn, 400, "bad_request", "bad request URL: %s",
-		    errstr);
-		return -1;
-	}
-	conn->have_target = 1;
 	if (http_headers_count(&c->headers, "Host") > 1) {
 		conn_fail(conn, 400, "bad_request",
 		    "the request has more than one Host header");
 		return -1;
 	}
 	host = http_headers_get(&c->headers, "Host");
-	if (host != NULL && !http_host_matches(host, &conn->target)) {
+	if (host != NULL && !conn->have_tunnel &&
+	    !http_host_matches(host, &conn->target)) {
 		conn_fail(conn, 400, "host_mismatch",
 		    "the Host header (%.100s) names another server than the "
 		    "request URL", host);
@@ -852,8 +1047,16 @@ request_begin(struct conn *conn)
 	    llhttp_method_name((llhttp_method_t)conn->method),
 	    conn->target.target, &c->headers);
 	buf_free(&authority);
-	conn->origin_host = xstrdup(conn->target.host);
+	/*
+	 * Inside a tunnel the CONNECT target says where to connect and the
+	 * Host header which name the origin must prove (they differ with
+	 * curl --connect-to, or a test host mapped to 127.0.0.1).
+	 */
+	conn->origin_host = xstrdup(conn->have_tunnel ? conn->tunnel.host :
+	    conn->target.host);
+	conn->origin_name = xstrdup(conn->target.host);
 	conn->origin_port = conn->target.port;
+	conn->origin_tls = strcmp(conn->target.scheme, "https") == 0;
 	origin_start(conn);
 	return conn_finishing(conn) ? -1 : 0;
 }
@@ -892,15 +1095,16 @@ origin_start(struct conn *conn)
 		return;
 	}
 	o->bev = NULL;
-	if (!conn->retried)
-		o->bev = upstream_pool_take(p->pool, conn->origin_host,
-		    conn->origin_port);
+	if (!conn->retried && !conn->raw_tunnel)
+		o->bev = upstream_pool_take(p->pool, conn->origin_tls,
+		    conn->origin_name, conn->origin_host, conn->origin_port);
 	conn->origin_reused = o->bev != NULL;
-	o->plain = 1;
+	o->plain = !conn->origin_tls;
 	o->connected = conn->origin_reused;
 	if (o->bev == NULL) {
-		o->bev = upstream_connect(p->pool, conn->origin_host,
-		    conn->origin_port, &cause);
+		o->bev = upstream_connect(p->pool, conn->origin_tls,
+		    conn->origin_name, conn->origin_host, conn->origin_port,
+		    &cause);
 		if (o->bev == NULL) {
 			conn_fail(conn, 502, "upstream_unreachable", "%s",
 			    cause);
@@ -926,7 +1130,9 @@ origin_start(struct conn *conn)
 	if ((bufferevent_get_enabled(o->bev) & (EV_READ | EV_WRITE)) !=
 	    (EV_READ | EV_WRITE))
 		bufferevent_enable(o->bev, EV_READ | EV_WRITE);
-	half_write(o, conn->upstream_head.data, conn->upstream_head.len);
+	if (conn->upstream_head.len > 0)
+		half_write(o, conn->upstream_head.data,
+		    conn->upstream_head.len);
 	log_debug("[#%" PRIu64 "] origin %s:%d (%s)", conn->id,
 	    conn->origin_host, conn->origin_port,
 	    conn->origin_reused ? "reused" : "new connection");
@@ -1227,7 +1433,7 @@ half_fill(struct half *h)
 	size_t			 left;
 	int			 i, n;
 
-	if (h->bev == NULL || h->throttled)
+	if (h->bev == NULL || h->throttled || !h->plain)
 		return;
 	in = bufferevent_get_input(h->bev);
 	/* Less than a full 4 KiB read means the socket is drained: skip. */
@@ -1254,6 +1460,43 @@ half_fill(struct half *h)
 	evbuffer_freeze(in, 0);
 }
 
+/* Move what one side of a raw tunnel sent to the other side. */
+static void
+tunnel_relay(struct half *from)
+{
+	struct evbuffer	*in = bufferevent_get_input(from->bev);
+	struct evbuffer	*out;
+
+	if (from->peer->bev == NULL)
+		return;
+	out = bufferevent_get_output(from->peer->bev);
+	from->body_bytes += evbuffer_get_length(in);
+	evbuffer_add_buffer(out, in);
+	conn_touch(from->conn);
+	if (!from->throttled && evbuffer_get_length(out) > RELAY_HIGH) {
+		from->throttled = 1;
+		bufferevent_disable(from->bev, EV_READ);
+	}
+}
+
+/* The origin answered a --no-intercept CONNECT: open the tunnel. */
+static void
+tunnel_open(struct conn *conn)
+{
+	static const char	ok[] = "HTTP/1.1 200 Connection established\r\n"
+	    "Via: 1.1 patchscope\r\n\r\n";
+
+	half_write(&conn->client, ok, sizeof ok - 1);
+	conn->resp_started = 1;
+	conn->resp_status = 200;
+	conn_set_state(conn, CONN_TUNNEL);
+	conn_arm(conn, conn->proxy->opts->idle_timeout_ms);
+	/* Bytes the client sent behind its CONNECT go first. */
+	if (evbuffer_get_length(bufferevent_get_input(conn->client.bev)) > 0)
+		tunnel_relay(&conn->client);
+	bufferevent_enable(conn->client.bev, EV_READ);
+}
+
 /* Client side bufferevent callbacks. */
 
 static void
@@ -1267,6 +1510,13 @@ client_read_cb(struct bufferevent *bev, void *arg)
 		    evbuffer_get_length(bufferevent_get_input(bev)));
 		return;
 	}
+	if (conn->state == CONN_TUNNEL) {
+		tunnel_relay(&conn->client);
+		return;
+	}
+	/* A raw tunnel still connecting: hold the bytes for later. */
+	if (conn->raw_tunnel)
+		return;
 	conn_touch(conn);
 	half_fill(&conn->client);
 	half_parse(&conn->client);
@@ -1296,8 +1546,29 @@ static void
 client_event_cb(struct bufferevent *bev, short what, void *arg)
 {
 	struct conn	*conn = arg;
+	char		 why[256];
 
-	(void)bev;
+	if (what & BEV_EVENT_CONNECTED) {
+		/* The client's TLS handshake is done. */
+		conn->handshaking = 0;
+		log_debug("[#%" PRIu64 "] TLS with the client for %s "
+		    "established", conn->id, conn->tunnel.host);
+		return;
+	}
+	if (conn->handshaking) {
+		ca_tls_error(bev, why, sizeof why);
+		log_warnx("[#%" PRIu64 "] TLS handshake with the client for "
+		    "%s:%d failed: %s (does the client trust patchscope's CA? "
+		    "see 'patchscope env')", conn->id, conn->tunnel.host,
+		    conn->tunnel.port, why);
+		conn_close(conn, "TLS handshake failed");
+		return;
+	}
+	if (conn->state == CONN_TUNNEL) {
+		tunnel_log(conn);
+		conn_close(conn, "client closed the tunnel");
+		return;
+	}
 	if (conn->state == CONN_LINGER) {
 		conn_close(conn, "answered and closed");
 		return;
@@ -1332,6 +1603,10 @@ origin_read_cb(struct bufferevent *bev, void *arg)
 	struct conn	*conn = arg;
 
 	(void)bev;
+	if (conn->state == CONN_TUNNEL) {
+		tunnel_relay(&conn->origin);
+		return;
+	}
 	conn_touch(conn);
 	half_fill(&conn->origin);
 	half_parse(&conn->origin);
@@ -1372,13 +1647,23 @@ static void
 origin_event_cb(struct bufferevent *bev, short what, void *arg)
 {
 	struct conn	*conn = arg;
-	struct half	*o = &conn->origin;
-	char		*msg;
-	int		 is_dns, err;
+	struct half		*o = &conn->origin;
+	char			*msg;
+	enum upstream_error	 kind;
+	int			 err;
+	static const char	*codes[] = {
+		[UPSTREAM_ERR_CONNECT] = "upstream_unreachable",
+		[UPSTREAM_ERR_DNS] = "upstream_dns",
+		[UPSTREAM_ERR_TLS] = "upstream_tls",
+	};
 
 	if (what & BEV_EVENT_CONNECTED) {
 		set_nodelay(bufferevent_getfd(bev));
 		conn->origin.connected = 1;
+		if (conn->raw_tunnel) {
+			tunnel_open(conn);
+			return;
+		}
 		conn_set_state(conn, CONN_WAIT_RESPONSE);
 		conn_arm(conn, conn->client.msg_done ?
 		    conn->proxy->opts->response_timeout_ms :
@@ -1386,14 +1671,19 @@ origin_event_cb(struct bufferevent *bev, short what, void *arg)
 		return;
 	}
 	if (conn->state == CONN_CONNECT) {
-		msg = upstream_connect_error(bev, conn->origin_host,
-		    conn->origin_port, &is_dns);
-		conn_fail(conn, 502, is_dns ? "upstream_dns" :
-		    "upstream_unreachable", "%s", msg);
+		msg = upstream_connect_error(bev, conn->origin_name,
+		    conn->origin_port, &kind);
+		conn_fail(conn, 502, codes[kind], "%s", msg);
 		free(msg);
 		return;
 	}
 	err = (what & BEV_EVENT_ERROR) ? EVUTIL_SOCKET_ERROR() : 0;
+	if (conn->state == CONN_TUNNEL) {
+		/* Send the client what the origin said last, then close. */
+		tunnel_log(conn);
+		conn_drain(conn);
+		return;
+	}
 	if (what & BEV_EVENT_EOF) {
 		/* A body delimited by the close ends here. */
 		if (o->head_done && !o->msg_done && !o->paused &&
@@ -1440,6 +1730,14 @@ conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	switch (conn->state) {
 	case CONN_WAIT_REQUEST:
+		if (conn->handshaking) {
+			log_warnx("[#%" PRIu64 "] TLS handshake with the "
+			    "client for %s:%d did not finish within "
+			    "--header-timeout", conn->id, conn->tunnel.host,
+			    conn->tunnel.port);
+			conn_close(conn, "TLS handshake timed out");
+			return;
+		}
 		if (conn->exchanges == 0 && evbuffer_get_length(
 		    bufferevent_get_input(conn->client.bev)) > 0) {
 			conn_fail(conn, 408, "request_timeout",
@@ -1494,7 +1792,20 @@ conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 		conn_close(conn, "client did not read the last answer");
 		return;
 	case CONN_LINGER:
+		if (conn->linger_flushing) {
+			conn_linger(conn);
+			return;
+		}
 		conn_close(conn, "answered and closed");
+		return;
+	case CONN_TUNNEL:
+		idle = elapsed_ms(&conn->last_activity);
+		if (idle + 1 < opts->idle_timeout_ms) {
+			timer_add(conn, opts->idle_timeout_ms - (unsigned)idle);
+			return;
+		}
+		tunnel_log(conn);
+		conn_close(conn, "tunnel idle for --idle-timeout");
 		return;
 	case CONN_CLOSED:
 		return;
@@ -1624,7 +1935,7 @@ proxy_new(struct event_base *base, const struct options *opts, char **cause)
 	struct sockaddr_in6	*s6;
 	socklen_t		 sslen;
 	int			 sl;
-	char			*spec, host[INET6_ADDRSTRLEN];
+	char			*spec, *ca_dir, host[INET6_ADDRSTRLEN];
 	const char		*h = opts->listen_host;
 	evutil_socket_t		 fd;
 	int			 port;
@@ -1662,11 +1973,24 @@ proxy_new(struct event_base *base, const struct options *opts, char **cause)
 	if (p->listener == NULL) {
 		*cause = xasprintf("cannot listen on %s: %s", spec,
 		    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
-		free(spec);
-		free(p);
-		return NULL;
+		goto fail;
 	}
 	free(spec);
+	spec = NULL;
+	/* The address is ours; now the CA (created on first use). */
+	ca_dir = ca_default_dir(opts->ca_dir);
+	p->ca = ca_open(ca_dir, LEAF_CACHE, cause);
+	free(ca_dir);
+	if (p->ca == NULL)
+		goto fail;
+	p->upstream_tls = upstream_tls_ctx_new(opts->upstream_ca,
+	    opts->insecure_upstream, cause);
+	if (p->upstream_tls == NULL)
+		goto fail;
+	if (opts->insecure_upstream)
+		log_warnx("--insecure-upstream: origins' certificates are not "
+		    "checked; anyone between patchscope and an origin can "
+		    "read and change that traffic");
 	evconnlistener_set_error_cb(p->listener, accept_error_cb);
 	fd = evconnlistener_get_fd(p->listener);
 	sslen = sizeof ss;
@@ -1687,11 +2011,19 @@ proxy_new(struct event_base *base, const struct options *opts, char **cause)
 		p->dns = evdns_base_new(base, 0);
 		evdns_base_load_hosts(p->dns, NULL);
 	}
-	p->pool = upstream_pool_new(base, p->dns, opts->idle_timeout_ms,
-	    POOL_MAX_IDLE);
+	p->pool = upstream_pool_new(base, p->dns, p->upstream_tls,
+	    opts->idle_timeout_ms, POOL_MAX_IDLE);
 	p->accept_retry = evtimer_new(base, accept_retry_cb, p);
 	p->reaper = event_new(base, -1, 0, reaper_cb, p);
 	return p;
+fail:
+	free(spec);
+	if (p->listener != NULL)
+		evconnlistener_free(p->listener);
+	upstream_tls_ctx_free(p->upstream_tls);
+	ca_free(p->ca);
+	free(p);
+	return NULL;
 }
 
 /* The bound address. */
@@ -1729,8 +2061,8 @@ proxy_shutdown(struct proxy *p)
 		p->listener = NULL;
 	}
 	upstream_pool_free(p->pool);
-	p->pool = upstream_pool_new(p->base, p->dns, p->opts->idle_timeout_ms,
-	    0);
+	p->pool = upstream_pool_new(p->base, p->dns, p->upstream_tls,
+	    p->opts->idle_timeout_ms, 0);
 	for (conn = TAILQ_FIRST(&p->conns); conn != NULL; conn = next) {
 		next = TAILQ_NEXT(conn, entry);
 		if (conn->state == CONN_WAIT_REQUEST && evbuffer_get_length(
@@ -1767,6 +2099,8 @@ proxy_free(struct proxy *p)
 		event_free(p->shutdown_timer);
 	if (p->reaper != NULL)
 		event_free(p->reaper);
+	upstream_tls_ctx_free(p->upstream_tls);
+	ca_free(p->ca);
 	free(p->address);
 	free(p);
 }

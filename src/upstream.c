@@ -13,10 +13,14 @@
 #include <string.h>
 
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/buffer.h>
 #include <event2/dns.h>
 #include <event2/event.h>
 #include <event2/util.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 
 #include "log.h"
 #include "upstream.h"
@@ -25,6 +29,8 @@
 struct idle_conn {
 	struct upstream_pool	*pool;
 	struct idle_conn	*prev, *next;
+	int			 tls;
+	char			*name;
 	char			*host;
 	int			 port;
 	struct bufferevent	*bev;
@@ -34,6 +40,7 @@ struct idle_conn {
 struct upstream_pool {
 	struct event_base	*base;
 	struct evdns_base	*dns;
+	SSL_CTX			*tls_ctx;
 	unsigned		 idle_ms;
 	unsigned		 max_idle;
 	unsigned		 nidle;
@@ -44,13 +51,14 @@ struct upstream_pool {
 /* Create a pool. */
 struct upstream_pool *
 upstream_pool_new(struct event_base *base, struct evdns_base *dns,
-    unsigned idle_ms, unsigned max_idle)
+    SSL_CTX *tls_ctx, unsigned idle_ms, unsigned max_idle)
 {
 	struct upstream_pool	*p;
 
 	p = xcalloc(1, sizeof *p);
 	p->base = base;
 	p->dns = dns;
+	p->tls_ctx = tls_ctx;
 	p->idle_ms = idle_ms;
 	p->max_idle = max_idle;
 	return p;
@@ -80,6 +88,7 @@ idle_free(struct idle_conn *ic, int close_bev)
 	event_free(ic->timer);
 	if (close_bev)
 		bufferevent_free(ic->bev);
+	free(ic->name);
 	free(ic->host);
 	free(ic);
 }
@@ -133,13 +142,15 @@ upstream_pool_free(struct upstream_pool *p)
 
 /* Take the most recently used idle connection to host:port. */
 struct bufferevent *
-upstream_pool_take(struct upstream_pool *p, const char *host, int port)
+upstream_pool_take(struct upstream_pool *p, int tls, const char *name,
+    const char *host, int port)
 {
 	struct idle_conn	*ic;
 	struct bufferevent	*bev;
 
 	for (ic = p->head; ic != NULL; ic = ic->next) {
-		if (ic->port != port || strcmp(ic->host, host) != 0)
+		if (ic->port != port || ic->tls != tls ||
+		    strcmp(ic->host, host) != 0 || strcmp(ic->name, name) != 0)
 			continue;
 		bev = ic->bev;
 		bufferevent_setcb(bev, NULL, NULL, NULL, NULL);
@@ -151,8 +162,8 @@ upstream_pool_take(struct upstream_pool *p, const char *host, int port)
 
 /* Keep a finished connection for reuse. */
 void
-upstream_pool_put(struct upstream_pool *p, const char *host, int port,
-    struct bufferevent *bev)
+upstream_pool_put(struct upstream_pool *p, int tls, const char *name,
+    const char *host, int port, struct bufferevent *bev)
 {
 	struct idle_conn	*ic;
 	struct timeval		 tv;
@@ -165,6 +176,8 @@ upstream_pool_put(struct upstream_pool *p, const char *host, int port,
 		idle_free(p->tail, 1);
 	ic = xcalloc(1, sizeof *ic);
 	ic->pool = p;
+	ic->tls = tls;
+	ic->name = xstrdup(name);
 	ic->host = xstrdup(host);
 	ic->port = port;
 	ic->bev = bev;
@@ -191,15 +204,90 @@ upstream_pool_idle(const struct upstream_pool *p)
 	return p->nidle;
 }
 
+/* The TLS client context for origins. */
+SSL_CTX *
+upstream_tls_ctx_new(const char *extra_ca, int insecure, char **cause)
+{
+	static const unsigned char	 alpn[] = "\x08http/1.1";
+	SSL_CTX				*ctx;
+	char				 err[256];
+
+	ctx = SSL_CTX_new(TLS_client_method());
+	if (ctx == NULL) {
+		*cause = xasprintf("cannot create a TLS context");
+		return NULL;
+	}
+	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	SSL_CTX_set_alpn_protos(ctx, alpn, sizeof alpn - 1);
+	if (SSL_CTX_set_default_verify_paths(ctx) != 1)
+		log_warnx("the system trust store could not be loaded");
+	if (extra_ca != NULL &&
+	    SSL_CTX_load_verify_locations(ctx, extra_ca, NULL) != 1) {
+		ERR_error_string_n(ERR_get_error(), err, sizeof err);
+		*cause = xasprintf("cannot load --upstream-ca %s: %s (it must "
+		    "be a readable file of PEM certificates)", extra_ca, err);
+		ERR_clear_error();
+		SSL_CTX_free(ctx);
+		return NULL;
+	}
+	SSL_CTX_set_verify(ctx, insecure ? SSL_VERIFY_NONE : SSL_VERIFY_PEER,
+	    NULL);
+	return ctx;
+}
+
+/* Free the origins' TLS context. */
+void
+upstream_tls_ctx_free(SSL_CTX *ctx)
+{
+	SSL_CTX_free(ctx);
+}
+
+static int
+is_ip_literal(const char *host)
+{
+	unsigned char	addr[16];
+
+	return evutil_inet_pton(AF_INET, host, addr) == 1 ||
+	    evutil_inet_pton(AF_INET6, host, addr) == 1;
+}
+
+/* Set SNI and the name the certificate must carry. */
+static int
+upstream_tls_name(SSL *ssl, const char *host)
+{
+	if (is_ip_literal(host))
+		return X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl),
+		    host) == 1 ? 0 : -1;
+	if (SSL_set_tlsext_host_name(ssl, host) != 1)
+		return -1;
+	return SSL_set1_host(ssl, host) == 1 ? 0 : -1;
+}
+
 /* Start a connection to host:port. */
 struct bufferevent *
-upstream_connect(struct upstream_pool *p, const char *host, int port,
-    char **cause)
+upstream_connect(struct upstream_pool *p, int tls, const char *name,
+    const char *host, int port, char **cause)
 {
 	struct bufferevent	*bev;
+	SSL			*ssl = NULL;
+	const int		 opts = BEV_OPT_CLOSE_ON_FREE |
+	    BEV_OPT_DEFER_CALLBACKS;
 
-	bev = bufferevent_socket_new(p->base, -1,
-	    BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+	if (tls) {
+		if (p->tls_ctx == NULL || (ssl = SSL_new(p->tls_ctx)) == NULL ||
+		    upstream_tls_name(ssl, name) != 0) {
+			*cause = xasprintf("could not set up TLS for %s:%d",
+			    name, port);
+			SSL_free(ssl);
+			return NULL;
+		}
+		/* The bufferevent owns the SSL from here on. */
+		bev = bufferevent_openssl_socket_new(p->base, -1, ssl,
+		    BUFFEREVENT_SSL_CONNECTING, opts);
+		if (bev != NULL)
+			bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+	} else
+		bev = bufferevent_socket_new(p->base, -1, opts);
 	if (bev == NULL) {
 		*cause = xasprintf("could not create a socket for %s:%d", host,
 		    port);
@@ -221,21 +309,44 @@ upstream_connect(struct upstream_pool *p, const char *host, int port,
 	return bev;
 }
 
-/* Describe why a connect failed. */
+/* Describe why a connection attempt failed. */
 char *
 upstream_connect_error(struct bufferevent *bev, const char *host, int port,
-    int *is_dns)
+    enum upstream_error *kind)
 {
-	int	dns_err, err;
+	SSL		*ssl;
+	unsigned long	 tls_err;
+	long		 verify;
+	int		 dns_err, err;
+	char		 buf[256];
 
+	err = EVUTIL_SOCKET_ERROR();
 	dns_err = bufferevent_socket_get_dns_error(bev);
 	if (dns_err != 0) {
-		*is_dns = 1;
+		*kind = UPSTREAM_ERR_DNS;
 		return xasprintf("could not resolve host \"%s\": %s", host,
 		    evutil_gai_strerror(dns_err));
 	}
-	*is_dns = 0;
-	err = EVUTIL_SOCKET_ERROR();
+	ssl = bufferevent_openssl_get_ssl(bev);
+	if (ssl != NULL) {
+		verify = SSL_get_verify_result(ssl);
+		tls_err = bufferevent_get_openssl_error(bev);
+		if (verify != X509_V_OK) {
+			*kind = UPSTREAM_ERR_TLS;
+			return xasprintf("the certificate of %s:%d is not "
+			    "trusted: %s (add its CA with --upstream-ca FILE, "
+			    "or use --insecure-upstream)", host, port,
+			    X509_verify_cert_error_string(verify));
+		}
+		/* libevent files socket errors here too, with no library. */
+		if (tls_err != 0 && ERR_GET_LIB(tls_err) != 0) {
+			*kind = UPSTREAM_ERR_TLS;
+			ERR_error_string_n(tls_err, buf, sizeof buf);
+			return xasprintf("the TLS handshake with %s:%d failed: "
+			    "%s", host, port, buf);
+		}
+	}
+	*kind = UPSTREAM_ERR_CONNECT;
 	if (err == 0)
 		return xasprintf("could not connect to %s:%d", host, port);
 	return xasprintf("could not connect to %s:%d: %s", host, port,

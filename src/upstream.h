@@ -8,33 +8,62 @@
 struct bufferevent;
 struct event_base;
 struct evdns_base;
+struct ssl_ctx_st;
 struct upstream_pool;
 
-/* Create a pool; idle connections close after idle_ms; at most max_idle. */
+/* Why a connection attempt failed. */
+enum upstream_error {
+	UPSTREAM_ERR_CONNECT,	/* refused, reset, unreachable */
+	UPSTREAM_ERR_DNS,	/* the name did not resolve */
+	UPSTREAM_ERR_TLS	/* handshake failed or certificate untrusted */
+};
+
+/*
+ * Make the TLS client context for origins: the system trust store, plus
+ * extra_ca (a PEM file) when not NULL; no verification when insecure.
+ * Return it (caller frees with SSL_CTX_free), or NULL with *cause set.
+ */
+struct ssl_ctx_st *upstream_tls_ctx_new(const char *extra_ca, int insecure,
+	    char **cause);
+/* Free a context from upstream_tls_ctx_new (NULL is fine). */
+void	upstream_tls_ctx_free(struct ssl_ctx_st *);
+
+/*
+ * Create a pool; idle connections close after idle_ms; at most max_idle.
+ * tls_ctx (not owned, may be NULL) is used for https origins.
+ */
 struct upstream_pool *upstream_pool_new(struct event_base *,
-	    struct evdns_base *, unsigned idle_ms, unsigned max_idle);
+	    struct evdns_base *, struct ssl_ctx_st *tls_ctx, unsigned idle_ms,
+	    unsigned max_idle);
 /* Close every idle connection and free the pool (NULL is fine). */
 void	upstream_pool_free(struct upstream_pool *);
 /*
  * Take an idle connection to host:port, or NULL when there is none. The
  * caller owns the bufferevent and must set its callbacks.
  */
-struct bufferevent *upstream_pool_take(struct upstream_pool *,
-	    const char *host, int port);
-/* Give a connection with nothing pending back to the pool; it owns it now. */
-void	upstream_pool_put(struct upstream_pool *, const char *host, int port,
-	    struct bufferevent *);
+struct bufferevent *upstream_pool_take(struct upstream_pool *, int tls,
+	    const char *name, const char *host, int port);
+/*
+ * Give a connection with nothing pending back to the pool; it owns it now.
+ * name is the TLS name the connection proved (the host for plain ones).
+ */
+void	upstream_pool_put(struct upstream_pool *, int tls, const char *name,
+	    const char *host, int port, struct bufferevent *);
 /* Number of idle connections held. */
 unsigned upstream_pool_idle(const struct upstream_pool *);
 /*
- * Start connecting to host:port (name resolution included). Return a
- * bufferevent that reports BEV_EVENT_CONNECTED or an error through the
- * callbacks the caller sets, or NULL with *cause set (caller frees).
+ * Start connecting to host:port (name resolution included), with TLS when
+ * tls is set (SNI and certificate checks for name). Return a bufferevent
+ * that reports BEV_EVENT_CONNECTED (after the handshake, for TLS) or an
+ * error through the callbacks the caller sets, or NULL with *cause set.
  */
-struct bufferevent *upstream_connect(struct upstream_pool *, const char *host,
-	    int port, char **cause);
-/* Describe a failed connect for a person; the caller frees the string. */
+struct bufferevent *upstream_connect(struct upstream_pool *, int tls,
+	    const char *name, const char *host, int port, char **cause);
+/*
+ * Describe a failed connection attempt for a person and classify it. The
+ * caller frees the string.
+ */
 char	*upstream_connect_error(struct bufferevent *, const char *host,
-	    int port, int *is_dns);
+	    int port, enum upstream_error *);
 
 #endif

@@ -19,6 +19,14 @@ Environment (set by Makefile.am; all optional when run by hand):
 Every test gets its own temp dir (self.tmp) that holds the logs of the
 processes it started; it is removed when the test passes and kept, with its
 path printed, when it fails.  Nothing is written into the source tree.
+
+HTTPS: every test also gets its own PATCHSCOPE_HOME (self.ps_home, inside
+self.tmp; passed to every proxy it starts), so patchscope's CA is created
+fresh per test.  self.test_ca and self.untrusted_ca are two independent test
+CAs made at run time with the openssl CLI (never a checked-in key);
+start_fake(tls=True) serves a leaf of self.test_ca for localhost,
+profiles.test and 127.0.0.1, so a proxy started with
+`--upstream-ca self.test_ca.cert` can verify it.
 """
 
 import faulthandler
@@ -60,6 +68,14 @@ STREAM_BLOCK = bytes(range(256)) * 256      # what /_fake/stream repeats
 PROXY_ENV = ("http_proxy", "https_proxy", "all_proxy", "no_proxy",
              "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY")
 
+# TLS trust and CA variables (`patchscope env` sets them): a developer's shell
+# may have them; children of the tests start without.
+TLS_ENV = ("CURL_CA_BUNDLE", "SSL_CERT_FILE", "SSL_CERT_DIR",
+           "REQUESTS_CA_BUNDLE", "GIT_SSL_CAINFO", "NODE_EXTRA_CA_CERTS",
+           "NODE_USE_ENV_PROXY", "PATCHSCOPE_HOME")
+
+OPENSSL = shutil.which("openssl")
+
 try:
     import requests
 except ImportError:          # pragma: no cover - Debian has python3-requests
@@ -72,7 +88,8 @@ def T(seconds):
 
 
 def clean_env(extra=None):
-    env = {k: v for k, v in os.environ.items() if k not in PROXY_ENV}
+    env = {k: v for k, v in os.environ.items()
+           if k not in PROXY_ENV and k not in TLS_ENV}
     if extra:
         env.update(extra)
     return env
@@ -112,6 +129,132 @@ def make_cert(directory, name="fake"):
         check=True, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE, timeout=30)
     return cert, key
+
+
+def _openssl(args, **kw):
+    if OPENSSL is None:
+        raise unittest.SkipTest("openssl is not installed")
+    if "input" not in kw:
+        kw["stdin"] = subprocess.DEVNULL
+    cp = subprocess.run([OPENSSL] + list(args), stdout=subprocess.PIPE,
+                        stderr=subprocess.PIPE, timeout=30, **kw)
+    if cp.returncode != 0:
+        raise RuntimeError("openssl %s failed: %s" % (
+            " ".join(args), cp.stderr.decode("utf-8", "replace")))
+    return cp.stdout
+
+
+class TestCA:
+    """A throwaway certificate authority made now with the openssl CLI.
+
+    cert and key are PEM file paths in `directory`; leaf() signs server
+    certificates.  Keys are EC P-256, validity 2 days: nothing to check in."""
+
+    def __init__(self, directory, name="testca", cn=None):
+        self.directory = directory
+        self.name = name
+        self.cert = os.path.join(directory, name + ".pem")
+        self.key = os.path.join(directory, name + "-key.pem")
+        self.cn = cn or "patchscope e2e %s (throwaway)" % name
+        ext = os.path.join(directory, name + "-ca.ext")
+        with open(ext, "w") as f:
+            f.write("[req]\ndistinguished_name = dn\n[dn]\n"
+                    "[v3_ca]\n"
+                    "basicConstraints = critical, CA:TRUE\n"
+                    "keyUsage = critical, keyCertSign, cRLSign\n"
+                    "subjectKeyIdentifier = hash\n")
+        _openssl(["req", "-x509", "-newkey", "ec", "-pkeyopt",
+                  "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2",
+                  "-subj", "/O=patchscope tests/CN=" + self.cn,
+                  "-config", ext, "-extensions", "v3_ca",
+                  "-keyout", self.key, "-out", self.cert])
+        os.chmod(self.key, 0o600)
+        self._n = 0
+
+    def leaf(self, name, sans=("DNS:localhost", "DNS:profiles.test",
+                               "IP:127.0.0.1"), cn=None):
+        """A server certificate signed by this CA; returns (cert, key)."""
+        self._n += 1
+        base = os.path.join(self.directory, "%s-%s" % (self.name, name))
+        cert, key, csr = base + ".pem", base + "-key.pem", base + ".csr"
+        ext = base + ".ext"
+        with open(ext, "w") as f:
+            f.write("basicConstraints = critical, CA:FALSE\n"
+                    "keyUsage = critical, digitalSignature\n"
+                    "extendedKeyUsage = serverAuth\n"
+                    "subjectKeyIdentifier = hash\n"
+                    "authorityKeyIdentifier = keyid\n"
+                    "subjectAltName = %s\n" % ", ".join(sans))
+        _openssl(["req", "-new", "-newkey", "ec", "-pkeyopt",
+                  "ec_paramgen_curve:prime256v1", "-nodes",
+                  "-subj", "/CN=" + (cn or sans[0].split(":", 1)[1]),
+                  "-keyout", key, "-out", csr])
+        _openssl(["x509", "-req", "-in", csr, "-CA", self.cert,
+                  "-CAkey", self.key, "-set_serial",
+                  str(int.from_bytes(os.urandom(8), "big") | 1),
+                  "-days", "2", "-extfile", ext, "-out", cert])
+        os.chmod(key, 0o600)
+        return cert, key
+
+
+def pem_blocks(data):
+    """The certificates of a PEM text, each as its base64 body (no
+    whitespace), in order."""
+    if isinstance(data, bytes):
+        data = data.decode("ascii", "replace")
+    return ["".join(m.group(1).split()) for m in re.finditer(
+        r"-----BEGIN CERTIFICATE-----(.*?)-----END CERTIFICATE-----",
+        data, re.S)]
+
+
+def cert_info(cert):
+    """Fields of a certificate (PEM text/bytes, DER bytes or a PEM file path),
+    read with the openssl CLI:
+    {subject, issuer, serial, not_before, not_after (epoch seconds),
+     san [e.g. "DNS:localhost", "IP:127.0.0.1"], eku [names],
+     basic_constraints, basic_constraints_critical, key_usage,
+     key_usage_critical, ski, aki, public_key, text}."""
+    if isinstance(cert, str) and not cert.lstrip().startswith("-----"):
+        with open(cert, "rb") as f:
+            cert = f.read()
+    if isinstance(cert, str):
+        cert = cert.encode("ascii")
+    form = "PEM" if cert.lstrip().startswith(b"-----") else "DER"
+    head = _openssl(["x509", "-inform", form, "-noout", "-subject",
+                     "-issuer", "-serial", "-startdate", "-enddate",
+                     "-nameopt", "RFC2253"], input=cert).decode()
+    text = _openssl(["x509", "-inform", form, "-noout", "-text"],
+                    input=cert).decode()
+    info = {"text": text}
+    for line in head.splitlines():
+        key, _, value = line.partition("=")
+        info[key.strip()] = value.strip()
+    info["subject"] = info.pop("subject", "")
+    info["issuer"] = info.pop("issuer", "")
+    info["not_before"] = ssl.cert_time_to_seconds(info.pop("notBefore"))
+    info["not_after"] = ssl.cert_time_to_seconds(info.pop("notAfter"))
+
+    def ext(name):
+        m = re.search(r"X509v3 %s:( critical)?[ \t]*\n\s*(.*)"
+                      % re.escape(name), text)
+        return (m.group(2).strip(), bool(m.group(1))) if m else (None, False)
+
+    san, _ = ext("Subject Alternative Name")
+    info["san"] = [] if san is None else [
+        part.strip().replace("IP Address:", "IP:")
+        for part in san.split(",")]
+    eku, _ = ext("Extended Key Usage")
+    info["eku"] = [] if eku is None else [p.strip() for p in eku.split(",")]
+    (info["basic_constraints"],
+     info["basic_constraints_critical"]) = ext("Basic Constraints")
+    info["key_usage"], info["key_usage_critical"] = ext("Key Usage")
+    info["ski"], _ = ext("Subject Key Identifier")
+    info["aki"], _ = ext("Authority Key Identifier")
+    m = re.search(r"Public Key Algorithm: (.*)", text)
+    info["public_key"] = m.group(1).strip() if m else None
+    m = re.search(r"ASN1 OID: (\S+)", text)
+    info["curve"] = m.group(1) if m else None
+    return info
 
 
 def peak_rss(pid):
@@ -287,14 +430,16 @@ class Process:
 class FakeAPI(Process):
     """The fake profile API (tests/fake_api.py)."""
 
-    def __init__(self, tmp, tls=False, cert=None, key=None, index=0):
+    def __init__(self, tmp, tls=False, cert=None, key=None, index=0,
+                 cafile=None):
         argv = [PYTHON, FAKE_API, "--listen", "127.0.0.1:0"]
         if tls:
             argv += ["--tls-cert", cert, "--tls-key", key]
         super().__init__(argv, os.path.join(tmp, "fake-%d.log" % index),
                          env=clean_env(), name="fake_api")
         self.tls = tls
-        self.cafile = cert
+        self.cafile = cafile or cert      # what verifies its certificate
+        self.cert = cert
         self.read_listening(T(10))
         scheme = "https" if tls else "http"
         self.host = "127.0.0.1"
@@ -303,6 +448,9 @@ class FakeAPI(Process):
     def _request(self, method, path):
         if self.tls:
             ctx = ssl.create_default_context(cafile=self.cafile)
+            # Its certificate may be made not to match (tests of upstream
+            # host-name checks); the chain is still verified.
+            ctx.check_hostname = False
             conn = http.client.HTTPSConnection("127.0.0.1", self.port,
                                                timeout=T(10), context=ctx)
         else:
@@ -399,6 +547,16 @@ class RawClient:
         self.buf = b""
         self.eof = False
 
+    @classmethod
+    def over(cls, sock, timeout=None):
+        """A RawClient on an existing socket (e.g. TLS inside a tunnel)."""
+        c = cls.__new__(cls)
+        c.sock = sock
+        c.sock.settimeout(timeout if timeout is not None else T(10))
+        c.buf = b""
+        c.eof = False
+        return c
+
     def close(self):
         try:
             self.sock.close()
@@ -416,7 +574,7 @@ class RawClient:
             return False
         try:
             data = self.sock.recv(65536)
-        except ConnectionResetError:
+        except (ConnectionResetError, ssl.SSLEOFError):
             data = b""
         if not data:
             self.eof = True
@@ -519,6 +677,87 @@ class RawClient:
             return True
 
 
+def open_tunnel(addr, target, host_header=None, timeout=None, extra=b""):
+    """Connect to the proxy at addr and send `CONNECT target`.
+
+    Returns (RawClient, Response).  For a 2xx answer the Response has no body
+    and the socket is positioned right after the answer's head, ready for a
+    TLS handshake; otherwise the body is read (Content-Length, or until
+    close)."""
+    c = RawClient(addr, timeout)
+    c.send(("CONNECT %s HTTP/1.1\r\nHost: %s\r\n" % (
+        target, host_header or target)).encode("latin-1") + extra + b"\r\n")
+    version, status, reason, headers = c.read_head()
+    resp = Response(status, reason, headers, b"", version)
+    if 200 <= status < 300:
+        if c.buf:
+            raise AssertionError("bytes after the 2xx answer to CONNECT, "
+                                 "before any TLS: %r" % c.buf[:200])
+        return c, resp
+    cl = resp.header("content-length")
+    try:
+        if cl is not None:
+            resp.body = c._exact(int(cl))
+        else:
+            resp.body = c.read_until_close()
+    except (EOFError, OSError):
+        pass
+    return c, resp
+
+
+def tls_context(cafile=None, verify=True, check_hostname=True,
+                alpn=("http/1.1",)):
+    """A client SSLContext: verifies against cafile only (when given)."""
+    if verify:
+        ctx = ssl.create_default_context(cafile=cafile)
+        ctx.check_hostname = check_hostname
+    else:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+    if alpn:
+        ctx.set_alpn_protocols(list(alpn))
+    return ctx
+
+
+def tls_over(raw, ctx, server_hostname=None, timeout=None):
+    """Do a TLS handshake on raw's socket (e.g. after CONNECT); return a
+    RawClient on the TLS socket.  server_hostname is both the SNI (not sent
+    for an IP address, as browsers and curl do) and the name checked."""
+    raw.sock.settimeout(timeout if timeout is not None else T(10))
+    tls = ctx.wrap_socket(raw.sock, server_hostname=server_hostname)
+    return RawClient.over(tls, timeout)
+
+
+def client_hello(server_hostname="localhost"):
+    """The bytes of a real TLS ClientHello (for half-finished handshakes)."""
+    ctx = tls_context(verify=False)
+    incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+    obj = ctx.wrap_bio(incoming, outgoing, server_hostname=server_hostname)
+    try:
+        obj.do_handshake()
+    except ssl.SSLWantReadError:
+        pass
+    return outgoing.read()
+
+
+def parse_env_exports(text):
+    """Parse `export NAME='value'` lines (POSIX single quoting, with '\\''
+    for a quote inside).  Returns {name: value}; raises AssertionError on a
+    line of any other shape (blank lines and `#` comments are allowed)."""
+    out = {}
+    for line in text.splitlines():
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        m = re.fullmatch(r"export ([A-Za-z_][A-Za-z0-9_]*)="
+                         r"('[^']*'(?:\\''[^']*')*)", line)
+        if not m:
+            raise AssertionError("not an `export NAME='value'` line: %r"
+                                 % line)
+        out[m.group(1)] = m.group(2)[1:-1].replace("'\\''", "'")
+    return out
+
+
 def request_bytes(method, url, host, headers=(), body=b"", version="HTTP/1.1"):
     """Build a request in absolute form."""
     lines = ["%s %s %s" % (method, url, version), "Host: %s" % host]
@@ -564,21 +803,86 @@ class TestCase(unittest.TestCase):
                       "PATCHSCOPE)" % PATCHSCOPE)
         self._procs = []
         self._n = 0
+        self._fake_ca = None
+        self._untrusted_ca = None
+        # patchscope's CA for this test: created by the first proxy, `ca` or
+        # `env` that runs (not made here; patchscope makes the folder).
+        self.ps_home = os.path.join(self.tmp, "patchscope-home")
         self.addCleanup(self._reap)
+
+    # -- certificates (HTTPS) --
+
+    @property
+    def fake_ca(self):
+        """The test CA that signs the TLS fake's certificate (made on first
+        use); give proxies `--upstream-ca self.fake_ca.cert`."""
+        if self._fake_ca is None:
+            self._fake_ca = TestCA(self.tmp, "testca",
+                                   "patchscope e2e TEST CA (throwaway)")
+        return self._fake_ca
+
+    @property
+    def untrusted_ca(self):
+        """A second, independent CA that no proxy is told to trust."""
+        if self._untrusted_ca is None:
+            self._untrusted_ca = TestCA(self.tmp, "untrusted",
+                                        "patchscope e2e UNTRUSTED CA")
+        return self._untrusted_ca
+
+    def run_ps(self, *args, env=None, timeout=None):
+        """Run `patchscope ARGS` to completion with PATCHSCOPE_HOME set to
+        this test's home (unless env sets it; a value None removes a
+        variable); returns the CompletedProcess with stdout/stderr decoded."""
+        penv = clean_env({"PATCHSCOPE_HOME": self.ps_home})
+        for name, value in (env or {}).items():
+            if value is None:
+                penv.pop(name, None)
+            else:
+                penv[name] = value
+        cp = subprocess.run([PATCHSCOPE] + [str(a) for a in args],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=penv,
+                            timeout=timeout or T(20))
+        cp.stdout = cp.stdout.decode("utf-8", "replace")
+        cp.stderr = cp.stderr.decode("utf-8", "replace")
+        return cp
+
+    def patchscope_ca(self, directory=None):
+        """`patchscope ca --dir DIR` (default: this test's PATCHSCOPE_HOME):
+        the path of ca.pem it prints; fails the test if it does not work."""
+        directory = directory or self.ps_home
+        cp = self.run_ps("ca", "--dir", directory)
+        if cp.returncode != 0:
+            self.fail("patchscope ca --dir %s exited %d: %s"
+                      % (directory, cp.returncode, cp.stderr.strip()))
+        path = cp.stdout.strip()
+        if not path or not os.path.isfile(path):
+            self.fail("patchscope ca --dir %s printed %r, not the path of "
+                      "ca.pem" % (directory, cp.stdout))
+        return path
 
     # -- processes --
 
-    def start_fake(self, tls=False, cert=None, key=None):
-        """Start tests/fake_api.py; with tls=True and no cert/key given, a
-        fresh self-signed pair is made in the temp dir."""
+    def start_fake(self, tls=False, cert=None, key=None, ca=None, sans=None):
+        """Start tests/fake_api.py; with tls=True and no cert/key given, it
+        serves a fresh leaf signed by `ca` (default self.fake_ca) for `sans`
+        (default DNS:localhost, DNS:profiles.test, IP:127.0.0.1); fake.cafile
+        is then that CA's certificate."""
+        cafile = None
         if tls and not cert:
-            cert, key = make_cert(self.tmp)
+            ca = ca or self.fake_ca
+            leaf_args = {} if sans is None else {"sans": sans}
+            cert, key = ca.leaf("fake%d" % (self._n + 1), **leaf_args)
+            cafile = ca.cert
         self._n += 1
-        fake = FakeAPI(self.tmp, tls=tls, cert=cert, key=key, index=self._n)
+        fake = FakeAPI(self.tmp, tls=tls, cert=cert, key=key, index=self._n,
+                       cafile=cafile)
         self._procs.append(fake)
         return fake
 
     def start_proxy(self, *args, env=None, listen=True):
+        env = dict(env or {})
+        env.setdefault("PATCHSCOPE_HOME", self.ps_home)
         self._n += 1
         proxy = Proxy(self.tmp, args, env=env, index=self._n, listen=listen)
         self._procs.append(proxy)
@@ -609,23 +913,26 @@ class TestCase(unittest.TestCase):
 
     # -- clients --
 
-    def curl(self, proxy, *args, timeout=None, check=False):
-        """Run curl -sS -x PROXY ARGS...; return the CompletedProcess."""
+    def curl(self, proxy, *args, timeout=None, check=False, env=None):
+        """Run curl -sS -x PROXY ARGS...; return the CompletedProcess.
+        proxy None: no -x (e.g. HTTPS_PROXY in env)."""
         if CURL is None:
             self.skipTest("curl is not installed")
-        argv = [CURL, "-sS", "-x", proxy.url] + [str(a) for a in args]
+        argv = [CURL, "-sS"] + (["-x", proxy.url] if proxy else []) + \
+            [str(a) for a in args]
         cp = subprocess.run(argv, stdin=subprocess.DEVNULL,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            env=clean_env(), timeout=timeout or T(30))
+                            env=clean_env(env), timeout=timeout or T(30))
         if check and cp.returncode != 0:
             self.fail("%s exited %d: %s" % (" ".join(argv), cp.returncode,
                                             cp.stderr.decode()))
         return cp
 
-    def curl_status(self, proxy, url, *args, timeout=None):
+    def curl_status(self, proxy, url, *args, timeout=None, env=None):
         """Return (status, headers text, body bytes, curl exit status)."""
         hfile = os.path.join(self.tmp, "curl-headers-%d" % self._next())
-        cp = self.curl(proxy, "-D", hfile, *args, url, timeout=timeout)
+        cp = self.curl(proxy, "-D", hfile, *args, url, timeout=timeout,
+                       env=env)
         try:
             with open(hfile, "rb") as f:
                 head = f.read().decode("latin-1")
@@ -656,6 +963,56 @@ class TestCase(unittest.TestCase):
         c = RawClient(proxy.addr, timeout)
         self.addCleanup(c.close)
         return c
+
+    def https_session(self, proxy, verify=None):
+        """A requests.Session through proxy that trusts `verify` (default:
+        patchscope's CA of this test)."""
+        s = self.session(proxy)
+        s.verify = verify or self.patchscope_ca()
+        return s
+
+    def tunnel(self, proxy, target, host_header=None, timeout=None):
+        """CONNECT target through proxy: (RawClient, Response)."""
+        c, resp = open_tunnel(proxy.addr, target, host_header, timeout)
+        self.addCleanup(c.close)
+        return c, resp
+
+    def tls_tunnel(self, proxy, target, server_hostname=None, cafile=None,
+                   verify=True, check_hostname=True, alpn=("http/1.1",),
+                   sni=True):
+        """CONNECT target, check the 200, then a TLS handshake inside.
+
+        server_hostname defaults to the host of target; cafile to
+        patchscope's CA.  sni=False sends no server name (and checks none).
+        Returns a RawClient on the TLS socket (its .sock has getpeercert()
+        and selected_alpn_protocol())."""
+        c, resp = self.tunnel(proxy, target)
+        if resp.status != 200:
+            self.fail("CONNECT %s answered %d %s: %r" % (
+                target, resp.status, resp.reason, resp.body[:300]))
+        if not sni:
+            server_hostname, check_hostname = None, False
+        elif server_hostname is None:
+            server_hostname = target.rsplit(":", 1)[0].strip("[]")
+        if verify and cafile is None:
+            cafile = self.patchscope_ca()
+        ctx = tls_context(cafile, verify, check_hostname, alpn)
+        t = tls_over(c, ctx, server_hostname)
+        self.addCleanup(t.close)
+        return t
+
+    def wait_log(self, proxy, pattern, timeout=None, what=None):
+        """Wait until the proxy's stderr matches the regex; return the
+        match."""
+        rx = re.compile(pattern)
+
+        def found():
+            return rx.search(proxy.log())
+        try:
+            return wait_for(found, timeout or T(5), what=what or
+                            "log line matching %r" % pattern)
+        except AssertionError as e:
+            self.fail("%s; patchscope's log:\n%s" % (e, proxy.log()[-3000:]))
 
     # -- assertions --
 

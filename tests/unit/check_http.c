@@ -80,6 +80,37 @@ START_TEST(url_rejects_bad_input)
 }
 END_TEST
 
+START_TEST(connect_targets_need_host_and_port)
+{
+	static const char *bad[] = {
+		"example.test", "example.test:", "example.test:0",
+		"example.test:99999", "http://example.test:443",
+		"example.test:443/x", "user@example.test:443", "[::1]",
+		":443", "exa mple.test:443",
+	};
+	struct http_url	 u;
+	const char	*err;
+	size_t		 i;
+
+	ck_assert_int_eq(http_authority_parse("API.example.test:8443", &u,
+	    &err), 0);
+	ck_assert_str_eq(u.scheme, "https");
+	ck_assert_str_eq(u.host, "api.example.test");
+	ck_assert_int_eq(u.port, 8443);
+	ck_assert_str_eq(u.target, "/");
+	http_url_free(&u);
+	ck_assert_int_eq(http_authority_parse("[::1]:443", &u, &err), 0);
+	ck_assert_str_eq(u.host, "::1");
+	http_url_free(&u);
+	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		err = NULL;
+		ck_assert_msg(http_authority_parse(bad[i], &u, &err) == -1,
+		    "accepted %s", bad[i]);
+		ck_assert_ptr_nonnull(err);
+	}
+}
+END_TEST
+
 START_TEST(host_header_matching_uses_default_ports)
 {
 	struct http_url	 u;
@@ -248,6 +279,7 @@ http_suite(void)
 	tcase_add_test(tc, url_defaults_port_and_path);
 	tcase_add_test(tc, url_accepts_ipv6_and_drops_userinfo);
 	tcase_add_test(tc, url_rejects_bad_input);
+	tcase_add_test(tc, connect_targets_need_host_and_port);
 	tcase_add_test(tc, host_header_matching_uses_default_ports);
 	tcase_add_test(tc, authority_omits_default_port);
 	tcase_add_test(tc, log_url_hides_secret_query_values);

@@ -1,0 +1,1386 @@
+/*
+ * ca: patchscope's certificate authority, and the leaf certificates it mints
+ * for the hosts whose TLS it intercepts.
+ *
+ * The CA lives in one directory (0700): ca-key.pem (PKCS#8 PEM, 0600) and
+ * ca.pem. ca_open loads the pair, or creates both when neither exists; it
+ * never pairs an old file with a new one, and never uses a key that other
+ * users can read. Every file is written as FILE.tmp, synced and renamed, so
+ * a crash leaves the old file or the new one, never half of one.
+ *
+ * Ownership: struct ca owns the CA certificate and key, one ECDSA P-256 key
+ * shared by all leaves (key generation is the slow part of minting; signing
+ * is fast), the server SSL_CTX and the leaf cache. The cache maps a
+ * normalised host name to its X509 through a hash table whose entries are
+ * also on an LRU list; when full, the least recently used leaf goes. An SSL
+ * presenting a leaf holds its own reference, so eviction never pulls a
+ * certificate out from under a handshake. The only global is the SSL
+ * ex_data index of the fallback name, which OpenSSL frees with the SSL.
+ */
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <netinet/in.h>
+#include <pwd.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/util.h>
+#include <openssl/bn.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
+#include "ca.h"
+#include "log.h"
+#include "xmalloc.h"
+
+#define CA_NITEMS(a)		(sizeof (a) / sizeof (a)[0])
+
+#define CA_CURVE		"P-256"
+#define CA_VALID_DAYS		3650	/* ten years */
+#define CA_LEAF_VALID_DAYS	397	/* clients refuse > 398 days */
+#define CA_BACKDATE_SECS	3600	/* for clocks that are behind */
+#define CA_SERIAL_BITS		128
+#define CA_HOST_MAX		253	/* RFC 1035, no final dot */
+#define CA_LABEL_MAX		63
+#define CA_CN_MAX		64	/* ub-common-name, RFC 5280 */
+#define CA_CN_PREFIX		"patchscope interception CA ("
+#define CA_KEY_FILE_MAX		(64 * 1024)
+#define CA_STORE_FILE_MAX	(16 * 1024 * 1024)
+#define CA_BUCKETS_MIN		16
+#define CA_BUCKETS_MAX		65536
+#define CA_ALPN			"http/1.1"
+
+/* One X509v3 extension in OpenSSL's configuration syntax. */
+struct ca_ext {
+	int		 nid;
+	const char	*value;
+};
+
+/* The CA certificate's extensions; SKI before AKI, which copies it. */
+static const struct ca_ext ca_root_exts[] = {
+	{ NID_basic_constraints,	"critical,CA:TRUE" },
+	{ NID_key_usage,		"critical,keyCertSign,cRLSign" },
+	{ NID_subject_key_identifier,	"hash" },
+	{ NID_authority_key_identifier,	"keyid:always" },
+};
+
+/*
+ * A leaf's extensions, besides its subjectAltName. The key is ECDSA, so
+ * digitalSignature is the only usage that applies (RFC 5480 section 3).
+ */
+static const struct ca_ext ca_leaf_exts[] = {
+	{ NID_basic_constraints,	"CA:FALSE" },
+	{ NID_key_usage,		"critical,digitalSignature" },
+	{ NID_ext_key_usage,		"serverAuth" },
+	{ NID_subject_key_identifier,	"hash" },
+	{ NID_authority_key_identifier,	"keyid:always" },
+};
+
+/* Where systems keep their trust store, most common first. */
+static const char *const ca_system_stores[] = {
+	"/etc/ssl/certs/ca-certificates.crt",	/* Debian, Ubuntu, Arch */
+	"/etc/pki/tls/certs/ca-bundle.crt",	/* Fedora, RHEL */
+	"/etc/ssl/cert.pem",			/* macOS, OpenBSD, Alpine */
+};
+
+/* A host name checked and normalised for the cache and the certificate. */
+struct ca_host {
+	char		name[CA_HOST_MAX + 1]; /* lower case, or IP */
+	unsigned char	ip[16];
+	size_t		iplen;	/* 0 for a DNS name, 4 or 16 */
+};
+
+/* A cached leaf: in one hash bucket and on the LRU list. */
+struct ca_leaf {
+	char		*host;
+	X509		*cert;
+	struct ca_leaf	*hnext;		/* in the same bucket */
+	struct ca_leaf	*prev;		/* LRU list, recent first */
+	struct ca_leaf	*next;
+};
+
+struct ca {
+	char		 *dir;
+	char		 *cert_path;
+	char		 *key_path;
+	char		 *bundle_path;
+	X509		 *cert;
+	EVP_PKEY	 *key;
+	EVP_PKEY	 *leaf_key;	/* shared by every leaf */
+	STACK_OF(X509)	 *chain;	/* the CA, sent after each leaf */
+	SSL_CTX		 *server_ctx;
+
+	struct ca_leaf	**buckets;
+	size_t		  nbuckets;	/* a power of two */
+	struct ca_leaf	 *lru_head;
+	struct ca_leaf	 *lru_tail;
+	size_t		  nleaves;
+	size_t		  max_leaves;
+};
+
+/* Index of the fallback name in each SSL's ex_data; -1 until first used. */
+static int ca_ssl_index = -1;
+
+/* Describe OpenSSL's latest error for a person, and clear the queue. */
+static const char *
+ca_ssl_error(void)
+{
+	unsigned long	 e;
+	const char	*reason;
+
+	e = ERR_peek_last_error();
+	ERR_clear_error();
+	reason = e == 0 ? NULL : ERR_reason_error_string(e);
+	return reason != NULL ? reason : "unknown OpenSSL error";
+}
+
+/* Copy s into buf for a message: non-printable bytes become '?'. */
+static void
+ca_printable(const char *s, char *buf, size_t size)
+{
+	size_t	i;
+
+	for (i = 0; s[i] != '\0' && i + 1 < size; i++) {
+		if (s[i] < 0x20 || s[i] > 0x7e || s[i] == '"')
+			buf[i] = '?';
+		else
+			buf[i] = s[i];
+	}
+	buf[i] = '\0';
+	/* Show that a long name was cut. */
+	if (s[i] != '\0' && size > 4)
+		memcpy(buf + size - 4, "...", 4);
+}
+
+/* Is c allowed in a DNS name (already lower case)? */
+static int
+ca_host_char(int c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+	    c == '-' || c == '_';
+}
+
+/*
+ * Check host and normalise it into h: an IPv4 or IPv6 literal (bracketed
+ * or not) becomes its canonical text, a DNS name goes to lower case without
+ * a final dot. Anything else is refused with *cause set.
+ */
+static int
+ca_host_parse(const char *host, struct ca_host *h, char **cause)
+{
+	char		 buf[INET6_ADDRSTRLEN + 1], shown[CA_CN_MAX + 1];
+	const char	*why = NULL;
+	size_t		 len, i, label = 0;
+	int		 c;
+
+	memset(h, 0, sizeof *h);
+	if (host == NULL || *host == '\0') {
+		*cause = xstrdup("empty host name");
+		return -1;
+	}
+	len = strlen(host);
+
+	/* "[::1]" is how a CONNECT line writes an IPv6 address. */
+	if (host[0] == '[') {
+		if (host[len - 1] != ']' || len - 2 >= sizeof buf) {
+			why = "expected [IPV6-ADDRESS]";
+			goto bad;
+		}
+		memcpy(buf, host + 1, len - 2);
+		buf[len - 2] = '\0';
+		if (inet_pton(AF_INET6, buf, h->ip) != 1) {
+			why = "not an IPv6 address";
+			goto bad;
+		}
+		h->iplen = 16;
+	} else if (inet_pton(AF_INET, host, h->ip) == 1)
+		h->iplen = 4;
+	else if (strchr(host, ':') != NULL) {
+		if (inet_pton(AF_INET6, host, h->ip) != 1) {
+			why = "not an IPv6 address";
+			goto bad;
+		}
+		h->iplen = 16;
+	}
+	if (h->iplen != 0) {
+		inet_ntop(h->iplen == 4 ? AF_INET : AF_INET6, h->ip, h->name,
+		    sizeof h->name);
+		return 0;
+	}
+
+	/* A DNS name; "example.com." is the same name, absolute. */
+	if (host[len - 1] == '.')
+		len--;
+	if (len > CA_HOST_MAX) {
+		why = "longer than 253 characters";
+		goto bad;
+	}
+	for (i = 0; i < len; i++) {
+		c = host[i];
+		if (c >= 'A' && c <= 'Z')
+			c += 'a' - 'A';
+		if (c == '.') {
+			if (label == 0) {
+				why = "empty label";
+				goto bad;
+			}
+			label = 0;
+		} else if (ca_host_char(c)) {
+			label++;
+			if (label > CA_LABEL_MAX) {
+				why = "a label longer than 63 characters";
+				goto bad;
+			}
+		} else {
+			why = "only letters, digits, '-', '_' and '.' are "
+			    "allowed";
+			goto bad;
+		}
+		h->name[i] = (char)c;
+	}
+	if (label == 0) {
+		why = "empty label";
+		goto bad;
+	}
+	h->name[len] = '\0';
+	return 0;
+
+bad:
+	ca_printable(host, shown, sizeof shown);
+	*cause = xasprintf("invalid host name \"%s\": %s", shown, why);
+	return -1;
+}
+
+/* Hash a normalised host name (FNV-1a). */
+static size_t
+ca_hash(const char *s)
+{
+	uint64_t	h = 0xcbf29ce484222325ULL;
+
+	while (*s != '\0') {
+		h ^= (unsigned char)*s++;
+		h *= 0x100000001b3ULL;
+	}
+	return (size_t)h;
+}
+
+/* Take leaf off the LRU list. */
+static void
+ca_lru_unlink(struct ca *ca, struct ca_leaf *leaf)
+{
+	if (leaf->prev != NULL)
+		leaf->prev->next = leaf->next;
+	else
+		ca->lru_head = leaf->next;
+	if (leaf->next != NULL)
+		leaf->next->prev = leaf->prev;
+	else
+		ca->lru_tail = leaf->prev;
+	leaf->prev = leaf->next = NULL;
+}
+
+/* Put leaf at the front of the LRU list. */
+static void
+ca_lru_push(struct ca *ca, struct ca_leaf *leaf)
+{
+	leaf->prev = NULL;
+	leaf->next = ca->lru_head;
+	if (ca->lru_head != NULL)
+		ca->lru_head->prev = leaf;
+	else
+		ca->lru_tail = leaf;
+	ca->lru_head = leaf;
+}
+
+/* Drop leaf from the cache and free it. */
+static void
+ca_evict(struct ca *ca, struct ca_leaf *leaf)
+{
+	struct ca_leaf	**pp;
+
+	pp = &ca->buckets[ca_hash(leaf->host) & (ca->nbuckets - 1)];
+	while (*pp != leaf)
+		pp = &(*pp)->hnext;
+	*pp = leaf->hnext;
+	ca_lru_unlink(ca, leaf);
+	ca->nleaves--;
+	log_debug("evicted the certificate for %s", leaf->host);
+	X509_free(leaf->cert);
+	free(leaf->host);
+	free(leaf);
+}
+
+/*
+ * Start a v3 certificate for pubkey: a random serial, subject, validity from
+ * an hour ago for days, but never past the issuer's end. With issuer NULL
+ * the certificate is self-issued.
+ */
+static X509 *
+ca_cert_new(const X509_NAME *subject, EVP_PKEY *pubkey, X509 *issuer,
+    int days)
+{
+	X509		*x;
+	BIGNUM		*bn;
+	const X509_NAME	*iname;
+	int		 ok = 0;
+
+	x = X509_new();
+	bn = BN_new();
+	if (x == NULL || bn == NULL)
+		goto out;
+	iname = issuer == NULL ? subject : X509_get_subject_name(issuer);
+
+	/* 128 random bits, the top one set: positive, never zero. */
+	if (BN_rand(bn, CA_SERIAL_BITS, BN_RAND_TOP_ONE,
+	    BN_RAND_BOTTOM_ANY) != 1 ||
+	    BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x)) == NULL)
+		goto out;
+	if (X509_set_version(x, X509_VERSION_3) != 1 ||
+	    X509_set_subject_name(x, subject) != 1 ||
+	    X509_set_issuer_name(x, iname) != 1 ||
+	    X509_set_pubkey(x, pubkey) != 1)
+		goto out;
+	if (X509_gmtime_adj(X509_getm_notBefore(x), -CA_BACKDATE_SECS) ==
+	    NULL ||
+	    X509_time_adj_ex(X509_getm_notAfter(x), days, 0, NULL) == NULL)
+		goto out;
+	if (issuer != NULL && ASN1_TIME_compare(X509_get0_notAfter(x),
+	    X509_get0_notAfter(issuer)) > 0 &&
+	    X509_set1_notAfter(x, X509_get0_notAfter(issuer)) != 1)
+		goto out;
+	ok = 1;
+
+out:
+	BN_free(bn);
+	if (!ok) {
+		X509_free(x);
+		x = NULL;
+	}
+	return x;
+}
+
+/* Add exts to x and sign it with key (issuer NULL: x signs itself). */
+static int
+ca_cert_sign(X509 *x, X509 *issuer, EVP_PKEY *key, const struct ca_ext *exts,
+    size_t n)
+{
+	X509V3_CTX	 ctx;
+	X509_EXTENSION	*ext;
+	size_t		 i;
+	int		 added;
+
+	X509V3_set_ctx(&ctx, issuer == NULL ? x : issuer, x, NULL, NULL, 0);
+	for (i = 0; i < n; i++) {
+		ext = X509V3_EXT_conf_nid(NULL, &ctx, exts[i].nid,
+		    exts[i].value);
+		if (ext == NULL)
+			return -1;
+		added = X509_add_ext(x, ext, -1);
+		X509_EXTENSION_free(ext);
+		if (added != 1)
+			return -1;
+	}
+	if (X509_sign(x, key, EVP_sha256()) == 0)
+		return -1;
+	return 0;
+}
+
+/* Mint the leaf for h, signed by the CA. */
+static X509 *
+ca_mint(struct ca *ca, const struct ca_host *h, char **cause)
+{
+	X509		*x = NULL;
+	X509_NAME	*subject;
+	GENERAL_NAMES	*san;
+	GENERAL_NAME	*gn = NULL;
+	char		 cn[CA_CN_MAX + 1];
+	size_t		 len;
+	int		 ok = 0;
+
+	subject = X509_NAME_new();
+	san = sk_GENERAL_NAME_new_null();
+	if (subject == NULL || san == NULL)
+		goto out;
+
+	/* The SAN carries the full name; the CN is informational only. */
+	len = strlen(h->name);
+	if (len > CA_CN_MAX)
+		len = CA_CN_MAX;
+	memcpy(cn, h->name, len);
+	cn[len] = '\0';
+	if (X509_NAME_add_entry_by_NID(subject, NID_commonName, MBSTRING_ASC,
+	    (const unsigned char *)cn, -1, -1, 0) != 1)
+		goto out;
+	x = ca_cert_new(subject, ca->leaf_key, ca->cert, CA_LEAF_VALID_DAYS);
+	if (x == NULL)
+		goto out;
+
+	gn = a2i_GENERAL_NAME(NULL, NULL, NULL,
+	    h->iplen != 0 ? GEN_IPADD : GEN_DNS, h->name, 0);
+	if (gn == NULL || sk_GENERAL_NAME_push(san, gn) == 0)
+		goto out;
+	gn = NULL;
+	if (X509_add1_ext_i2d(x, NID_subject_alt_name, san, 0,
+	    X509V3_ADD_DEFAULT) != 1)
+		goto out;
+	if (ca_cert_sign(x, ca->cert, ca->key, ca_leaf_exts,
+	    CA_NITEMS(ca_leaf_exts)) == -1)
+		goto out;
+	ok = 1;
+
+out:
+	if (!ok) {
+		*cause = xasprintf("cannot make a certificate for %s: %s",
+		    h->name, ca_ssl_error());
+		X509_free(x);
+		x = NULL;
+	}
+	GENERAL_NAME_free(gn);
+	GENERAL_NAMES_free(san);
+	X509_NAME_free(subject);
+	return x;
+}
+
+/*
+ * Return the leaf for host from the cache, minting it on a miss. The cache
+ * owns it; it stays valid until the next call.
+ */
+static X509 *
+ca_leaf(struct ca *ca, const char *host, char **cause)
+{
+	struct ca_host	 h;
+	struct ca_leaf	*leaf;
+	X509		*x;
+	size_t		 b;
+
+	if (ca_host_parse(host, &h, cause) == -1)
+		return NULL;
+	b = ca_hash(h.name) & (ca->nbuckets - 1);
+	for (leaf = ca->buckets[b]; leaf != NULL; leaf = leaf->hnext) {
+		if (strcmp(leaf->host, h.name) == 0) {
+			ca_lru_unlink(ca, leaf);
+			ca_lru_push(ca, leaf);
+			return leaf->cert;
+		}
+	}
+
+	x = ca_mint(ca, &h, cause);
+	if (x == NULL)
+		return NULL;
+	if (ca->nleaves >= ca->max_leaves)
+		ca_evict(ca, ca->lru_tail);
+	leaf = xcalloc(1, sizeof *leaf);
+	leaf->host = xstrdup(h.name);
+	leaf->cert = x;
+	leaf->hnext = ca->buckets[b];
+	ca->buckets[b] = leaf;
+	ca_lru_push(ca, leaf);
+	ca->nleaves++;
+	log_debug("minted a certificate for %s (%zu cached)", h.name,
+	    ca->nleaves);
+	return x;
+}
+
+/* Encode x as a PEM string (caller frees). */
+static int
+ca_x509_pem(X509 *x, char **pem)
+{
+	BIO	*bio;
+	char	*data;
+	long	 len;
+	int	 rc = -1;
+
+	*pem = NULL;
+	bio = BIO_new(BIO_s_mem());
+	if (bio == NULL || PEM_write_bio_X509(bio, x) != 1)
+		goto out;
+	len = BIO_get_mem_data(bio, &data);
+	if (len <= 0)
+		goto out;
+	*pem = xstrndup(data, (size_t)len);
+	rc = 0;
+
+out:
+	BIO_free(bio);
+	return rc;
+}
+
+/*
+ * Read the regular file open on fd (at most max bytes) into a new
+ * NUL-terminated buffer. The buffer is sized once from fstat, so a key is
+ * never left behind in memory by a realloc.
+ */
+static int
+ca_read_fd(int fd, const char *path, size_t max, char **data, size_t *len,
+    char **cause)
+{
+	struct stat	 st;
+	char		*buf;
+	size_t		 size, off = 0;
+	ssize_t		 n;
+
+	*data = NULL;
+	*len = 0;
+	if (fstat(fd, &st) == -1) {
+		*cause = xasprintf("cannot read %s: %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		*cause = xasprintf("%s is not a regular file", path);
+		return -1;
+	}
+	if ((uintmax_t)st.st_size > max) {
+		*cause = xasprintf("%s is too large (%jd bytes, at most %zu)",
+		    path, (intmax_t)st.st_size, max);
+		return -1;
+	}
+	size = (size_t)st.st_size;
+	buf = xmalloc(size + 1);
+	while (off < size) {
+		n = read(fd, buf + off, size - off);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			*cause = xasprintf("cannot read %s: %s", path,
+			    strerror(errno));
+			OPENSSL_cleanse(buf, size + 1);
+			free(buf);
+			return -1;
+		}
+		if (n == 0)
+			break;
+		off += (size_t)n;
+	}
+	buf[off] = '\0';
+	*data = buf;
+	*len = off;
+	return 0;
+}
+
+/* The path of the temporary file that becomes path (caller frees). */
+static char *
+ca_tmp_path(const char *path)
+{
+	return xasprintf("%s.tmp", path);
+}
+
+/*
+ * Write data to path.tmp with exactly mode (O_EXCL, then fchmod: the umask
+ * has no say) and sync it; ca_commit renames it over path.
+ */
+static int
+ca_write_tmp(const char *path, const void *data, size_t len, mode_t mode,
+    char **cause)
+{
+	const char	*p = data;
+	char		*tmp;
+	ssize_t		 n;
+	int		 fd, rc = -1;
+
+	tmp = ca_tmp_path(path);
+	/* A crash may have left one; the directory is ours and locked. */
+	if (unlink(tmp) == -1 && errno != ENOENT) {
+		*cause = xasprintf("cannot remove %s: %s", tmp,
+		    strerror(errno));
+		free(tmp);
+		return -1;
+	}
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+	if (fd == -1) {
+		*cause = xasprintf("cannot create %s: %s", tmp,
+		    strerror(errno));
+		free(tmp);
+		return -1;
+	}
+	if (fchmod(fd, mode) == -1)
+		goto out;
+	while (len > 0) {
+		n = write(fd, p, len);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1)
+			goto out;
+		p += n;
+		len -= (size_t)n;
+	}
+	if (fsync(fd) == -1)
+		goto out;
+	rc = 0;
+
+out:
+	if (rc == -1)
+		*cause = xasprintf("cannot write %s: %s", tmp,
+		    strerror(errno));
+	if (close(fd) == -1 && rc == 0) {
+		*cause = xasprintf("cannot write %s: %s", tmp,
+		    strerror(errno));
+		rc = -1;
+	}
+	if (rc == -1)
+		unlink(tmp);
+	free(tmp);
+	return rc;
+}
+
+/* Rename path.tmp over path. */
+static int
+ca_commit(const char *path, char **cause)
+{
+	char	*tmp;
+	int	 rc = 0;
+
+	tmp = ca_tmp_path(path);
+	if (rename(tmp, path) == -1) {
+		*cause = xasprintf("cannot rename %s to %s: %s", tmp, path,
+		    strerror(errno));
+		unlink(tmp);
+		rc = -1;
+	}
+	free(tmp);
+	return rc;
+}
+
+/* Sync the directory so that renames in it survive a crash. */
+static void
+ca_sync_dir(const char *dir)
+{
+	int	fd;
+
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd == -1)
+		return;
+	if (fsync(fd) == -1)
+		log_debug("fsync %s: %s", dir, strerror(errno));
+	close(fd);
+}
+
+/* Write data to path atomically with mode. */
+static int
+ca_write_file(const char *dir, const char *path, const void *data,
+    size_t len, mode_t mode, char **cause)
+{
+	if (ca_write_tmp(path, data, len, mode, cause) == -1 ||
+	    ca_commit(path, cause) == -1)
+		return -1;
+	ca_sync_dir(dir);
+	return 0;
+}
+
+/* Answer OpenSSL's question for a passphrase: there is none. */
+static int
+ca_no_password_cb(char *buf, int size, int rwflag, void *arg)
+{
+	(void)buf;
+	(void)size;
+	(void)rwflag;
+	(void)arg;
+	return -1;
+}
+
+/* Load the CA key; refuse one that other users may read or change. */
+static EVP_PKEY *
+ca_load_key(struct ca *ca, char **cause)
+{
+	struct stat	 st;
+	EVP_PKEY	*key = NULL;
+	BIO		*bio = NULL;
+	char		*data = NULL;
+	size_t		 len = 0;
+	int		 fd;
+
+	fd = open(ca->key_path, O_RDONLY | O_CLOEXEC);
+	if (fd == -1) {
+		*cause = xasprintf("cannot open %s: %s", ca->key_path,
+		    strerror(errno));
+		goto out;
+	}
+	if (fstat(fd, &st) == -1) {
+		*cause = xasprintf("cannot read %s: %s", ca->key_path,
+		    strerror(errno));
+		goto out;
+	}
+	if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
+		*cause = xasprintf("%s is %s by other users (mode %04o); "
+		    "run chmod 600 %s", ca->key_path,
+		    (st.st_mode & (S_IRGRP | S_IROTH)) != 0 ? "readable" :
+		    "accessible", (unsigned)(st.st_mode & 07777),
+		    ca->key_path);
+		goto out;
+	}
+	if (ca_read_fd(fd, ca->key_path, CA_KEY_FILE_MAX, &data, &len,
+	    cause) == -1)
+		goto out;
+	bio = BIO_new_mem_buf(data, (int)len);
+	if (bio != NULL)
+		key = PEM_read_bio_PrivateKey(bio, NULL, ca_no_password_cb,
+		    NULL);
+	if (key == NULL)
+		*cause = xasprintf("cannot load the CA key %s (%s): it must be "
+		    "an unencrypted PEM private key; restore it, or delete it "
+		    "and %s to make a new CA", ca->key_path, ca_ssl_error(),
+		    ca->cert_path);
+
+out:
+	BIO_free(bio);
+	if (data != NULL) {
+		OPENSSL_cleanse(data, len);
+		free(data);
+	}
+	if (fd != -1)
+		close(fd);
+	return key;
+}
+
+/* Load ca.pem and ca-key.pem and check that they make a usable CA. */
+static int
+ca_load(struct ca *ca, char **cause)
+{
+	BIO	*bio;
+
+	ca->key = ca_load_key(ca, cause);
+	if (ca->key == NULL)
+		return -1;
+	bio = BIO_new_file(ca->cert_path, "r");
+	if (bio == NULL) {
+		*cause = xasprintf("cannot open %s: %s", ca->cert_path,
+		    strerror(errno));
+		ERR_clear_error();
+		return -1;
+	}
+	ca->cert = PEM_read_bio_X509(bio, NULL, ca_no_password_cb, NULL);
+	BIO_free(bio);
+	if (ca->cert == NULL) {
+		*cause = xasprintf("cannot load the CA certificate %s (%s): "
+		    "it must be a PEM certificate; restore it, or delete it "
+		    "and %s to make a new CA", ca->cert_path, ca_ssl_error(),
+		    ca->key_path);
+		return -1;
+	}
+	if (X509_check_private_key(ca->cert, ca->key) != 1) {
+		ERR_clear_error();
+		*cause = xasprintf("%s and %s do not match (the key is not "
+		    "the certificate's); restore the right pair, or delete "
+		    "both to make a new CA", ca->cert_path, ca->key_path);
+		return -1;
+	}
+	if (X509_check_ca(ca->cert) == 0) {
+		*cause = xasprintf("%s is not a CA certificate; delete it and "
+		    "%s to make a new CA", ca->cert_path, ca->key_path);
+		return -1;
+	}
+	if (X509_cmp_current_time(X509_get0_notAfter(ca->cert)) < 0) {
+		*cause = xasprintf("the CA certificate %s has expired; delete "
+		    "it and %s to make a new CA, then trust the new one",
+		    ca->cert_path, ca->key_path);
+		return -1;
+	}
+	return 0;
+}
+
+/* Write "user@host" into buf, printable ASCII only, for the CA's name. */
+static void
+ca_who(char *buf, size_t size)
+{
+	struct passwd	*pw;
+	const char	*user;
+	char		 host[256], raw[512];
+
+	pw = getpwuid(getuid());
+	user = pw != NULL ? pw->pw_name : getenv("USER");
+	if (user == NULL || *user == '\0')
+		user = "unknown";
+	if (gethostname(host, sizeof host) == -1)
+		strcpy(host, "unknown");
+	host[sizeof host - 1] = '\0';
+	snprintf(raw, sizeof raw, "%s@%s", user, host);
+	ca_printable(raw, buf, size);
+}
+
+
+/* Generate the CA key and its self-signed certificate, in memory. */
+static int
+ca_make(struct ca *ca, char **cause)
+{
+	X509_NAME	*name;
+	char		 cn[CA_CN_MAX + 1];
+	char		 who[CA_CN_MAX + 1 - (sizeof CA_CN_PREFIX - 1) - 1];
+	int		 rc = -1;
+
+	ca->key = EVP_EC_gen(CA_CURVE);
+	name = X509_NAME_new();
+	if (ca->key == NULL || name == NULL)
+		goto out;
+
+	/* A name that tells a person what this is and where it came from. */
+	ca_who(who, sizeof who);
+	snprintf(cn, sizeof cn, "%s%s)", CA_CN_PREFIX, who);
+	if (X509_NAME_add_entry_by_NID(name, NID_commonName, MBSTRING_ASC,
+	    (const unsigned char *)cn, -1, -1, 0) != 1 ||
+	    X509_NAME_add_entry_by_NID(name, NID_organizationName,
+	    MBSTRING_ASC, (const unsigned char *)"patchscope", -1, -1, 0) != 1)
+		goto out;
+	ca->cert = ca_cert_new(name, ca->key, NULL, CA_VALID_DAYS);
+	if (ca->cert == NULL || ca_cert_sign(ca->cert, NULL, ca->key,
+	    ca_root_exts, CA_NITEMS(ca_root_exts)) == -1)
+		goto out;
+	rc = 0;
+
+out:
+	if (rc == -1)
+		*cause = xasprintf("cannot make a CA: %s", ca_ssl_error());
+	X509_NAME_free(name);
+	return rc;
+}
+
+/* Remove path.tmp, if any. */
+static void
+ca_unlink_tmp(const char *path)
+{
+	char	*tmp;
+
+	tmp = ca_tmp_path(path);
+	unlink(tmp);
+	free(tmp);
+}
+
+/*
+ * Write the new CA's key (0600) and certificate. Both are complete on disk
+ * before either is renamed into place, and a failure removes what this call
+ * wrote, so the directory ends with both files or neither (short of a crash
+ * between the two renames).
+ */
+static int
+ca_save(struct ca *ca, char **cause)
+{
+	BIO	*kbio;
+	char	*kdata = NULL, *cpem = NULL;
+	long	 klen = 0;
+	int	 rc = -1, committed = 0;
+
+	/* A secure-heap BIO: OpenSSL wipes its buffer when it is freed. */
+	kbio = BIO_new(BIO_s_secmem());
+	if (kbio == NULL || PEM_write_bio_PrivateKey(kbio, ca->key, NULL,
+	    NULL, 0, NULL, NULL) != 1 || ca_x509_pem(ca->cert, &cpem) == -1) {
+		*cause = xasprintf("cannot encode the new CA: %s",
+		    ca_ssl_error());
+		goto out;
+	}
+	klen = BIO_get_mem_data(kbio, &kdata);
+	if (ca_write_tmp(ca->key_path, kdata, (size_t)klen, 0600,
+	    cause) == -1 ||
+	    ca_write_tmp(ca->cert_path, cpem, strlen(cpem), 0644,
+	    cause) == -1 ||
+	    ca_commit(ca->key_path, cause) == -1)
+		goto out;
+	committed = 1;
+	if (ca_commit(ca->cert_path, cause) == -1)
+		goto out;
+	ca_sync_dir(ca->dir);
+	rc = 0;
+
+out:
+	if (rc == -1) {
+		ca_unlink_tmp(ca->key_path);
+		ca_unlink_tmp(ca->cert_path);
+		if (committed)
+			unlink(ca->key_path);
+	}
+	if (kdata != NULL && klen > 0)
+		OPENSSL_cleanse(kdata, (size_t)klen);
+	BIO_free(kbio);
+	free(cpem);
+	return rc;
+}
+
+/*
+ * Create dir (0700, whatever the umask) when it is missing; its parent must
+ * exist. Refuse a path that exists but is not a directory.
+ */
+static int
+ca_mkdir(const char *dir, char **cause)
+{
+	struct stat	 st;
+	char		*copy;
+	int		 saved;
+
+	if (stat(dir, &st) == 0) {
+		if (!S_ISDIR(st.st_mode)) {
+			*cause = xasprintf("%s is not a directory; choose "
+			    "another CA directory (--ca-dir)", dir);
+			return -1;
+		}
+		return 0;
+	}
+	if (errno != ENOENT) {
+		*cause = xasprintf("cannot use CA directory %s: %s", dir,
+		    strerror(errno));
+		return -1;
+	}
+	if (mkdir(dir, 0700) == -1) {
+		saved = errno;
+		copy = xstrdup(dir);
+		if (saved == ENOENT)
+			*cause = xasprintf("cannot create CA directory %s: "
+			    "%s does not exist; create it first or choose "
+			    "another directory", dir, dirname(copy));
+		else
+			*cause = xasprintf("cannot create CA directory %s: %s",
+			    dir, strerror(saved));
+		free(copy);
+		return -1;
+	}
+	if (chmod(dir, 0700) == -1) {
+		*cause = xasprintf("cannot set the mode of %s: %s", dir,
+		    strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* Does path exist? 1 or 0, or -1 with *cause set when stat fails. */
+static int
+ca_exists(const char *path, char **cause)
+{
+	struct stat	st;
+
+	if (stat(path, &st) == 0)
+		return 1;
+	if (errno == ENOENT)
+		return 0;
+	*cause = xasprintf("cannot use %s: %s", path, strerror(errno));
+	return -1;
+}
+
+/* Free an SSL's fallback name along with the SSL. */
+static void
+ca_ex_free_cb(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx,
+    long argl, void *argp)
+{
+	(void)parent;
+	(void)ad;
+	(void)idx;
+	(void)argl;
+	(void)argp;
+	free(ptr);
+}
+
+/* Give a duplicated SSL (SSL_dup) its own copy of the fallback name. */
+static int
+ca_ex_dup_cb(CRYPTO_EX_DATA *to, const CRYPTO_EX_DATA *from, void **from_d,
+    int idx, long argl, void *argp)
+{
+	(void)to;
+	(void)from;
+	(void)idx;
+	(void)argl;
+	(void)argp;
+	if (*from_d != NULL)
+		*from_d = xstrdup(*from_d);
+	return 1;
+}
+
+/* Return the ex_data index of the fallback name, allocating it once. */
+static int
+ca_ssl_index_get(void)
+{
+	if (ca_ssl_index == -1)
+		ca_ssl_index = SSL_get_ex_new_index(0, NULL, NULL,
+		    ca_ex_dup_cb, ca_ex_free_cb);
+	return ca_ssl_index;
+}
+
+/*
+ * Select "http/1.1" when the client offers it. Otherwise (a client that
+ * offers only h2) go on without ALPN instead of failing the handshake: RFC
+ * 7301 section 3.2 allows either, and this way such a client can still
+ * fall back to HTTP/1.1.
+ */
+static int
+ca_alpn_cb(SSL *ssl, const unsigned char **out, unsigned char *outlen,
+    const unsigned char *in, unsigned int inlen, void *arg)
+{
+	unsigned int	i, n;
+
+	(void)ssl;
+	(void)arg;
+	for (i = 0; i < inlen; i += 1 + n) {
+		n = in[i];
+		if (n > inlen - i - 1)
+			break;
+		if (n == sizeof CA_ALPN - 1 &&
+		    memcmp(in + i + 1, CA_ALPN, n) == 0) {
+			*out = in + i + 1;
+			*outlen = (unsigned char)n;
+			return SSL_TLSEXT_ERR_OK;
+		}
+	}
+	return SSL_TLSEXT_ERR_NOACK;
+}
+
+/*
+ * During the handshake, present the leaf for the client's SNI name, else
+ * for the fallback name; returning 0 fails the handshake.
+ */
+static int
+ca_cert_cb(SSL *ssl, void *arg)
+{
+	struct ca	*ca = arg;
+	const char	*name;
+	char		*cause = NULL;
+	X509		*x;
+
+	name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+	if (name == NULL && ca_ssl_index != -1)
+		name = SSL_get_ex_data(ssl, ca_ssl_index);
+	if (name == NULL) {
+		log_warnx("TLS handshake refused: the client sent no server "
+		    "name (SNI) and no CONNECT host is known");
+		return 0;
+	}
+	x = ca_leaf(ca, name, &cause);
+	if (x == NULL) {
+		log_warnx("TLS handshake refused: %s", cause);
+		free(cause);
+		return 0;
+	}
+	/* The CA goes along as the chain, for clients that want it sent. */
+	if (SSL_use_cert_and_key(ssl, x, ca->leaf_key, ca->chain, 1) != 1) {
+		log_warnx("TLS handshake refused: cannot use the certificate "
+		    "for %s: %s", name, ca_ssl_error());
+		return 0;
+	}
+	return 1;
+}
+
+/* Make the shared leaf key and the server SSL_CTX. */
+static int
+ca_prepare(struct ca *ca, char **cause)
+{
+	SSL_CTX	*ctx;
+
+	ca->leaf_key = EVP_EC_gen(CA_CURVE);
+	ca->chain = sk_X509_new_null();
+	if (ca->leaf_key == NULL || ca->chain == NULL ||
+	    sk_X509_push(ca->chain, ca->cert) == 0)
+		goto fail;
+	X509_up_ref(ca->cert);
+
+	ctx = SSL_CTX_new(TLS_server_method());
+	ca->server_ctx = ctx;
+	if (ctx == NULL ||
+	    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1)
+		goto fail;
+	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION |
+	    SSL_OP_CIPHER_SERVER_PREFERENCE);
+	SSL_CTX_set_alpn_select_cb(ctx, ca_alpn_cb, NULL);
+	SSL_CTX_set_cert_cb(ctx, ca_cert_cb, ca);
+	return 0;
+
+fail:
+	*cause = xasprintf("cannot set up TLS interception: %s",
+	    ca_ssl_error());
+	return -1;
+}
+
+/* Return the CA directory: dir, $PATCHSCOPE_HOME or ~/.patchscope. */
+char *
+ca_default_dir(const char *dir)
+{
+	const char	*home;
+	struct passwd	*pw;
+
+	if (dir != NULL)
+		return xstrdup(dir);
+	home = getenv("PATCHSCOPE_HOME");
+	if (home != NULL && *home != '\0')
+		return xstrdup(home);
+	home = getenv("HOME");
+	if (home == NULL || *home == '\0') {
+		pw = getpwuid(getuid());
+		if (pw == NULL || pw->pw_dir == NULL || *pw->pw_dir == '\0')
+			return NULL;
+		home = pw->pw_dir;
+	}
+	return xasprintf("%s/.patchscope", home);
+}
+
+/* Load or create the CA in dir. */
+struct ca *
+ca_open(const char *dir, size_t max_leaves, char **cause)
+{
+	struct ca	*ca;
+	int		 dfd = -1, have_key, have_cert;
+
+	*cause = NULL;
+	if (dir == NULL || *dir == '\0') {
+		*cause = xstrdup("no CA directory: set PATCHSCOPE_HOME or "
+		    "HOME, or pass --ca-dir DIR");
+		return NULL;
+	}
+	if (ca_ssl_index_get() == -1) {
+		*cause = xasprintf("cannot set up TLS interception: %s",
+		    ca_ssl_error());
+		return NULL;
+	}
+	ca = xcalloc(1, sizeof *ca);
+	ca->dir = xstrdup(dir);
+	ca->cert_path = xasprintf("%s/%s", dir, CA_CERT_FILE);
+	ca->key_path = xasprintf("%s/%s", dir, CA_KEY_FILE);
+	ca->bundle_path = xasprintf("%s/%s", dir, CA_BUNDLE_FILE);
+	ca->max_leaves = max_leaves == 0 ? 1 : max_leaves;
+	ca->nbuckets = CA_BUCKETS_MIN;
+	while (ca->nbuckets < ca->max_leaves &&
+	    ca->nbuckets < CA_BUCKETS_MAX)
+		ca->nbuckets <<= 1;
+	ca->buckets = xcalloc(ca->nbuckets, sizeof *ca->buckets);
+
+	if (ca_mkdir(dir, cause) == -1)
+		goto fail;
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd == -1) {
+		*cause = xasprintf("cannot open CA directory %s: %s", dir,
+		    strerror(errno));
+		goto fail;
+	}
+	/*
+	 * Another patchscope may be creating this CA right now: take turns.
+	 * A file system without locks only loses that protection.
+	 */
+	if (flock(dfd, LOCK_EX) == -1)
+		log_debug("cannot lock %s: %s", dir, strerror(errno));
+
+	have_key = ca_exists(ca->key_path, cause);
+	if (have_key == -1)
+		goto fail;
+	have_cert = ca_exists(ca->cert_path, cause);
+	if (have_cert == -1)
+		goto fail;
+	if (have_key && have_cert) {
+		if (ca_load(ca, cause) == -1)
+			goto fail;
+	} else if (!have_key && !have_cert) {
+		if (ca_make(ca, cause) == -1 || ca_save(ca, cause) == -1)
+			goto fail;
+		log_info("created a new CA: %s (clients must trust it to "
+		    "accept patchscope's certificates)", ca->cert_path);
+	} else {
+		*cause = xasprintf("%s exists but %s is missing: restore it, "
+		    "or delete %s to make a new CA (clients must then trust "
+		    "the new %s)", have_key ? ca->key_path : ca->cert_path,
+		    have_key ? ca->cert_path : ca->key_path,
+		    have_key ? ca->key_path : ca->cert_path, CA_CERT_FILE);
+		goto fail;
+	}
+	if (ca_prepare(ca, cause) == -1)
+		goto fail;
+	close(dfd);
+	return ca;
+
+fail:
+	if (dfd != -1)
+		close(dfd);
+	ca_free(ca);
+	return NULL;
+}
+
+/* Free the CA, its cache and its SSL_CTX. */
+void
+ca_free(struct ca *ca)
+{
+	struct ca_leaf	*leaf;
+
+	if (ca == NULL)
+		return;
+	while (ca->lru_head != NULL) {
+		leaf = ca->lru_head;
+		ca->lru_head = leaf->next;
+		X509_free(leaf->cert);
+		free(leaf->host);
+		free(leaf);
+	}
+	free(ca->buckets);
+	SSL_CTX_free(ca->server_ctx);
+	sk_X509_pop_free(ca->chain, X509_free);
+	EVP_PKEY_free(ca->leaf_key);
+	EVP_PKEY_free(ca->key);
+	X509_free(ca->cert);
+	free(ca->bundle_path);
+	free(ca->key_path);
+	free(ca->cert_path);
+	free(ca->dir);
+	free(ca);
+}
+
+/* Return the path of ca.pem. */
+const char *
+ca_cert_path(const struct ca *ca)
+{
+	return ca->cert_path;
+}
+
+/* Write DIR/bundle.pem: the system trust store, then the CA. */
+const char *
+ca_write_bundle(struct ca *ca, char **cause)
+{
+	const char	*found = NULL, *rv = NULL;
+	char		*store = NULL, *pem = NULL, *all;
+	size_t		 len = 0, plen, i;
+	int		 fd, r;
+
+	*cause = NULL;
+	for (i = 0; i < CA_NITEMS(ca_system_stores) && found == NULL; i++) {
+		fd = open(ca_system_stores[i], O_RDONLY | O_CLOEXEC);
+		if (fd == -1)
+			continue;
+		r = ca_read_fd(fd, ca_system_stores[i], CA_STORE_FILE_MAX,
+		    &store, &len, cause);
+		close(fd);
+		if (r == -1) {
+			log_warnx("skipping trust store: %s", *cause);
+			free(*cause);
+			*cause = NULL;
+			continue;
+		}
+		found = ca_system_stores[i];
+	}
+	if (ca_x509_pem(ca->cert, &pem) == -1) {
+		*cause = xasprintf("cannot encode %s: %s", ca->cert_path,
+		    ca_ssl_error());
+		goto out;
+	}
+
+	/* The store, a newline if it lacks one, then the CA. */
+	plen = strlen(pem);
+	all = xmalloc(len + 1 + plen + 1);
+	if (len > 0)
+		memcpy(all, store, len);
+	if (len > 0 && store[len - 1] != '\n')
+		all[len++] = '\n';
+	memcpy(all + len, pem, plen + 1);
+	r = ca_write_file(ca->dir, ca->bundle_path, all, len + plen, 0644,
+	    cause);
+	free(all);
+	if (r == -1)
+		goto out;
+	if (found == NULL)
+		log_warnx("no system trust store found (looked for %s, %s and "
+		    "%s): %s holds only the patchscope CA, so tools given it "
+		    "trust no other site", ca_system_stores[0],
+		    ca_system_stores[1], ca_system_stores[2], ca->bundle_path);
+	else
+		log_debug("wrote %s from %s and %s", ca->bundle_path, found,
+		    ca->cert_path);
+	rv = ca->bundle_path;
+
+out:
+	free(store);
+	free(pem);
+	return rv;
+}
+
+/* Return the server SSL_CTX of intercepted connections. */
+SSL_CTX *
+ca_server_ctx(struct ca *ca)
+{
+	return ca->server_ctx;
+}
+
+/* Remember host as ssl's name when the client sends no SNI. */
+int
+ca_set_fallback_name(SSL *ssl, const char *host)
+{
+	char	*old, *copy = NULL;
+	int	 idx;
+
+	idx = ca_ssl_index_get();
+	if (idx == -1)
+		return -1;
+	if (host != NULL)
+		copy = xstrdup(host);
+	old = SSL_get_ex_data(ssl, idx);
+	if (SSL_set_ex_data(ssl, idx, copy) != 1) {
+		free(copy);
+		return -1;
+	}
+	free(old);
+	return 0;
+}
+
+/* Return the PEM of host's leaf, minting it if needed. */
+int
+ca_leaf_pem(struct ca *ca, const char *host, char **pem, char **cause)
+{
+	X509	*x;
+
+	*pem = NULL;
+	x = ca_leaf(ca, host, cause);
+	if (x == NULL)
+		return -1;
+	if (ca_x509_pem(x, pem) == -1) {
+		*cause = xasprintf("cannot encode the certificate for %s: %s",
+		    host, ca_ssl_error());
+		return -1;
+	}
+	return 0;
+}
+
+/* Return the number of cached leaves. */
+size_t
+ca_cached_leaves(const struct ca *ca)
+{
+	return ca->nleaves;
+}
+
+/* TLS server for a client, over its socket bufferevent. */
+struct bufferevent *
+ca_accept(struct ca *ca, struct event_base *base, struct bufferevent *under,
+    const char *host)
+{
+	struct bufferevent	*bev;
+	SSL			*ssl;
+
+	ssl = SSL_new(ca_server_ctx(ca));
+	if (ssl == NULL || ca_set_fallback_name(ssl, host) != 0) {
+		SSL_free(ssl);
+		return NULL;
+	}
+	/* From here the bufferevent owns the SSL, even on failure. */
+	bev = bufferevent_openssl_filter_new(base, under, ssl,
+	    BUFFEREVENT_SSL_ACCEPTING,
+	    BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+	if (bev == NULL)
+		return NULL;
+	/* Clients often close without a TLS close_notify; that is no error. */
+	bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+	return bev;
+}
+
+/* Why a TLS bufferevent failed. */
+void
+ca_tls_error(struct bufferevent *bev, char *out, size_t len)
+{
+	unsigned long	err = bufferevent_get_openssl_error(bev);
+	int		sock = EVUTIL_SOCKET_ERROR();
+
+	if (err != 0 && ERR_GET_LIB(err) != 0)
+		ERR_error_string_n(err, out, len);
+	else if (sock != 0)
+		snprintf(out, len, "%s", evutil_socket_error_to_string(sock));
+	else
+		snprintf(out, len, "the client closed the connection");
+}
