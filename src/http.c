@@ -34,6 +34,9 @@ static const struct {
 	{ "X-Api-Key",			HTTP_HDR_SECRET },
 };
 
+/* Connection headers naming more headers than this: the rest is ignored. */
+#define HTTP_MAX_CONNECTION_TOKENS	64
+
 /* Query parameter names containing one of these hide their value in logs. */
 static const char *secret_words[] = {
 	"token", "secret", "password", "passwd", "apikey", "auth", "signature",
@@ -159,9 +162,17 @@ static void
 http_strip_collect(const char *tok, size_t len, void *arg)
 {
 	struct strip_state	*st = arg;
+	size_t			 i;
 
 	if (len == 5 && strncasecmp(tok, "close", 5) == 0)
 		st->close = 1;
+	/* Bounded and without repeats: a peer controls this list. */
+	if (st->named->n >= HTTP_MAX_CONNECTION_TOKENS)
+		return;
+	for (i = 0; i < st->named->n; i++)
+		if (strlen(st->named->v[i].name) == len &&
+		    strncasecmp(st->named->v[i].name, tok, len) == 0)
+			return;
 	http_headers_add(st->named, tok, len, "", 0);
 }
 

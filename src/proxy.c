@@ -61,6 +61,8 @@
 #define ACCEPT_RETRY_MS		1000
 #define LINGER_MS		2000	/* read after the last answer */
 #define FLUSH_POLL_MS		20	/* wait for TLS bytes to leave */
+#define MAX_INTERIM		8	/* 1xx responses before the final one */
+#define KEEP_BUF_BYTES		8192	/* buffers kept between exchanges */
 #define LEAF_CACHE		1024	/* minted certificates kept */
 
 enum conn_state {
@@ -156,6 +158,7 @@ struct conn {
 	int			 resp_status;
 	int			 resp_started;	/* a response head went out */
 	int			 interim;	/* parsing a 1xx response */
+	int			 interims;	/* 1xx responses so far */
 	int			 close_after;	/* close once the answer is out */
 	int			 origin_reused;
 	int			 retried;
@@ -252,12 +255,24 @@ half_init(struct half *h, struct conn *conn, struct half *peer,
 }
 
 /* Forget the head and counters of the last message. */
+/* Empty a buffer; give its memory back when one exchange made it big. */
+static void
+buf_recycle(struct buf *b)
+{
+	if (b->cap > KEEP_BUF_BYTES)
+		buf_free(b);
+	else
+		buf_reset(b);
+}
+
 static void
 half_reset_message(struct half *h)
 {
-	buf_reset(&h->field);
-	buf_reset(&h->value);
-	buf_reset(&h->reason);
+	buf_recycle(&h->field);
+	buf_recycle(&h->value);
+	buf_recycle(&h->reason);
+	if (!h->corked)
+		buf_recycle(&h->cork);
 	http_headers_clear(&h->headers);
 	h->in_value = 0;
 	h->head_bytes = h->raw_head_bytes = 0;
@@ -280,8 +295,8 @@ half_free_buffers(struct half *h)
 static void
 conn_reset_exchange(struct conn *conn)
 {
-	buf_reset(&conn->url);
-	buf_reset(&conn->upstream_head);
+	buf_recycle(&conn->url);
+	buf_recycle(&conn->upstream_head);
 	if (conn->have_target)
 		http_url_free(&conn->target);
 	conn->have_target = 0;
@@ -290,6 +305,7 @@ conn_reset_exchange(struct conn *conn)
 	conn->resp_status = 0;
 	conn->resp_started = 0;
 	conn->interim = 0;
+	conn->interims = 0;
 	conn->origin_reused = 0;
 	conn->retried = 0;
 	free(conn->origin_host);
@@ -540,8 +556,11 @@ conn_fail(struct conn *conn, int status, const char *code, const char *fmt,
 	http_headers_add(&h, "X-Patchscope-Error", 18, code, strlen(code));
 	http_headers_add(&h, "Connection", 10, "close", 5);
 	http_response_head(&head, status, http_reason(status), &h);
-	buf_adds(&head, body);
-	buf_add(&head, "\n", 1);
+	/* The length describes the body; a HEAD answer goes without it. */
+	if (conn->method != HTTP_HEAD) {
+		buf_adds(&head, body);
+		buf_add(&head, "\n", 1);
+	}
 	half_write(&conn->client, head.data, head.len);
 	conn->resp_started = 1;
 	conn->resp_status = status;
@@ -802,6 +821,13 @@ on_request_headers_cb(llhttp_t *parser)
 	head_push(h);
 	h->head_done = 1;
 	conn->method = parser->method;
+	/*
+	 * Upgrade is hop-by-hop and never forwarded, so the request is an
+	 * ordinary one: keep llhttp from treating what follows as another
+	 * protocol.
+	 */
+	if (parser->method != HTTP_CONNECT)
+		parser->upgrade = 0;
 	return HPE_PAUSED;
 }
 
@@ -1143,9 +1169,16 @@ static int
 on_response_headers_cb(llhttp_t *parser)
 {
 	struct half	*o = parser->data;
+	int		 status = parser->status_code;
 
 	head_push(o);
 	o->head_done = 1;
+	/*
+	 * No body follows these whatever Content-Length says (RFC 9110 6.4.1);
+	 * llhttp reads the flag when it resumes.
+	 */
+	if (o->conn->method == HTTP_HEAD || status == 204 || status == 304)
+		parser->flags |= F_SKIPBODY;
 	return HPE_PAUSED;
 }
 
@@ -1169,6 +1202,12 @@ response_begin(struct conn *conn)
 	http_headers_strip_hop(&o->headers);
 	if (status >= 100 && status < 200) {
 		/* Interim answer (100 Continue): pass on to 1.1 clients. */
+		if (++conn->interims > MAX_INTERIM) {
+			conn_fail(conn, 502, "upstream_bad_response",
+			    "the origin sent more than %d interim (1xx) "
+			    "responses", MAX_INTERIM);
+			return;
+		}
 		conn->interim = 1;
 		if (!conn->client_http10) {
 			http_response_head(&head, status, reason, &o->headers);
@@ -1365,15 +1404,6 @@ half_parse_input(struct half *h)
 			response_begin(conn);
 			if (conn_finishing(conn))
 				return;
-			if (conn->method == HTTP_HEAD && !conn->interim) {
-				/* No body follows a response to HEAD. */
-				h->paused = 1;
-				h->msg_done = 1;
-				if (!conn->client.msg_done)
-					conn->close_after = 1;
-				exchange_finish(conn);
-				return;
-			}
 		}
 		kick = 1;
 	}
@@ -1531,6 +1561,8 @@ client_write_cb(struct bufferevent *bev, void *arg)
 	if (conn->state == CONN_DRAIN) {
 		if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
 			conn_linger(conn);
+		else
+			conn_touch(conn);
 		return;
 	}
 	if (conn->state == CONN_LINGER)
@@ -1630,7 +1662,18 @@ origin_write_cb(struct bufferevent *bev, void *arg)
 static int
 origin_retry(struct conn *conn)
 {
-	if (!conn->origin_reused || conn->retried || conn->resp_started ||
+	/* RFC 9110 9.2.2: only idempotent requests are retried unasked. */
+	static const int	 idempotent[] = {
+		HTTP_GET, HTTP_HEAD, HTTP_OPTIONS, HTTP_TRACE, HTTP_PUT,
+		HTTP_DELETE
+	};
+	size_t			 i;
+
+	for (i = 0; i < sizeof idempotent / sizeof idempotent[0]; i++)
+		if (conn->method == idempotent[i])
+			break;
+	if (i == sizeof idempotent / sizeof idempotent[0] ||
+	    !conn->origin_reused || conn->retried || conn->resp_started ||
 	    conn->req_has_body || conn->origin.body_bytes > 0 ||
 	    conn->origin.head_bytes > 0)
 		return 0;
@@ -1777,6 +1820,14 @@ conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 			timer_add(conn, left);
 			return;
 		}
+		if (!conn->client.msg_done && !conn->resp_started &&
+		    conn->client.throttled) {
+			conn_fail(conn, 504, "upstream_timeout",
+			    "%s:%d stopped reading the request body for "
+			    "--idle-timeout (%.1f s)", conn->origin_name,
+			    conn->origin_port, opts->idle_timeout_ms / 1000.0);
+			return;
+		}
 		if (!conn->client.msg_done && !conn->resp_started) {
 			conn_fail(conn, 408, "request_timeout",
 			    "the request body stopped arriving for "
@@ -1789,6 +1840,11 @@ conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 		    opts->idle_timeout_ms / 1000.0);
 		return;
 	case CONN_DRAIN:
+		idle = elapsed_ms(&conn->last_activity);
+		if (idle + 1 < opts->idle_timeout_ms) {
+			timer_add(conn, opts->idle_timeout_ms - (unsigned)idle);
+			return;
+		}
 		conn_close(conn, "client did not read the last answer");
 		return;
 	case CONN_LINGER:

@@ -40,7 +40,8 @@ Test endpoints, all under /_fake/:
                              (to see what a proxy does to hop-by-hop ones)
     GET  /_fake/gzip
     GET  /_fake/chunked?parts=K
-    GET  /_fake/status/{code}
+    GET  /_fake/status/{code}[?length=N]   (304 with a Content-Length: N)
+    GET  /_fake/interim?count=N   N "100 Continue" heads, then 200
     GET  /_fake/close-mid-body
     GET  /_fake/eof-body[?bytes=N]
     GET  /_fake/garbage
@@ -645,9 +646,20 @@ class Handler(BaseHTTPRequestHandler):
             headers = []
             if code == 304:
                 headers.append(("ETag", '"fake-etag"'))
+                # RFC 9110 8.6: a 304 may carry the length of the body a
+                # 200 would have had; no body follows it.
+                if "length" in self.q:
+                    headers.append(("Content-Length",
+                                    str(self.param_int("length", 0, 0,
+                                                       1 << 30))))
             if code in (204, 304):
                 return self.reply(code, b"", None, headers)
             return self.reply_json(code, {"status": code}, headers)
+        if path == "/_fake/interim":
+            # N interim 100 responses, then the final answer.
+            for _ in range(self.param_int("count", 1, 0, 100000)):
+                self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+            return self.reply_json(200, {"interim": True})
         if path == "/_fake/close-mid-body":
             self.close_connection = True
             self.send_response(200)

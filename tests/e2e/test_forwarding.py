@@ -350,6 +350,52 @@ class Forwarding(harness.TestCase):
         self.assertEqual(s.get(self.url("/_fake/status/204"),
                                timeout=T(10)).status_code, 204)
 
+    def test_304_with_content_length_has_no_body(self):
+        """RFC 9110 8.6: a 304 may carry Content-Length; no body follows,
+        and the next request on the connection is answered at once."""
+        c = self.raw(self.proxy)
+        host = "127.0.0.1:%d" % self.fake.port
+        c.send(request_bytes("GET", self.url("/_fake/status/304?length=100"),
+                             host))
+        resp = c.read_response(timeout=T(5))
+        self.assertEqual(resp.status, 304)
+        self.assertEqual(resp.header("content-length"), "100")
+        self.assertEqual(resp.body, b"")
+        c.send(request_bytes("GET", self.url("/_fake/echo?after=304cl"), host))
+        resp = c.read_response(timeout=T(5))
+        self.assertEqual(resp.json()["query"], "after=304cl")
+
+    def test_upgrade_request_is_answered_as_plain_http(self):
+        """Upgrade is hop-by-hop: not forwarded, and the connection keeps
+        serving HTTP afterwards."""
+        c = self.raw(self.proxy)
+        host = "127.0.0.1:%d" % self.fake.port
+        c.send(request_bytes("GET", self.url("/_fake/echo?n=1"), host,
+                             [("Connection", "Upgrade"),
+                              ("Upgrade", "websocket")]))
+        resp = c.read_response(timeout=T(5))
+        self.assertEqual(resp.status, 200)
+        self.assertNotIn("upgrade", resp.json()["headers"])
+        c.send(request_bytes("GET", self.url("/_fake/echo?n=2"), host))
+        resp = c.read_response(timeout=T(5))
+        self.assertEqual(resp.json()["query"], "n=2")
+
+    def test_interim_responses_are_relayed_and_capped(self):
+        c = self.raw(self.proxy)
+        host = "127.0.0.1:%d" % self.fake.port
+        c.send(request_bytes("GET", self.url("/_fake/interim?count=3"), host))
+        resp = c.read_response(timeout=T(5))
+        self.assertEqual(resp.status, 200)
+        self.assertEqual(resp.interim, [100, 100, 100])
+        self.assertEqual(resp.json(), {"interim": True})
+        c2 = self.raw(self.proxy)
+        c2.send(request_bytes("GET", self.url("/_fake/interim?count=50"),
+                              host))
+        resp = c2.read_response(timeout=T(5))
+        self.assertEqual(resp.status, 502)
+        self.assertEqual(resp.header("x-patchscope-error"),
+                         "upstream_bad_response")
+
     def test_expect_100_continue_raw(self):
         c = self.raw(self.proxy)
         host = "127.0.0.1:%d" % self.fake.port
