@@ -206,7 +206,7 @@ run_tls() {
 patchscope HTTPS benchmark: GET $origin_path (${body_bytes}-byte JSON) over TLS ($tls_version, EC P-256 certificates),
 ${duration} s per measurement after a ${warmup} s warm-up, $rounds round(s).
   ka-wrk           wrk, $connections kept-alive connections ($threads threads) -> nginx TLS origin $target (reference)
-  ka-direct        tlsload, $connections kept-alive TLS connections -> nginx TLS origin
+  ka-direct        tlsload, $connections kept-alive TLS connections ($threads threads) -> nginx TLS origin
   conn-direct      tlsload, $tls_parallel clients in a loop: connect + full TLS handshake + 1 GET + close -> origin
 EOF
 	if [ "$with_patchscope" = yes ]; then
@@ -231,13 +231,13 @@ EOF
 	for round in $(seq "$rounds"); do
 		measure_tls ka-wrk "$round" "$origin_pid" "$wrk_bin" -t "$threads" -c "$connections" --latency \
 			"${wrk_headers[@]}" -s "$here/bench.lua" "$origin_url"
-		measure_tls ka-direct "$round" "$origin_pid" "$tlsload_bin" keepalive -c "$connections" "${direct_args[@]}"
+		measure_tls ka-direct "$round" "$origin_pid" "$tlsload_bin" keepalive -t "$threads" -c "$connections" "${direct_args[@]}"
 		if [ "$with_patchscope" = yes ]; then
-			measure_tls ka-patchscope "$round" "$ps_pid" "$tlsload_bin" keepalive -c "$connections" "${ps_args[@]}"
+			measure_tls ka-patchscope "$round" "$ps_pid" "$tlsload_bin" keepalive -t "$threads" -c "$connections" "${ps_args[@]}"
 		fi
-		measure_tls conn-direct "$round" "$origin_pid" "$tlsload_bin" connect -c "$tls_parallel" "${direct_args[@]}"
+		measure_tls conn-direct "$round" "$origin_pid" "$tlsload_bin" connect -t "$threads" -c "$tls_parallel" "${direct_args[@]}"
 		if [ "$with_patchscope" = yes ]; then
-			measure_tls conn-patchscope "$round" "$ps_pid" "$tlsload_bin" connect -c "$tls_parallel" "${ps_args[@]}"
+			measure_tls conn-patchscope "$round" "$ps_pid" "$tlsload_bin" connect -t "$threads" -c "$tls_parallel" "${ps_args[@]}"
 		fi
 	done
 

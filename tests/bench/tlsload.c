@@ -5,14 +5,16 @@
  * through patchscope as an HTTPS proxy (CONNECT, then TLS inside the
  * tunnel):
  *
- *   keepalive  N threads, each with one kept-alive TLS connection, sending
- *              GETs one after the other (a closed loop, like wrk); requests/s.
- *   connect    N threads, each in a loop: TCP connect, [CONNECT], a full TLS
- *              handshake (no session resumption), one GET, close; new TLS
- *              connections/s.
+ *   keepalive  -c N kept-alive TLS connections, each sending GETs one after
+ *              the other (a closed loop, like wrk); requests/s.
+ *   connect    -c N clients, each in a loop: TCP connect, [CONNECT], a full
+ *              TLS handshake (no session resumption), one GET, close; new
+ *              TLS connections/s.
  *
- * Both verify the server's certificate (--cafile, host name / IP check).
- * Output, for the run script: one `BENCH {json}` line and one
+ * Like wrk it runs -t threads (default 2), each an epoll loop over its share
+ * of the connections, with non-blocking sockets and OpenSSL.  It verifies
+ * the server's certificate (--cafile, host name or IP check) and offers ALPN
+ * http/1.1.  Output, for the run script: one `BENCH {json}` line and one
  * `BENCHKV key=value ...` line, as bench.lua prints for wrk.
  *
  * Build: cc -O2 -pthread -o tlsload tlsload.c -lssl -lcrypto
@@ -34,6 +36,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -53,12 +56,14 @@ static struct {
 	const char *path;
 	char extra_headers[4096];
 	int connections;
+	int threads;
 	double duration;
 	double warmup;
 	int sni_is_ip;
 } opt = {
 	.path = "/",
 	.connections = 50,
+	.threads = 2,
 	.duration = 10,
 	.warmup = 0,
 };
@@ -66,11 +71,42 @@ static struct {
 static SSL_CTX *ctx;
 static char request[8192];
 static size_t request_len;
+static char connect_request[1024];
+static size_t connect_request_len;
 static atomic_int phase; /* 0 warm-up, 1 measuring, 2 stop */
 static struct addrinfo *connect_addr;
 
+enum state {
+	ST_IDLE,        /* waiting to (re)connect after an error */
+	ST_TCP,         /* non-blocking connect in progress */
+	ST_PROXY_SEND,  /* sending CONNECT */
+	ST_PROXY_RECV,  /* reading the answer to CONNECT */
+	ST_TLS,         /* TLS handshake */
+	ST_SEND,        /* sending the GET */
+	ST_RECV,        /* reading the response */
+};
+
+struct conn {
+	enum state st;
+	int fd;
+	SSL *ssl;
+	uint32_t events;        /* what epoll waits for now */
+	size_t sent;            /* bytes of the current plain write */
+	size_t len;             /* bytes in buf */
+	size_t want;            /* total response size once the head is read */
+	int close_after;
+	int status;
+	double t_conn;          /* start of the connection (connect mode) */
+	double t_req;           /* start of the request */
+	double retry_at;        /* ST_IDLE: when to try again */
+	char buf[16384];
+};
+
 struct worker {
 	pthread_t thread;
+	int ep;
+	struct conn *conns;
+	int nconns;
 	uint64_t done;          /* requests (keepalive) or connections (connect) */
 	uint64_t errors;
 	uint64_t status_errors;
@@ -78,7 +114,6 @@ struct worker {
 	uint32_t *lat;          /* latencies in microseconds, measured phase */
 	size_t nlat, caplat;
 	char last_error[256];
-	char buf[65536];        /* one response at a time */
 };
 
 static double now_s(void)
@@ -112,10 +147,10 @@ static void split_hostport(const char *s, char *host, size_t hlen, char *port,
 
 static void record(struct worker *w, double seconds)
 {
-	if (atomic_load(&phase) != 1)
+	if (atomic_load_explicit(&phase, memory_order_relaxed) != 1)
 		return;
 	if (w->nlat == w->caplat) {
-		w->caplat = w->caplat ? 2 * w->caplat : 4096;
+		w->caplat = w->caplat ? 2 * w->caplat : 16384;
 		w->lat = realloc(w->lat, w->caplat * sizeof *w->lat);
 		if (!w->lat)
 			die("%s", "out of memory");
@@ -124,7 +159,36 @@ static void record(struct worker *w, double seconds)
 	w->lat[w->nlat++] = us > 4e9 ? 4000000000u : (uint32_t)us;
 }
 
-static void set_error(struct worker *w, const char *what)
+static int measuring(void)
+{
+	return atomic_load_explicit(&phase, memory_order_relaxed) == 1;
+}
+
+static void watch(struct worker *w, struct conn *c, uint32_t events)
+{
+	if (c->events == events)
+		return;
+	struct epoll_event ev = { .events = events, .data.ptr = c };
+	epoll_ctl(w->ep, c->events ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, c->fd, &ev);
+	c->events = events;
+}
+
+static void drop(struct conn *c)
+{
+	if (c->ssl) {
+		SSL_free(c->ssl);
+		c->ssl = NULL;
+	}
+	if (c->fd >= 0) {
+		close(c->fd); /* also removes it from epoll */
+		c->fd = -1;
+	}
+	c->events = 0;
+}
+
+static void start(struct worker *w, struct conn *c);
+
+static void fail(struct worker *w, struct conn *c, const char *what)
 {
 	int err = errno;
 	unsigned long e = ERR_peek_last_error();
@@ -134,229 +198,280 @@ static void set_error(struct worker *w, const char *what)
 	snprintf(w->last_error, sizeof w->last_error, "%s%s%s", what,
 		 (e || err) ? ": " : "", e ? buf : (err ? strerror(err) : ""));
 	ERR_clear_error();
-	if (atomic_load(&phase) == 1)
+	if (measuring())
 		w->errors++;
+	drop(c);
+	c->st = ST_IDLE;
+	c->retry_at = now_s() + 0.01;
 }
 
-static int tcp_connect(void)
+/* Start a new connection (non-blocking connect). */
+static void start(struct worker *w, struct conn *c)
 {
-	int fd = socket(connect_addr->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -1;
-	if (connect(fd, connect_addr->ai_addr, connect_addr->ai_addrlen) < 0) {
-		int e = errno;
-		close(fd);
-		errno = e;
-		return -1;
+	c->fd = socket(connect_addr->ai_family,
+		       SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (c->fd < 0) {
+		fail(w, c, "socket");
+		return;
 	}
 	int one = 1;
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 	if (opt.mode == MODE_CONNECT) {
 		/* Reset on close: no TIME_WAIT pile-up on the client's ports. */
 		struct linger lg = { 1, 0 };
-		setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+		setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
 	}
-	return fd;
+	c->t_conn = now_s();
+	c->len = c->sent = 0;
+	c->events = 0;
+	if (connect(c->fd, connect_addr->ai_addr, connect_addr->ai_addrlen) < 0 &&
+	    errno != EINPROGRESS) {
+		fail(w, c, "connect");
+		return;
+	}
+	c->st = ST_TCP;
+	watch(w, c, EPOLLOUT);
 }
 
-/* Send CONNECT and read the answer's head; 0 when it is a 2xx. */
-static int proxy_connect(int fd)
+static void begin_tls(struct worker *w, struct conn *c)
 {
-	char buf[2048];
-	int n = snprintf(buf, sizeof buf,
-			 "CONNECT %s HTTP/1.1\r\nHost: %s\r\n\r\n", opt.target,
-			 opt.target);
-	if (write(fd, buf, (size_t)n) != n)
-		return -1;
-	/* Read byte by byte up to the blank line: nothing may be read past
-	 * it (the TLS server speaks only after our ClientHello anyway). */
-	size_t len = 0;
-	while (len < sizeof buf - 1) {
-		ssize_t r = read(fd, buf + len, 1);
-		if (r <= 0)
-			return -1;
-		len++;
-		if (len >= 4 && memcmp(buf + len - 4, "\r\n\r\n", 4) == 0)
-			break;
+	c->ssl = SSL_new(ctx);
+	if (!c->ssl) {
+		fail(w, c, "SSL_new");
+		return;
 	}
-	buf[len] = 0;
-	if (strncmp(buf, "HTTP/1.", 7) != 0 || buf[9] != '2') {
-		errno = 0;
-		return -2;
-	}
-	return 0;
-}
-
-static SSL *tls_connect(int fd)
-{
-	SSL *ssl = SSL_new(ctx);
-	if (!ssl)
-		return NULL;
-	SSL_set_fd(ssl, fd);
+	SSL_set_fd(c->ssl, c->fd);
 	const char *name = opt.sni ? opt.sni : opt.target_host;
 	if (!opt.sni_is_ip)
-		SSL_set_tlsext_host_name(ssl, name);
-	X509_VERIFY_PARAM *vp = SSL_get0_param(ssl);
+		SSL_set_tlsext_host_name(c->ssl, name);
+	X509_VERIFY_PARAM *vp = SSL_get0_param(c->ssl);
 	if (opt.sni_is_ip)
 		X509_VERIFY_PARAM_set1_ip_asc(vp, name);
 	else
 		X509_VERIFY_PARAM_set1_host(vp, name, 0);
-	if (SSL_connect(ssl) != 1) {
-		SSL_free(ssl);
-		return NULL;
-	}
-	return ssl;
+	SSL_set_connect_state(c->ssl);
+	c->st = ST_TLS;
 }
 
-/* Send the request and read one response (Content-Length or chunked is not
- * needed: the benchmark origin answers with Content-Length).  Returns the
- * status, 0 on a connection error; *close set when the server closes. */
-static int exchange(SSL *ssl, struct worker *w, int *close_after)
+/* Parse the response head in c->buf; 1 when the head is complete (c->want
+ * set), 0 when more is needed, -1 on a malformed or unsupported answer. */
+static int parse_head(struct conn *c)
 {
-	char *buf = w->buf;
-	const size_t bufsize = sizeof w->buf;
-	if (SSL_write(ssl, request, (int)request_len) != (int)request_len)
-		return 0;
-	size_t len = 0;
-	char *end = NULL;
-	while (!end) {
-		if (len == bufsize - 1)
-			return 0;
-		int r = SSL_read(ssl, buf + len, (int)(bufsize - 1 - len));
-		if (r <= 0)
-			return 0;
-		len += (size_t)r;
-		buf[len] = 0;
-		end = strstr(buf, "\r\n\r\n");
-	}
-	size_t head = (size_t)(end - buf) + 4;
-	int status = 0;
-	if (sscanf(buf, "HTTP/1.%*d %d", &status) != 1)
-		return 0;
+	c->buf[c->len < sizeof c->buf ? c->len : sizeof c->buf - 1] = 0;
+	char *end = strstr(c->buf, "\r\n\r\n");
+	if (!end)
+		return c->len >= sizeof c->buf - 1 ? -1 : 0;
+	if (sscanf(c->buf, "HTTP/1.%*d %d", &c->status) != 1)
+		return -1;
 	long clen = -1;
-	*close_after = 0;
-	for (char *p = strstr(buf, "\r\n"); p && p < end; p = strstr(p + 2, "\r\n")) {
+	c->close_after = 0;
+	for (char *p = strstr(c->buf, "\r\n"); p && p < end;
+	     p = strstr(p + 2, "\r\n")) {
 		char *line = p + 2;
 		if (strncasecmp(line, "content-length:", 15) == 0)
 			clen = strtol(line + 15, NULL, 10);
 		else if (strncasecmp(line, "connection:", 11) == 0 &&
-			 strncasecmp(line + 11 + strspn(line + 11, " "), "close", 5) == 0)
-			*close_after = 1;
+			 strncasecmp(line + 11 + strspn(line + 11, " "), "close",
+				     5) == 0)
+			c->close_after = 1;
 	}
 	if (clen < 0)
-		return 0; /* not what the benchmark origin sends */
-	size_t want = head + (size_t)clen;
-	while (len < want) {
-		int r = SSL_read(ssl, buf, (int)(bufsize - 1));
-		if (r <= 0)
-			return 0;
-		len += (size_t)r;
-	}
-	if (atomic_load(&phase) == 1)
-		w->bytes += len;
-	return status;
+		return -1; /* the benchmark origin always sends Content-Length */
+	c->want = (size_t)(end - c->buf) + 4 + (size_t)clen;
+	return 1;
 }
 
-static void close_conn(SSL *ssl, int fd)
+static int ssl_wait(struct worker *w, struct conn *c, int r, const char *what)
 {
-	if (ssl) {
-		SSL_shutdown(ssl);
-		SSL_free(ssl);
-	}
-	if (fd >= 0)
-		close(fd);
-}
-
-static int open_conn(struct worker *w, int *fdp, SSL **sslp)
-{
-	int fd = tcp_connect();
-	if (fd < 0) {
-		set_error(w, "connect");
+	switch (SSL_get_error(c->ssl, r)) {
+	case SSL_ERROR_WANT_READ:
+		watch(w, c, EPOLLIN);
+		return 0;
+	case SSL_ERROR_WANT_WRITE:
+		watch(w, c, EPOLLOUT);
+		return 0;
+	default:
+		fail(w, c, what);
 		return -1;
 	}
-	if (opt.proxy) {
-		int r = proxy_connect(fd);
-		if (r < 0) {
-			set_error(w, r == -2 ? "CONNECT not answered 2xx"
-					     : "CONNECT");
-			close(fd);
-			return -1;
-		}
-	}
-	SSL *ssl = tls_connect(fd);
-	if (!ssl) {
-		set_error(w, "TLS handshake");
-		close(fd);
-		return -1;
-	}
-	*fdp = fd;
-	*sslp = ssl;
-	return 0;
 }
 
-static void *run_keepalive(void *arg)
+/* Move c along as far as it goes without blocking. */
+static void drive(struct worker *w, struct conn *c)
 {
-	struct worker *w = arg;
-	int fd = -1;
-	SSL *ssl = NULL;
-	while (atomic_load(&phase) < 2) {
-		if (!ssl && open_conn(w, &fd, &ssl) < 0) {
-			usleep(10000);
-			continue;
+	for (;;) {
+		if (atomic_load_explicit(&phase, memory_order_relaxed) == 2)
+			return;
+		switch (c->st) {
+		case ST_IDLE:
+			return;
+		case ST_TCP: {
+			int err = 0;
+			socklen_t l = sizeof err;
+			getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &l);
+			if (err) {
+				errno = err;
+				fail(w, c, "connect");
+				return;
+			}
+			if (opt.proxy) {
+				c->st = ST_PROXY_SEND;
+				c->sent = 0;
+			} else {
+				begin_tls(w, c);
+				if (c->st != ST_TLS)
+					return;
+			}
+			break;
 		}
-		int close_after = 0;
-		double t0 = now_s();
-		int status = exchange(ssl, w, &close_after);
-		double t1 = now_s();
-		if (status == 0) {
-			set_error(w, "exchange");
-			close_conn(ssl, fd);
-			ssl = NULL;
-			fd = -1;
-			continue;
+		case ST_PROXY_SEND: {
+			ssize_t n = send(c->fd, connect_request + c->sent,
+					 connect_request_len - c->sent, MSG_NOSIGNAL);
+			if (n < 0) {
+				if (errno == EAGAIN) {
+					watch(w, c, EPOLLOUT);
+					return;
+				}
+				fail(w, c, "CONNECT");
+				return;
+			}
+			c->sent += (size_t)n;
+			if (c->sent == connect_request_len) {
+				c->st = ST_PROXY_RECV;
+				c->len = 0;
+			}
+			break;
 		}
-		if (atomic_load(&phase) == 1) {
-			w->done++;
-			if (status >= 400)
-				w->status_errors++;
+		case ST_PROXY_RECV: {
+			ssize_t n = recv(c->fd, c->buf + c->len,
+					 sizeof c->buf - 1 - c->len, 0);
+			if (n < 0 && errno == EAGAIN) {
+				watch(w, c, EPOLLIN);
+				return;
+			}
+			if (n <= 0) {
+				fail(w, c, "CONNECT answer");
+				return;
+			}
+			c->len += (size_t)n;
+			c->buf[c->len] = 0;
+			char *end = strstr(c->buf, "\r\n\r\n");
+			if (!end) {
+				if (c->len == sizeof c->buf - 1) {
+					errno = 0;
+					fail(w, c, "CONNECT answer too long");
+					return;
+				}
+				break;
+			}
+			if (strncmp(c->buf, "HTTP/1.", 7) != 0 || c->buf[9] != '2' ||
+			    (size_t)(end + 4 - c->buf) != c->len) {
+				errno = 0;
+				fail(w, c, "CONNECT not answered 2xx");
+				return;
+			}
+			begin_tls(w, c);
+			if (c->st != ST_TLS)
+				return;
+			break;
 		}
-		record(w, t1 - t0);
-		if (close_after) {
-			close_conn(ssl, fd);
-			ssl = NULL;
-			fd = -1;
+		case ST_TLS: {
+			int r = SSL_do_handshake(c->ssl);
+			if (r != 1) {
+				ssl_wait(w, c, r, "TLS handshake");
+				return;
+			}
+			c->st = ST_SEND;
+			c->t_req = now_s();
+			break;
+		}
+		case ST_SEND: {
+			int r = SSL_write(c->ssl, request, (int)request_len);
+			if (r <= 0) {
+				ssl_wait(w, c, r, "write");
+				return;
+			}
+			c->st = ST_RECV;
+			c->len = 0;
+			c->want = 0;
+			break;
+		}
+		case ST_RECV: {
+			char *dst = c->want ? c->buf : c->buf + c->len;
+			size_t room = c->want ? sizeof c->buf - 1
+					      : sizeof c->buf - 1 - c->len;
+			int r = SSL_read(c->ssl, dst, (int)room);
+			if (r <= 0) {
+				ssl_wait(w, c, r, "read");
+				return;
+			}
+			if (c->want) {
+				c->len += (size_t)r; /* body bytes past the buffer */
+			} else {
+				c->len += (size_t)r;
+				int h = parse_head(c);
+				if (h < 0) {
+					errno = 0;
+					fail(w, c, "bad response");
+					return;
+				}
+				if (h == 0)
+					break;
+			}
+			if (c->len < c->want)
+				break;
+			/* One response done. */
+			double t = now_s();
+			if (measuring()) {
+				w->bytes += c->len;
+				if (c->status >= 400)
+					w->status_errors++;
+			}
+			if (opt.mode == MODE_KEEPALIVE) {
+				if (measuring())
+					w->done++;
+				record(w, t - c->t_req);
+				if (c->close_after) {
+					drop(c);
+					start(w, c);
+					return;
+				}
+				c->st = ST_SEND;
+				c->t_req = t;
+			} else {
+				if (measuring())
+					w->done++;
+				record(w, t - c->t_conn);
+				SSL_shutdown(c->ssl); /* close_notify, no wait */
+				drop(c);
+				start(w, c);
+				return;
+			}
+			break;
+		}
 		}
 	}
-	close_conn(ssl, fd);
-	return NULL;
 }
 
-static void *run_connect(void *arg)
+static void *run_worker(void *arg)
 {
 	struct worker *w = arg;
-	while (atomic_load(&phase) < 2) {
-		int fd = -1;
-		SSL *ssl = NULL;
-		double t0 = now_s();
-		if (open_conn(w, &fd, &ssl) < 0) {
-			usleep(10000);
-			continue;
-		}
-		int close_after = 0;
-		int status = exchange(ssl, w, &close_after);
-		double t1 = now_s();
-		close_conn(ssl, fd);
-		if (status == 0) {
-			set_error(w, "exchange");
-			continue;
-		}
-		if (atomic_load(&phase) == 1) {
-			w->done++;
-			if (status >= 400)
-				w->status_errors++;
-		}
-		record(w, t1 - t0);
+	struct epoll_event evs[256];
+	for (int i = 0; i < w->nconns; i++) {
+		w->conns[i].fd = -1;
+		start(w, &w->conns[i]);
 	}
+	while (atomic_load(&phase) < 2) {
+		int n = epoll_wait(w->ep, evs, 256, 10);
+		for (int i = 0; i < n; i++)
+			drive(w, evs[i].data.ptr);
+		double t = now_s();
+		for (int i = 0; i < w->nconns; i++)
+			if (w->conns[i].st == ST_IDLE && w->conns[i].retry_at <= t)
+				start(w, &w->conns[i]);
+	}
+	for (int i = 0; i < w->nconns; i++)
+		drop(&w->conns[i]);
 	return NULL;
 }
 
@@ -371,7 +486,8 @@ static void usage(FILE *f)
 	fprintf(f,
 		"Usage: tlsload keepalive|connect --target HOST:PORT --cafile FILE\n"
 		"               [--proxy HOST:PORT] [--sni NAME] [--path PATH]\n"
-		"               [-H 'Name: value']... [-c N] [-d SECS] [--warmup SECS]\n");
+		"               [-H 'Name: value']... [-c CONNECTIONS] [-t THREADS]\n"
+		"               [-d SECS] [--warmup SECS]\n");
 }
 
 int main(int argc, char **argv)
@@ -415,6 +531,8 @@ int main(int argc, char **argv)
 			hl += (size_t)n;
 		} else if (strcmp(a, "-c") == 0)
 			opt.connections = atoi(v);
+		else if (strcmp(a, "-t") == 0)
+			opt.threads = atoi(v);
 		else if (strcmp(a, "-d") == 0)
 			opt.duration = atof(v);
 		else if (strcmp(a, "--warmup") == 0)
@@ -424,8 +542,10 @@ int main(int argc, char **argv)
 	}
 	if (!opt.target || !opt.cafile)
 		die("%s", "--target and --cafile are required");
-	if (opt.connections < 1 || opt.duration <= 0)
-		die("%s", "-c and -d must be positive");
+	if (opt.connections < 1 || opt.threads < 1 || opt.duration <= 0)
+		die("%s", "-c, -t and -d must be positive");
+	if (opt.threads > opt.connections)
+		opt.threads = opt.connections;
 	split_hostport(opt.target, opt.target_host, sizeof opt.target_host,
 		       opt.target_port, sizeof opt.target_port);
 	if (opt.proxy)
@@ -450,6 +570,9 @@ int main(int argc, char **argv)
 		"GET %s HTTP/1.1\r\nHost: %s\r\n%s%s\r\n", opt.path, opt.target,
 		opt.extra_headers,
 		opt.mode == MODE_CONNECT ? "Connection: close\r\n" : "");
+	connect_request_len = (size_t)snprintf(
+		connect_request, sizeof connect_request,
+		"CONNECT %s HTTP/1.1\r\nHost: %s\r\n\r\n", opt.target, opt.target);
 
 	signal(SIGPIPE, SIG_IGN);
 	ctx = SSL_CTX_new(TLS_client_method());
@@ -463,20 +586,20 @@ int main(int argc, char **argv)
 	static const unsigned char alpn[] = "\x08http/1.1";
 	SSL_CTX_set_alpn_protos(ctx, alpn, sizeof alpn - 1);
 
-	struct worker *ws = calloc((size_t)opt.connections, sizeof *ws);
+	struct worker *ws = calloc((size_t)opt.threads, sizeof *ws);
 	if (!ws)
 		die("%s", "out of memory");
 	atomic_store(&phase, opt.warmup > 0 ? 0 : 1);
-	for (int i = 0; i < opt.connections; i++) {
-		pthread_attr_t attr;
-		pthread_attr_init(&attr);
-		pthread_attr_setstacksize(&attr, 512 * 1024);
-		if (pthread_create(&ws[i].thread, &attr,
-				   opt.mode == MODE_KEEPALIVE ? run_keepalive
-							      : run_connect,
-				   &ws[i]) != 0)
+	for (int i = 0; i < opt.threads; i++) {
+		struct worker *w = &ws[i];
+		w->nconns = opt.connections / opt.threads +
+			    (i < opt.connections % opt.threads);
+		w->conns = calloc((size_t)w->nconns, sizeof *w->conns);
+		w->ep = epoll_create1(EPOLL_CLOEXEC);
+		if (!w->conns || w->ep < 0)
+			die("%s", "cannot set up a thread");
+		if (pthread_create(&w->thread, NULL, run_worker, w) != 0)
 			die("%s", "cannot start a thread");
-		pthread_attr_destroy(&attr);
 	}
 	if (opt.warmup > 0) {
 		usleep((useconds_t)(opt.warmup * 1e6));
@@ -486,16 +609,11 @@ int main(int argc, char **argv)
 	usleep((useconds_t)(opt.duration * 1e6));
 	atomic_store(&phase, 2);
 	double elapsed = now_s() - t0;
-	/* Threads blocked on a dead peer would hang the join; the measured
-	 * figures are taken now, and the process exits after a grace period. */
 	uint64_t done = 0, errors = 0, status_errors = 0, bytes = 0;
 	size_t nlat = 0;
 	const char *last_error = "";
-	for (int i = 0; i < opt.connections; i++) {
-		struct timespec dl;
-		clock_gettime(CLOCK_REALTIME, &dl);
-		dl.tv_sec += 5;
-		pthread_timedjoin_np(ws[i].thread, NULL, &dl);
+	for (int i = 0; i < opt.threads; i++) {
+		pthread_join(ws[i].thread, NULL);
 		done += ws[i].done;
 		errors += ws[i].errors;
 		status_errors += ws[i].status_errors;
@@ -505,9 +623,11 @@ int main(int argc, char **argv)
 			last_error = ws[i].last_error;
 	}
 	uint32_t *all = malloc((nlat ? nlat : 1) * sizeof *all);
+	if (!all)
+		die("%s", "out of memory");
 	size_t k = 0;
 	double sum = 0;
-	for (int i = 0; i < opt.connections; i++)
+	for (int i = 0; i < opt.threads; i++)
 		for (size_t j = 0; j < ws[i].nlat; j++) {
 			all[k++] = ws[i].lat[j];
 			sum += ws[i].lat[j];
@@ -516,12 +636,12 @@ int main(int argc, char **argv)
 #define PCT(p) (nlat ? all[(size_t)((double)(nlat - 1) * (p) / 100.0)] : 0)
 	double rate = done / elapsed;
 	printf("BENCH {\"mode\": \"%s\", \"via_proxy\": %s, \"connections\": %d, "
-	       "\"%s\": %llu, \"duration_us\": %.0f, \"bytes\": %llu, \"rate\": %.1f, "
-	       "\"latency_us\": {\"min\": %u, \"mean\": %.1f, \"p50\": %u, \"p90\": %u, "
-	       "\"p99\": %u, \"p99_9\": %u, \"max\": %u}, "
+	       "\"threads\": %d, \"%s\": %llu, \"duration_us\": %.0f, \"bytes\": %llu, "
+	       "\"rate\": %.1f, \"latency_us\": {\"min\": %u, \"mean\": %.1f, "
+	       "\"p50\": %u, \"p90\": %u, \"p99\": %u, \"p99_9\": %u, \"max\": %u}, "
 	       "\"errors\": %llu, \"status_errors\": %llu}\n",
 	       opt.mode == MODE_KEEPALIVE ? "keepalive" : "connect",
-	       opt.proxy ? "true" : "false", opt.connections,
+	       opt.proxy ? "true" : "false", opt.connections, opt.threads,
 	       opt.mode == MODE_KEEPALIVE ? "requests" : "tls_connections",
 	       (unsigned long long)done, elapsed * 1e6, (unsigned long long)bytes,
 	       rate, nlat ? all[0] : 0, nlat ? sum / nlat : 0.0, PCT(50), PCT(90),
@@ -535,5 +655,5 @@ int main(int argc, char **argv)
 		fprintf(stderr, "tlsload: %llu errors; the last: %s\n",
 			(unsigned long long)errors, last_error);
 	fflush(stdout);
-	_exit(0);
+	return 0;
 }
