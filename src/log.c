@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/time.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 
@@ -88,6 +89,23 @@ log_debug(const char *fmt, ...)
 	va_start(ap, fmt);
 	log_vwrite("debug: ", fmt, ap, 0);
 	va_end(ap);
+}
+
+/* A line as it is. */
+void
+log_raw(const char *line)
+{
+	flockfile(stderr);
+	fputs(line, stderr);
+	fputc('\n', stderr);
+	funlockfile(stderr);
+}
+
+/* Is stderr a terminal? */
+int
+log_is_tty(void)
+{
+	return isatty(STDERR_FILENO);
 }
 
 /* Warning with errno. */

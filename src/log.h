@@ -25,6 +25,10 @@ void	log_debug(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
 /* Log a warning. */
 void	log_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));
+/* Write one line to stderr as it is (a JSON log record), no prefix. */
+void	log_raw(const char *line);
+/* Return nonzero when stderr is a terminal (colour is then welcome). */
+int	log_is_tty(void);
 /* Log an error with strerror(errno) and exit 2. */
 void	fatal(const char *, ...)
 	    __attribute__((format(printf, 1, 2), noreturn));

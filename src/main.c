@@ -3,6 +3,7 @@
  * options, runs it, and turns failures into exit codes: 0 success, 1 a
  * finding, 2 usage or I/O error. The only module that writes to stdout.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -10,12 +11,17 @@
 #include <string.h>
 
 #include <event2/event.h>
+#include <jansson.h>
 
 #include "config.h"
+#include "buf.h"
 #include "ca.h"
+#include "diagnose.h"
 #include "log.h"
 #include "options.h"
 #include "proxy.h"
+#include "rules.h"
+#include "snapshot.h"
 #include "xmalloc.h"
 
 struct command {
@@ -28,6 +34,7 @@ struct command {
 static int	cmd_proxy(int, char **);
 static int	cmd_ca(int, char **);
 static int	cmd_env(int, char **);
+static int	cmd_lint(int, char **);
 
 static const struct command commands[] = {
 	{ "proxy", "patchscope proxy [OPTIONS]",
@@ -39,6 +46,8 @@ static const struct command commands[] = {
 	{ "env", "patchscope env [--listen ADDR:PORT] [--ca-dir DIR]",
 	  "print shell exports that send curl, Python, Node and git "
 	  "through the proxy", cmd_env },
+	{ "lint", "patchscope lint [--snapshot FILE] [--json] PAYLOAD|-",
+	  "diagnose a profile PATCH body offline", cmd_lint },
 };
 
 static void
@@ -340,6 +349,179 @@ cmd_env(int argc, char **argv)
 	free(host);
 	ca_free(ca);
 	return 0;
+}
+
+#define LINT_MAX_INPUT	(64 * 1024 * 1024)
+
+/* Read a whole file ("-": stdin) into b; -1 with a message on failure. */
+static int
+read_input(const char *path, struct buf *b)
+{
+	FILE	*f;
+	char	 chunk[65536];
+	size_t	 n;
+
+	f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+	if (f == NULL) {
+		fprintf(stderr, "patchscope: cannot read %s: %s\n", path,
+		    strerror(errno));
+		return -1;
+	}
+	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
+		if (b->len + n > LINT_MAX_INPUT) {
+			fprintf(stderr, "patchscope: %s is larger than 64 MiB\n",
+			    path);
+			if (f != stdin)
+				fclose(f);
+			return -1;
+		}
+		buf_add(b, chunk, n);
+	}
+	if (ferror(f)) {
+		fprintf(stderr, "patchscope: cannot read %s: %s\n", path,
+		    strerror(errno));
+		if (f != stdin)
+			fclose(f);
+		return -1;
+	}
+	if (f != stdin)
+		fclose(f);
+	return 0;
+}
+
+static int
+cmd_lint(int argc, char **argv)
+{
+	static const struct option	 lopts[] = {
+		{ "snapshot",	required_argument, NULL, 's' },
+		{ "rules",	required_argument, NULL, 'r' },
+		{ "json",	no_argument,	   NULL, 'j' },
+		{ "help",	no_argument,	   NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char			*snap_path = NULL, *rules_path = NULL;
+	struct buf			 payload = { NULL, 0, 0 };
+	struct buf			 snap_text = { NULL, 0, 0 }, line = { NULL, 0, 0 };
+	struct diag_list		 diags = { NULL, 0, 0 };
+	struct snapshot			*snap = NULL;
+	struct rules			*rules = NULL;
+	json_t				*doc = NULL, *out;
+	json_error_t			 jerr;
+	char				*cause = NULL, *text;
+	int				 ch, json = 0, rc = 2;
+	size_t				 i;
+
+	optind = 1;
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, ":h", lopts, NULL)) != -1) {
+		switch (ch) {
+		case 's':
+			snap_path = optarg;
+			break;
+		case 'r':
+			rules_path = optarg;
+			break;
+		case 'j':
+			json = 1;
+			break;
+		case 'h':
+			printf("Usage: patchscope lint [--snapshot FILE] "
+			    "[--rules FILE] [--json] PAYLOAD|-\n\n"
+			    "Diagnose the JSON body of a profile PATCH without "
+			    "sending it. PAYLOAD is a\nfile, or - for standard "
+			    "input.\n\n"
+			    "  --snapshot FILE  the body of a GET of the profile "
+			    "(an object with\n"
+			    "                   \"actions\"): then actions that "
+			    "the PATCH would delete,\n"
+			    "                   and ids the profile does not "
+			    "have, are found too\n"
+			    "  --rules FILE     known types, anchors, fields and "
+			    "placeholders\n"
+			    "                   (default: the built-in rules)\n"
+			    "  --json           print {\"diagnoses\": [...]} "
+			    "instead of text\n\n"
+			    "Exit status: 0 no error, 1 errors found, 2 usage "
+			    "or I/O error.\n");
+			return 0;
+		case ':':
+			cause = xasprintf("option %s needs a value",
+			    argv[optind - 1]);
+			goto usage;
+		default:
+			cause = xasprintf("unknown option %s", argv[optind - 1]);
+			goto usage;
+		}
+	}
+	if (optind != argc - 1) {
+		cause = xasprintf(optind >= argc ? "missing PAYLOAD (a file, "
+		    "or - for standard input)" : "more than one PAYLOAD");
+		goto usage;
+	}
+	if (rules_path != NULL) {
+		if ((rules = rules_load(rules_path, &cause)) == NULL) {
+			fprintf(stderr, "patchscope: %s\n", cause);
+			goto done;
+		}
+	} else
+		rules = rules_builtin();
+	if (snap_path != NULL) {
+		if (read_input(snap_path, &snap_text) != 0)
+			goto done;
+		doc = json_loadb(buf_str(&snap_text), snap_text.len, 0, &jerr);
+		if (!json_is_object(doc)) {
+			fprintf(stderr, "patchscope: %s is not the JSON body of "
+			    "a GET of a profile (line %d, column %d: %s)\n",
+			    snap_path, jerr.line, jerr.column, doc == NULL ?
+			    jerr.text : "not an object");
+			goto done;
+		}
+		rules_learn(rules, doc);
+		/* A saved GET is taken to hold every field of its actions. */
+		snap = snapshot_new(doc, "actions.*");
+		if (snap == NULL) {
+			fprintf(stderr, "patchscope: %s has no \"actions\" "
+			    "array: nothing is known of the profile's "
+			    "actions\n", snap_path);
+			goto done;
+		}
+	}
+	if (read_input(argv[optind], &payload) != 0)
+		goto done;
+	diagnose_patch(buf_str(&payload), payload.len, NULL, snap, rules,
+	    &diags);
+	if (json) {
+		out = json_array();
+		for (i = 0; i < diags.n; i++)
+			json_array_append_new(out, diag_to_json(&diags.v[i]));
+		out = json_pack("{s:o}", "diagnoses", out);
+		text = json_dumps(out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		printf("%s\n", text != NULL ? text : "{}");
+		free(text);
+		json_decref(out);
+	} else {
+		for (i = 0; i < diags.n; i++) {
+			buf_reset(&line);
+			diag_format(&diags.v[i], &line);
+			printf("%s\n", buf_str(&line));
+		}
+		if (diags.n == 0)
+			fprintf(stderr, "patchscope: no problems found\n");
+	}
+	rc = diag_list_has_errors(&diags) ? 1 : 0;
+	goto done;
+usage:
+	usage_error("lint ", cause);
+done:
+	free(cause);
+	diag_list_free(&diags);
+	snapshot_free(snap);
+	json_decref(doc);
+	rules_free(rules);
+	buf_free(&payload);
+	buf_free(&snap_text);
+	buf_free(&line);
+	return rc;
 }
 
 int

@@ -29,7 +29,11 @@ enum {
 	OPT_CA_DIR,
 	OPT_UPSTREAM_CA,
 	OPT_INSECURE_UPSTREAM,
-	OPT_NO_INTERCEPT
+	OPT_NO_INTERCEPT,
+	OPT_GUARD,
+	OPT_NO_ANNOTATE,
+	OPT_LOG_JSON,
+	OPT_RULES
 };
 
 static const struct option long_options[] = {
@@ -45,6 +49,10 @@ static const struct option long_options[] = {
 	{ "upstream-ca",	required_argument, NULL, OPT_UPSTREAM_CA },
 	{ "insecure-upstream",	no_argument,	   NULL, OPT_INSECURE_UPSTREAM },
 	{ "no-intercept",	required_argument, NULL, OPT_NO_INTERCEPT },
+	{ "guard",		no_argument,	   NULL, OPT_GUARD },
+	{ "no-annotate",	no_argument,	   NULL, OPT_NO_ANNOTATE },
+	{ "log-json",		no_argument,	   NULL, OPT_LOG_JSON },
+	{ "rules",		required_argument, NULL, OPT_RULES },
 	{ "verbose",		no_argument,	   NULL, 'v' },
 	{ "quiet",		no_argument,	   NULL, 'q' },
 	{ "help",		no_argument,	   NULL, 'h' },
@@ -80,6 +88,8 @@ options_free(struct options *o)
 	o->ca_dir = NULL;
 	free(o->upstream_ca);
 	o->upstream_ca = NULL;
+	free(o->rules_file);
+	o->rules_file = NULL;
 	for (i = 0; i < o->n_no_intercept; i++)
 		free(o->no_intercept[i]);
 	free(o->no_intercept);
@@ -357,6 +367,19 @@ options_parse(struct options *o, int argc, char **argv, char **cause)
 			rc = options_prefix("no-intercept",
 			    options_add_no_intercept(o, optarg, cause), cause);
 			break;
+		case OPT_GUARD:
+			o->guard = 1;
+			break;
+		case OPT_NO_ANNOTATE:
+			o->no_annotate = 1;
+			break;
+		case OPT_LOG_JSON:
+			o->log_json = 1;
+			break;
+		case OPT_RULES:
+			free(o->rules_file);
+			o->rules_file = xstrdup(optarg);
+			break;
 		case 'v':
 			o->log_level = LOG_LEVEL_DEBUG;
 			break;
@@ -422,6 +445,15 @@ options_usage(void)
 	"      --insecure-upstream     do not verify origins' certificates\n"
 	"      --no-intercept HOST,... tunnel HTTPS to these hosts without "
 	    "decrypting\n"
+	"      --guard                 do not send a profile PATCH with "
+	    "error-level\n"
+	"                              diagnoses; answer 422 with them\n"
+	"      --no-annotate           never change a response (diagnoses "
+	    "are logged)\n"
+	"      --log-json              log one JSON object per exchange\n"
+	"      --rules FILE            known types, anchors, fields and "
+	    "placeholders\n"
+	"                              (default: the built-in rules)\n"
 	"  -v, --verbose               also log connection details\n"
 	"  -q, --quiet                 log only warnings and errors\n"
 	"  -h, --help                  show this help\n";

@@ -29,6 +29,10 @@ struct options {
 	int		 insecure_upstream;
 	char		**no_intercept;	/* hosts tunnelled untouched */
 	size_t		 n_no_intercept;
+	int		 guard;		/* hold PATCHes with errors */
+	int		 no_annotate;	/* never change a response */
+	int		 log_json;	/* one JSON object per exchange */
+	char		*rules_file;	/* NULL: the built-in rules */
 };
 
 /* Fill in the documented defaults. */

@@ -44,12 +44,18 @@
 #include <jansson.h>
 #include <llhttp.h>
 
+#include "annotate.h"
+#include "api.h"
+#include "body.h"
 #include "buf.h"
 #include "ca.h"
+#include "diagnose.h"
 #include "http.h"
 #include "log.h"
 #include "options.h"
 #include "proxy.h"
+#include "rules.h"
+#include "snapshot.h"
 #include "upstream.h"
 #include "xmalloc.h"
 
@@ -63,6 +69,7 @@
 #define FLUSH_POLL_MS		20	/* wait for TLS bytes to leave */
 #define MAX_INTERIM		8	/* 1xx responses before the final one */
 #define KEEP_BUF_BYTES		8192	/* buffers kept between exchanges */
+#define SNAPSHOTS		1024	/* profiles remembered */
 #define LEAF_CACHE		1024	/* minted certificates kept */
 
 enum conn_state {
@@ -120,6 +127,9 @@ struct proxy {
 	struct evconnlistener	*listener;
 	struct upstream_pool	*pool;
 	struct ca		*ca;
+	struct rules		*rules;
+	struct snapshot_store	*snapshots;
+	int			 color;		/* stderr is a terminal */
 	struct ssl_ctx_st	*upstream_tls;
 	struct event		*accept_retry;
 	struct event		*shutdown_timer;
@@ -174,6 +184,22 @@ struct conn {
 	int			 handshaking;	/* client TLS handshake running */
 	int			 raw_tunnel;	/* --no-intercept: bytes only */
 	int			 linger_flushing;/* TLS bytes still leaving */
+
+	/* Profile API inspection of the exchange in progress. */
+	int			 api;		/* a profile URL */
+	char			*api_account;
+	char			*api_profile;
+	char			*api_fields;	/* the "fields" parameter */
+	int			 inspect_req;	/* keep the PATCH body */
+	int			 hold_req;	/* --guard: send only if clean */
+	int			 guard_overflow;/* held body over the limit */
+	struct buf		 req_body;
+	int			 req_truncated;
+	struct diag_list	 diags;
+	int			 capture_resp;	/* keep a copy to learn from */
+	int			 hold_resp;	/* keep it all to annotate */
+	struct buf		 resp_body;
+	int			 resp_truncated;
 };
 
 static llhttp_settings_t request_settings;
@@ -192,6 +218,14 @@ static void	half_uncork(struct half *);
 static void	tunnel_open(struct conn *);
 static void	tunnel_log(struct conn *);
 static void	tunnel_relay(struct half *);
+static void	half_relay_out(struct half *, const char *, size_t);
+static void	response_release(struct conn *);
+static void	response_send_head(struct conn *);
+static void	response_inspect(struct conn *, int);
+static void	response_complete(struct conn *);
+static void	request_diagnose(struct conn *);
+static void	request_release(struct conn *);
+static void	guard_answer(struct conn *);
 
 static void
 monotonic_now(struct timespec *ts)
@@ -312,6 +346,16 @@ conn_reset_exchange(struct conn *conn)
 	conn->origin_host = NULL;
 	free(conn->origin_name);
 	conn->origin_name = NULL;
+	free(conn->api_account);
+	free(conn->api_profile);
+	free(conn->api_fields);
+	conn->api_account = conn->api_profile = conn->api_fields = NULL;
+	conn->api = conn->inspect_req = conn->hold_req = 0;
+	conn->guard_overflow = conn->req_truncated = 0;
+	conn->capture_resp = conn->hold_resp = conn->resp_truncated = 0;
+	buf_recycle(&conn->req_body);
+	buf_recycle(&conn->resp_body);
+	diag_list_free(&conn->diags);
 	half_reset_message(&conn->client);
 	half_reset_message(&conn->origin);
 }
@@ -404,6 +448,8 @@ conn_free(struct conn *conn)
 		http_url_free(&conn->tunnel);
 	buf_free(&conn->url);
 	buf_free(&conn->upstream_head);
+	buf_free(&conn->req_body);
+	buf_free(&conn->resp_body);
 	half_free_buffers(&conn->client);
 	half_free_buffers(&conn->origin);
 	free(conn);
@@ -436,6 +482,68 @@ conn_log_url(struct conn *conn, struct buf *b)
 		buf_adds(b, "-");
 }
 
+/* The JSON record of an exchange, for --log-json. */
+static void
+conn_log_json(struct conn *conn, const char *method, const char *url,
+    int status, const char *code, const char *message)
+{
+	json_t	*rec, *diags;
+	char	*line;
+	size_t	 i;
+
+	diags = json_array();
+	for (i = 0; i < conn->diags.n; i++)
+		json_array_append_new(diags, diag_to_json(&conn->diags.v[i]));
+	rec = json_pack("{s:I, s:s, s:s, s:i, s:I, s:I, s:f, s:o}",
+	    "id", (json_int_t)conn->id, "method", method, "url", url,
+	    "status", status, "req_bytes", (json_int_t)conn->client.body_bytes,
+	    "resp_bytes", (json_int_t)conn->origin.body_bytes,
+	    "ms", elapsed_ms(&conn->t_start), "diagnoses", diags);
+	if (rec == NULL)
+		return;
+	if (code != NULL) {
+		json_object_set_new(rec, "error", json_string(code));
+		json_object_set_new(rec, "message", json_string(message));
+	}
+	line = json_dumps(rec, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	if (line != NULL)
+		log_raw(line);
+	free(line);
+	json_decref(rec);
+}
+
+/* The diagnoses of an exchange, compiler style, under its line. */
+static void
+conn_log_diags(struct conn *conn)
+{
+	static const char	*colors[] = {
+		[DIAG_ERROR] = "\033[1;31m", [DIAG_WARNING] = "\033[1;33m",
+		[DIAG_INFO] = "\033[1;36m"
+	};
+	struct buf		 line = { NULL, 0, 0 };
+	size_t			 i;
+	int			 lost = 0;
+
+	for (i = 0; i < conn->diags.n; i++) {
+		buf_reset(&line);
+		diag_format(&conn->diags.v[i], &line);
+		if (conn->proxy->color)
+			log_info("[#%" PRIu64 "]   %s%s\033[0m", conn->id,
+			    colors[conn->diags.v[i].severity], buf_str(&line));
+		else
+			log_info("[#%" PRIu64 "]   %s", conn->id,
+			    buf_str(&line));
+		if (strcmp(conn->diags.v[i].code, "actions.partial") == 0)
+			lost = 1;
+	}
+	/* The API takes such a PATCH silently: that is the data loss. */
+	if (lost && conn->resp_status >= 200 && conn->resp_status < 300)
+		log_warnx("[#%" PRIu64 "] the API accepted a PATCH whose "
+		    "actions array left out existing actions: they are now "
+		    "deleted (see actions.partial above)", conn->id);
+	buf_free(&line);
+}
+
 /* One info line per exchange: what, where, outcome, bytes, time. */
 static void
 conn_log_exchange(struct conn *conn, int status, const char *code,
@@ -449,7 +557,10 @@ conn_log_exchange(struct conn *conn, int status, const char *code,
 	conn_log_url(conn, &url);
 	method = conn->method >= 0 ?
 	    llhttp_method_name((llhttp_method_t)conn->method) : "-";
-	if (code != NULL)
+	if (conn->proxy->opts->log_json)
+		conn_log_json(conn, method, buf_str(&url), status, code,
+		    message);
+	else if (code != NULL)
 		log_info("[#%" PRIu64 "] %s %s -> %d %s: %s (req %" PRIu64
 		    " B, resp %" PRIu64 " B, %.1f ms)", conn->id, method,
 		    buf_str(&url), status, code, message,
@@ -460,6 +571,8 @@ conn_log_exchange(struct conn *conn, int status, const char *code,
 		    " B, resp %" PRIu64 " B, %.1f ms)", conn->id, method,
 		    buf_str(&url), status, conn->client.body_bytes,
 		    conn->origin.body_bytes, elapsed_ms(&conn->t_start));
+	if (!conn->proxy->opts->log_json)
+		conn_log_diags(conn);
 	buf_free(&url);
 }
 
@@ -641,12 +754,19 @@ half_write(struct half *h, const void *data, size_t len)
 static void
 half_relay(struct half *h, const char *data, size_t len)
 {
+	h->body_bytes += len;
+	half_relay_out(h, data, len);
+}
+
+/* Write body bytes to h's peer in the framing it uses; bound its output. */
+static void
+half_relay_out(struct half *h, const char *data, size_t len)
+{
 	struct half	*to = h->peer;
 	struct iovec	 iov[3];
 	char		 size[32], crlf[] = "\r\n";
 	int		 n;
 
-	h->body_bytes += len;
 	if (to->bev == NULL || len == 0)
 		return;
 	if (h->chunked_out) {
@@ -770,7 +890,35 @@ static int
 on_body_cb(llhttp_t *parser, const char *at, size_t len)
 {
 	struct half	*h = parser->data;
+	struct conn	*conn = h->conn;
+	size_t		 max = conn->proxy->opts->max_body_buffer;
 
+	if (h == &conn->client && conn->inspect_req) {
+		if (conn->req_body.len + len > max) {
+			conn->req_truncated = 1;
+			conn->inspect_req = 0;
+			if (conn->hold_req) {
+				conn->guard_overflow = 1;
+				return HPE_USER;
+			}
+		} else
+			buf_add(&conn->req_body, at, len);
+	}
+	if (h == &conn->origin && (conn->hold_resp || conn->capture_resp)) {
+		if (conn->resp_body.len + len <= max)
+			buf_add(&conn->resp_body, at, len);
+		else if (conn->hold_resp) {
+			/* Too big to annotate: send what is held, then relay. */
+			response_release(conn);
+		} else {
+			conn->capture_resp = 0;
+			conn->resp_truncated = 1;
+		}
+		if (conn->hold_resp) {
+			h->body_bytes += len;
+			return 0;
+		}
+	}
 	half_relay(h, at, len);
 	return 0;
 }
@@ -787,7 +935,8 @@ on_message_complete_cb(llhttp_t *parser)
 		half_reset_message(h);
 		return 0;
 	}
-	if (h->chunked_out && h->peer->bev != NULL)
+	if (h->chunked_out && h->peer->bev != NULL &&
+	    !(h == &conn->origin && conn->hold_resp))
 		half_write(h->peer, "0\r\n\r\n", 5);
 	h->msg_done = 1;
 	return HPE_PAUSED;
@@ -1019,6 +1168,20 @@ connect_begin(struct conn *conn)
 	return 1;
 }
 
+/* Is this a request of the profile API, and what to do with its bodies? */
+static void
+request_classify(struct conn *conn)
+{
+	if (api_profile_target(conn->target.target, &conn->api_account,
+	    &conn->api_profile, &conn->api_fields) != 0)
+		return;
+	conn->api = 1;
+	if (conn->method == HTTP_PATCH) {
+		conn->inspect_req = 1;
+		conn->hold_req = conn->proxy->opts->guard;
+	}
+}
+
 /*
  * Check the request head, decide where it goes, and send the head on.
  * Return 0, or -1 after answering the client with an error.
@@ -1069,6 +1232,19 @@ request_begin(struct conn *conn)
 	http_headers_add(&c->headers, "Host", 4, authority.data,
 	    authority.len);
 	http_headers_add(&c->headers, "Via", 3, "1.1 patchscope", 14);
+	request_classify(conn);
+	if (conn->hold_req) {
+		/* --guard: read the whole PATCH before anything is sent. */
+		buf_free(&authority);
+		conn->origin_host = xstrdup(conn->have_tunnel ?
+		    conn->tunnel.host : conn->target.host);
+		conn->origin_name = xstrdup(conn->target.host);
+		conn->origin_port = conn->target.port;
+		conn->origin_tls = strcmp(conn->target.scheme, "https") == 0;
+		conn_set_state(conn, CONN_WAIT_RESPONSE);
+		conn_arm(conn, opts->idle_timeout_ms);
+		return 0;
+	}
 	http_request_head(&conn->upstream_head,
 	    llhttp_method_name((llhttp_method_t)conn->method),
 	    conn->target.target, &c->headers);
@@ -1244,12 +1420,213 @@ response_begin(struct conn *conn)
 	} else if (conn->client_http10)
 		http_headers_add(&o->headers, "Connection", 10, "keep-alive",
 		    10);
-	http_response_head(&head, status, reason, &o->headers);
-	half_write(c, head.data, head.len);
 	buf_free(&head);
-	conn->resp_started = 1;
+	response_inspect(conn, no_body);
 	conn_set_state(conn, CONN_RELAY_RESPONSE);
 	conn_arm(conn, conn->proxy->opts->idle_timeout_ms);
+	if (!conn->hold_resp)
+		response_send_head(conn);
+}
+
+/* Send the response head as it stands in the origin half's headers. */
+static void
+response_send_head(struct conn *conn)
+{
+	struct half	*o = &conn->origin;
+	struct buf	 head = { NULL, 0, 0 };
+	int		 status = conn->resp_status;
+
+	http_response_head(&head, status, o->reason.len > 0 ?
+	    buf_str(&o->reason) : http_reason(status), &o->headers);
+	half_write(&conn->client, head.data, head.len);
+	buf_free(&head);
+	conn->resp_started = 1;
+}
+
+/*
+ * Decide what happens to a final response of the profile API: diagnosis
+ * headers on it, a copy kept to learn from (a GET's or PATCH's profile), or
+ * the whole body held to add the diagnoses to the API's errors array.
+ */
+static void
+response_inspect(struct conn *conn, int no_body)
+{
+	const struct options	*opts = conn->proxy->opts;
+	struct half		*o = &conn->origin;
+	int			 json, status = conn->resp_status;
+
+	if (!opts->no_annotate)
+		annotate_headers(&conn->diags, &o->headers);
+	if (!conn->api || no_body)
+		return;
+	json = body_is_json(http_headers_get(&o->headers, "Content-Type"));
+	if (json && status >= 200 && status < 300 &&
+	    (conn->method == HTTP_GET || conn->method == HTTP_PATCH))
+		conn->capture_resp = 1;
+	if (json && status >= 400 && conn->diags.n > 0 && !opts->no_annotate) {
+		conn->hold_resp = 1;
+		conn->capture_resp = 0;
+	}
+}
+
+/* A held response grew past --max-body-buffer: send it on unannotated. */
+static void
+response_release(struct conn *conn)
+{
+	struct half	*o = &conn->origin;
+
+	conn->hold_resp = 0;
+	conn->resp_truncated = 1;
+	log_info("[#%" PRIu64 "] note: the error body is larger than "
+	    "--max-body-buffer; diagnoses were not added to it", conn->id);
+	response_send_head(conn);
+	half_relay_out(o, conn->resp_body.data, conn->resp_body.len);
+	buf_reset(&conn->resp_body);
+}
+
+/* The key of a profile's snapshot: host:port, account, profile. */
+static void
+snapshot_key(struct conn *conn, struct buf *host)
+{
+	buf_printf(host, "%s:%d", conn->origin_name != NULL ?
+	    conn->origin_name : "", conn->origin_port);
+}
+
+/* The whole response is in: annotate a held one; learn from a copy. */
+static void
+response_complete(struct conn *conn)
+{
+	struct proxy	*p = conn->proxy;
+	struct half	*o = &conn->origin;
+	struct buf	 dec = { NULL, 0, 0 }, out = { NULL, 0, 0 };
+	struct buf	 host = { NULL, 0, 0 };
+	const char	*enc, *cause;
+	struct snapshot	*snap;
+	json_t		*doc;
+	json_error_t	 jerr;
+	char		 len[32];
+	int		 decoded;
+
+	if (!conn->hold_resp && !conn->capture_resp)
+		return;
+	enc = http_headers_get(&o->headers, "Content-Encoding");
+	decoded = body_decode(enc, conn->resp_body.data, conn->resp_body.len,
+	    p->opts->max_body_buffer, &dec, &cause) == 0;
+	if (!decoded)
+		log_info("[#%" PRIu64 "] note: response body not inspected: "
+		    "%s", conn->id, cause);
+	if (conn->hold_resp) {
+		conn->hold_resp = 0;
+		http_headers_remove(&o->headers, "Transfer-Encoding");
+		http_headers_remove(&o->headers, "Content-Length");
+		if (decoded && annotate_errors(dec.data, dec.len, &conn->diags,
+		    &out) == 0)
+			http_headers_remove(&o->headers, "Content-Encoding");
+		else
+			buf_add(&out, conn->resp_body.data, conn->resp_body.len);
+		snprintf(len, sizeof len, "%zu", out.len);
+		http_headers_add(&o->headers, "Content-Length", 14, len,
+		    strlen(len));
+		response_send_head(conn);
+		half_write(&conn->client, out.data, out.len);
+	} else if (decoded) {
+		doc = json_loadb(dec.data, dec.len, 0, &jerr);
+		if (json_is_object(doc)) {
+			rules_learn(p->rules, doc);
+			snap = snapshot_new(doc, conn->api_fields);
+			if (snap != NULL) {
+				snapshot_key(conn, &host);
+				snapshot_store_put(p->snapshots, buf_str(&host),
+				    conn->api_account != NULL ?
+				    conn->api_account : "", conn->api_profile,
+				    snap);
+			}
+		}
+		json_decref(doc);
+	}
+	buf_free(&dec);
+	buf_free(&out);
+	buf_free(&host);
+}
+
+/* Diagnose the PATCH body now that it is complete. */
+static void
+request_diagnose(struct conn *conn)
+{
+	struct proxy		*p = conn->proxy;
+	const struct snapshot	*snap;
+	struct buf		 dec = { NULL, 0, 0 }, host = { NULL, 0, 0 };
+	const char		*enc, *cause;
+
+	conn->inspect_req = 0;
+	enc = http_headers_get(&conn->client.headers, "Content-Encoding");
+	if (body_decode(enc, conn->req_body.data, conn->req_body.len,
+	    p->opts->max_body_buffer, &dec, &cause) != 0) {
+		log_info("[#%" PRIu64 "] note: PATCH body not inspected: %s",
+		    conn->id, cause);
+		return;
+	}
+	snapshot_key(conn, &host);
+	snap = snapshot_store_get(p->snapshots, buf_str(&host),
+	    conn->api_account != NULL ? conn->api_account : "",
+	    conn->api_profile);
+	diagnose_patch(buf_str(&dec), dec.len, conn->api_fields, snap,
+	    p->rules, &conn->diags);
+	buf_free(&dec);
+	buf_free(&host);
+}
+
+/* --guard found errors: answer 422 in the API's error shape, keep alive. */
+static void
+guard_answer(struct conn *conn)
+{
+	struct http_headers	 h = { NULL, 0, 0 };
+	struct buf		 head = { NULL, 0, 0 }, body = { NULL, 0, 0 };
+	char			 len[32];
+
+	annotate_guard_body(&conn->diags, &body);
+	buf_add(&body, "\n", 1);
+	snprintf(len, sizeof len, "%zu", body.len);
+	http_headers_add(&h, "Content-Type", 12, "application/json", 16);
+	http_headers_add(&h, "Content-Length", 14, len, strlen(len));
+	annotate_headers(&conn->diags, &h);
+	if (!conn->client_keepalive || conn->proxy->draining) {
+		conn->close_after = 1;
+		http_headers_add(&h, "Connection", 10, "close", 5);
+	}
+	http_response_head(&head, 422, http_reason(422), &h);
+	buf_add(&head, body.data, body.len);
+	half_write(&conn->client, head.data, head.len);
+	conn->resp_status = 422;
+	conn->resp_started = 1;
+	conn->origin.msg_done = 1;
+	http_headers_clear(&h);
+	buf_free(&head);
+	buf_free(&body);
+	exchange_finish(conn);
+}
+
+/* --guard found no error: send the held PATCH with a Content-Length. */
+static void
+request_release(struct conn *conn)
+{
+	struct half	*c = &conn->client;
+	char		 len[32];
+
+	conn->hold_req = 0;
+	http_headers_remove(&c->headers, "Transfer-Encoding");
+	http_headers_remove(&c->headers, "Content-Length");
+	snprintf(len, sizeof len, "%zu", conn->req_body.len);
+	http_headers_add(&c->headers, "Content-Length", 14, len, strlen(len));
+	c->chunked_out = 0;
+	conn->req_has_body = conn->req_body.len > 0;
+	http_request_head(&conn->upstream_head,
+	    llhttp_method_name((llhttp_method_t)conn->method),
+	    conn->target.target, &c->headers);
+	origin_start(conn);
+	if (conn_finishing(conn))
+		return;
+	half_write(&conn->origin, conn->req_body.data, conn->req_body.len);
 }
 
 /* Map an llhttp error on a half to an answer. */
@@ -1262,6 +1639,13 @@ half_parse_error(struct half *h, llhttp_errno_t err)
 
 	if (reason == NULL)
 		reason = llhttp_errno_name(err);
+	if (err == HPE_USER && conn->guard_overflow) {
+		conn_fail(conn, 413, "body_too_large", "--guard cannot check a "
+		    "PATCH body larger than --max-body-buffer (%zu bytes); "
+		    "raise the limit or run without --guard",
+		    opts->max_body_buffer);
+		return;
+	}
 	if (err == HPE_USER && h->reject != NULL) {
 		if (h == &conn->client)
 			conn_fail(conn, 400, "bad_request",
@@ -1381,6 +1765,17 @@ half_parse_input(struct half *h)
 			/* Keep the parser stopped until the exchange ends. */
 			h->paused = 1;
 			if (h == &conn->client) {
+				if (conn->inspect_req)
+					request_diagnose(conn);
+				if (conn->hold_req) {
+					if (diag_list_has_errors(&conn->diags)) {
+						guard_answer(conn);
+						return;
+					}
+					request_release(conn);
+					if (conn_finishing(conn))
+						return;
+				}
 				if (conn->origin.msg_done || conn->state ==
 				    CONN_WAIT_RESPONSE)
 					conn_arm(conn,
@@ -1416,6 +1811,7 @@ exchange_finish(struct conn *conn)
 	struct half	*c = &conn->client, *o = &conn->origin;
 	int		 reusable;
 
+	response_complete(conn);
 	conn->exchanges++;
 	conn_log_exchange(conn, conn->resp_status, NULL, NULL);
 	reusable = o->bev != NULL && llhttp_should_keep_alive(&o->parser) &&
@@ -1589,10 +1985,12 @@ client_event_cb(struct bufferevent *bev, short what, void *arg)
 	}
 	if (conn->handshaking) {
 		ca_tls_error(bev, why, sizeof why);
+		/* An alert about our certificate means the CA is not trusted. */
 		log_warnx("[#%" PRIu64 "] TLS handshake with the client for "
-		    "%s:%d failed: %s (does the client trust patchscope's CA? "
-		    "see 'patchscope env')", conn->id, conn->tunnel.host,
-		    conn->tunnel.port, why);
+		    "%s:%d failed: %s%s", conn->id, conn->tunnel.host,
+		    conn->tunnel.port, why, strstr(why, "unknown ca") != NULL ||
+		    strstr(why, "certificate") != NULL ? " (the client does "
+		    "not trust patchscope's CA: see 'patchscope env')" : "");
 		conn_close(conn, "TLS handshake failed");
 		return;
 	}
@@ -2033,7 +2431,15 @@ proxy_new(struct event_base *base, const struct options *opts, char **cause)
 	}
 	free(spec);
 	spec = NULL;
-	/* The address is ours; now the CA (created on first use). */
+	/* The address is ours; now the rules and the CA. */
+	if (opts->rules_file != NULL) {
+		p->rules = rules_load(opts->rules_file, cause);
+		if (p->rules == NULL)
+			goto fail;
+	} else
+		p->rules = rules_builtin();
+	p->snapshots = snapshot_store_new(SNAPSHOTS);
+	p->color = log_is_tty();
 	ca_dir = ca_default_dir(opts->ca_dir);
 	p->ca = ca_open(ca_dir, LEAF_CACHE, cause);
 	free(ca_dir);
@@ -2074,6 +2480,9 @@ proxy_new(struct event_base *base, const struct options *opts, char **cause)
 	return p;
 fail:
 	free(spec);
+	rules_free(p->rules);
+	if (p->snapshots != NULL)
+		snapshot_store_free(p->snapshots);
 	if (p->listener != NULL)
 		evconnlistener_free(p->listener);
 	upstream_tls_ctx_free(p->upstream_tls);
@@ -2157,6 +2566,9 @@ proxy_free(struct proxy *p)
 		event_free(p->reaper);
 	upstream_tls_ctx_free(p->upstream_tls);
 	ca_free(p->ca);
+	rules_free(p->rules);
+	if (p->snapshots != NULL)
+		snapshot_store_free(p->snapshots);
 	free(p->address);
 	free(p);
 }

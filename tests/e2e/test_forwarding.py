@@ -123,7 +123,11 @@ class Forwarding(harness.TestCase):
                     timeout=T(10))
         self.assertEqual(r.status_code, 400)
         self.assertEqual(r.json()["code"], "caligraph_invalid_payload")
-        self.assertEqual(r.json()["errors"], [])
+        # The API's list is empty; what fills it is patchscope's (see
+        # test_diagnoses.py), e.g. the anchor's right spelling.
+        errors = r.json()["errors"]
+        self.assertEqual({e["source"] for e in errors}, {"patchscope"})
+        self.assertIn("action.anchor.unknown", {e["code"] for e in errors})
         self.assertEqual(self.fake.stats()["requests"], 4)
 
     # --- keep-alive and pooling --------------------------------------------
