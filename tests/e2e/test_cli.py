@@ -4,6 +4,7 @@
 line, an address already in use, and option values that are accepted."""
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -16,7 +17,9 @@ from harness import T  # noqa: E402
 SERVING_OPTIONS = ("--listen", "--connect-timeout", "--response-timeout",
                    "--idle-timeout", "--header-timeout", "--max-header-bytes",
                    "--max-body-buffer", "--max-connections", "--verbose",
-                   "--quiet")
+                   "--quiet", "--ca-dir", "--upstream-ca",
+                   "--insecure-upstream", "--no-intercept", "--guard",
+                   "--no-annotate", "--log-json", "--rules")
 
 
 class Cli(harness.TestCase):
@@ -59,6 +62,28 @@ class Cli(harness.TestCase):
         for opt in SERVING_OPTIONS:
             self.assertIn(opt, out)
         self.assertIn("127.0.0.1:8080", out, "the default listen address")
+
+    def test_man_page_documents_every_option_and_command(self):
+        """--help and the man page agree: every option `proxy --help`
+        lists, and every command `--help` lists, is in patchscope(1)."""
+        man_path = os.path.join(harness.SRCDIR, "docs", "patchscope.1")
+        with open(man_path) as f:
+            man = f.read().replace("\\-", "-")
+        rc, out, err = self.run_ps("proxy", "--help")
+        opts = set(re.findall(r"(?m)^\s+(?:-\w, )?(--[a-z][a-z-]+)", out))
+        self.assertTrue(SERVING_OPTIONS and set(SERVING_OPTIONS) <= opts,
+                        sorted(opts))
+        for opt in opts:
+            self.assertIn(opt, man, "%s is missing from the man page" % opt)
+        rc, out, err = self.run_ps("--help")
+        cmds = re.findall(r"(?m)^  ([a-z]+) {2,}", out)
+        self.assertIn("lint", cmds)
+        for cmd in cmds:
+            self.assertRegex(man, r"\.B %s\b" % cmd)
+        for cmd in ("ca", "env", "lint"):
+            rc, out, err = self.run_ps(cmd, "--help")
+            self.assertEqual(rc, 0, err)
+            self.assertRegex(out, r"(?i)usage: patchscope %s" % cmd)
 
     def test_version(self):
         rc, out, err = self.run_ps("--version")

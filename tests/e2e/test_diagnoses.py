@@ -146,6 +146,34 @@ class SeedStory(harness.TestCase):
         self.assertNotIn("actions.partial", codes)
 
 
+    def test_seed_patch_with_curl(self):
+        """The thread's client was curl-like: the same answer with curl."""
+        s = self.client()
+        s.get(self.url(PROFILE), params={"fields": GET_FIELDS}, auth=AUTH,
+              timeout=T(10))
+        args = ["-sS", "-D", "-", "-u", "%s:%s" % AUTH, "-X", "PATCH",
+                "-H", "Content-Type: application/json",
+                "--data-binary", json.dumps({"actions": [NEW_WEBHOOK]}),
+                self.url(PROFILE + "?fields=" + PATCH_FIELDS)]
+        if self.tls:
+            args = ["--cacert", self.patchscope_ca()] + args
+        cp = self.curl(self.proxy, *args, check=True)
+        out = cp.stdout.decode()
+        # Over HTTPS, curl -D shows the CONNECT answer first.
+        if out.startswith("HTTP/1.1 200 Connection established"):
+            out = out.partition("\r\n\r\n")[2]
+        head, _, body = out.partition("\r\n\r\n")
+        self.assertRegex(head, r"^HTTP/1.1 400")
+        self.assertIn("X-Patchscope-Diagnosis: error actions.partial "
+                      "/actions", head)
+        self.assertIn("X-Patchscope-Diagnosis: error "
+                      "action.anchor.unknown /actions/0/anchor", head)
+        doc = json.loads(body)
+        partial = [e for e in doc["errors"]
+                   if e["code"] == "actions.partial"][0]
+        for missing in ("act_1", "act_2", "act_3"):
+            self.assertIn(missing, partial["message"])
+
     def test_secrets_never_reach_the_log(self):
         """Webhook header values (receivers' tokens), the API key and
         secret-looking query values stay out of the log, diagnoses
