@@ -200,6 +200,7 @@ struct conn {
 	int			 hold_resp;	/* keep it all to annotate */
 	struct buf		 resp_body;
 	int			 resp_truncated;
+	uint64_t		 learned_hash;	/* last profile body learned */
 };
 
 static llhttp_settings_t request_settings;
@@ -1492,6 +1493,28 @@ snapshot_key(struct conn *conn, struct buf *host)
 	    conn->origin_name : "", conn->origin_port);
 }
 
+/*
+ * Return nonzero when this connection learned from exactly this profile
+ * answer (same bytes, same URL) last time: a client polling a profile then
+ * costs a hash, not a parse. Otherwise remember it and return 0.
+ */
+static int
+learned_before(struct conn *conn, const struct buf *body)
+{
+	const unsigned char	*p;
+	uint64_t		 h = 1469598103934665603ULL;	/* FNV-1a */
+	size_t			 i;
+
+	for (p = (const unsigned char *)buf_str(&conn->url); *p != '\0'; p++)
+		h = (h ^ *p) * 1099511628211ULL;
+	for (i = 0; i < body->len; i++)
+		h = (h ^ (unsigned char)body->data[i]) * 1099511628211ULL;
+	if (conn->learned_hash == h)
+		return 1;
+	conn->learned_hash = h;
+	return 0;
+}
+
 /* The whole response is in: annotate a held one; learn from a copy. */
 static void
 response_complete(struct conn *conn)
@@ -1529,7 +1552,7 @@ response_complete(struct conn *conn)
 		    strlen(len));
 		response_send_head(conn);
 		half_write(&conn->client, out.data, out.len);
-	} else if (decoded) {
+	} else if (decoded && !learned_before(conn, &dec)) {
 		doc = json_loadb(dec.data, dec.len, 0, &jerr);
 		if (json_is_object(doc)) {
 			rules_learn(p->rules, doc);
