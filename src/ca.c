@@ -33,6 +33,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
 #include <event2/util.h>
@@ -1353,16 +1354,38 @@ ca_accept(struct ca *ca, struct event_base *base, struct bufferevent *under,
 {
 	struct bufferevent	*bev;
 	SSL			*ssl;
+	evutil_socket_t		 fd;
+	const int		 opts = BEV_OPT_CLOSE_ON_FREE |
+	    BEV_OPT_DEFER_CALLBACKS;
 
 	ssl = SSL_new(ca_server_ctx(ca));
 	if (ssl == NULL || ca_set_fallback_name(ssl, host) != 0) {
 		SSL_free(ssl);
 		return NULL;
 	}
-	/* From here the bufferevent owns the SSL, even on failure. */
+	/*
+	 * With nothing buffered on either side, TLS goes straight on the
+	 * socket: one layer fewer than a filter, which costs copies and
+	 * callbacks on every record. Otherwise (a ClientHello already read,
+	 * say) a filter over the socket bufferevent keeps those bytes.
+	 * From here the bufferevent owns the SSL, even on failure.
+	 */
+	fd = bufferevent_getfd(under);
+	if (fd >= 0 && evbuffer_get_length(bufferevent_get_input(under)) == 0 &&
+	    evbuffer_get_length(bufferevent_get_output(under)) == 0) {
+		bufferevent_setfd(under, -1);
+		bufferevent_free(under);
+		bev = bufferevent_openssl_socket_new(base, fd, ssl,
+		    BUFFEREVENT_SSL_ACCEPTING, opts);
+		if (bev == NULL) {
+			evutil_closesocket(fd);
+			return NULL;
+		}
+		bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+		return bev;
+	}
 	bev = bufferevent_openssl_filter_new(base, under, ssl,
-	    BUFFEREVENT_SSL_ACCEPTING,
-	    BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+	    BUFFEREVENT_SSL_ACCEPTING, opts);
 	if (bev == NULL)
 		return NULL;
 	/* Clients often close without a TLS close_notify; that is no error. */

@@ -73,8 +73,9 @@ int	ca_leaf_pem(struct ca *, const char *host, char **pem, char **cause);
 size_t	ca_cached_leaves(const struct ca *);
 /*
  * Put TLS between patchscope and a client: return a new bufferevent that
- * filters under (which it owns from then on) as the TLS server for host,
- * or NULL. The handshake's end is reported as BEV_EVENT_CONNECTED.
+ * is the TLS server for host over under's socket, or NULL. under is owned
+ * (and maybe freed) by it from then on, even on failure. The handshake's
+ * end is reported as BEV_EVENT_CONNECTED.
  */
 struct bufferevent;
 struct event_base;

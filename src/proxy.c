@@ -1140,13 +1140,14 @@ connect_begin(struct conn *conn)
 		return conn_finishing(conn) ? -1 : 1;
 	}
 	half_write(c, ok, sizeof ok - 1);
+	/* ca_accept owns the socket bufferevent from here on. */
+	c->bev = NULL;
 	bev = ca_accept(p->ca, p->base, under, conn->tunnel.host);
 	if (bev == NULL) {
 		http_url_free(&conn->tunnel);
 		conn_close(conn, "could not set up TLS for the client");
 		return -1;
 	}
-	/* The TLS filter owns the socket bufferevent from here on. */
 	c->bev = bev;
 	c->plain = 0;
 	c->paused = 0;
@@ -1160,7 +1161,9 @@ connect_begin(struct conn *conn)
 	bufferevent_setwatermark(bev, EV_READ, 0, RELAY_HIGH);
 	bufferevent_enable(bev, EV_READ | EV_WRITE);
 	/* A ClientHello sent right behind the CONNECT is already here. */
-	if (evbuffer_get_length(bufferevent_get_input(under)) > 0)
+	under = bufferevent_get_underlying(bev);
+	if (under != NULL &&
+	    evbuffer_get_length(bufferevent_get_input(under)) > 0)
 		bufferevent_trigger(under, EV_READ, BEV_TRIG_IGNORE_WATERMARKS);
 	log_debug("[#%" PRIu64 "] CONNECT %s:%d: intercepting TLS", conn->id,
 	    conn->tunnel.host, conn->tunnel.port);
