@@ -2179,9 +2179,13 @@ origin_event_cb(struct bufferevent *bev, short what, void *arg)
 			    conn->origin_host, conn->origin_port);
 		return;
 	}
-	conn_fail(conn, conn->resp_status, "upstream_closed",
-	    "the origin closed the connection mid-response after %" PRIu64
-	    " body bytes", o->body_bytes);
+	/*
+	 * With the head already sent, conn_fail can only close; with the
+	 * response held for annotation, the client is told with a 502.
+	 */
+	conn_fail(conn, conn->resp_started ? conn->resp_status : 502,
+	    "upstream_closed", "the origin closed the connection "
+	    "mid-response after %" PRIu64 " body bytes", o->body_bytes);
 }
 
 /* The one timer: what expiry means depends on the state. */
