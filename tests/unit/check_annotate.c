@@ -10,6 +10,7 @@
 #include "diagnose.h"
 #include "http.h"
 #include "xmalloc.h"
+#include "unit.h"
 
 static void
 push(struct diag_list *l, enum diag_severity sev, const char *code,
@@ -157,8 +158,6 @@ main(void)
 {
 	Suite	*s = suite_create("annotate");
 	TCase	*tc = tcase_create("core");
-	SRunner	*sr;
-	int	 failed;
 
 	tcase_add_test(tc, headers_one_per_diagnosis_with_total);
 	tcase_add_test(tc, headers_are_capped_in_count_and_size);
@@ -166,9 +165,5 @@ main(void)
 	tcase_add_test(tc, bodies_without_an_errors_array_are_left_alone);
 	tcase_add_test(tc, guard_answer_has_the_api_error_shape);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return unit_run(s);
 }

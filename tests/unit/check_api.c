@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "api.h"
+#include "unit.h"
 
 /* Run api_profile_target and keep the results for the assertions. */
 struct target {
@@ -178,8 +179,6 @@ main(void)
 {
 	Suite	*s = suite_create("api");
 	TCase	*tc = tcase_create("core");
-	SRunner	*sr;
-	int	 failed;
 
 	tcase_add_test(tc, long_form_gives_account_and_profile);
 	tcase_add_test(tc, short_form_has_no_account);
@@ -192,9 +191,5 @@ main(void)
 	tcase_add_test(tc, absolute_form_is_recognised);
 	tcase_add_test(tc, non_profile_targets_are_rejected);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return unit_run(s);
 }

@@ -8,6 +8,7 @@
 
 #include "body.h"
 #include "buf.h"
+#include "unit.h"
 
 /* Compress text with windowBits wbits (31 gzip, 15 zlib, -15 raw). */
 static size_t
@@ -127,8 +128,6 @@ main(void)
 {
 	Suite	*s = suite_create("body");
 	TCase	*tc = tcase_create("core");
-	SRunner	*sr;
-	int	 failed;
 
 	tcase_add_test(tc, identity_passes_through_within_the_limit);
 	tcase_add_test(tc, gzip_and_both_deflates_decode);
@@ -136,9 +135,5 @@ main(void)
 	tcase_add_test(tc, corrupt_truncated_and_unknown_codings_fail);
 	tcase_add_test(tc, json_media_types);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return unit_run(s);
 }

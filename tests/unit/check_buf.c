@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "unit.h"
 
 START_TEST(empty_buffer_reads_as_empty_string)
 {
@@ -51,16 +52,10 @@ main(void)
 {
 	Suite	*s = suite_create("buf");
 	TCase	*tc = tcase_create("core");
-	SRunner	*sr;
-	int	 failed;
 
 	tcase_add_test(tc, empty_buffer_reads_as_empty_string);
 	tcase_add_test(tc, grows_past_initial_capacity);
 	tcase_add_test(tc, printf_appends_and_keeps_binary);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return unit_run(s);
 }

@@ -20,6 +20,7 @@
 #include "diagnose.h"
 #include "rules.h"
 #include "snapshot.h"
+#include "unit.h"
 
 /* The seed thread's GET: its fields, and the profile it returned. */
 static const char SEED_GET_FIELDS[] = "id,actions,actions.id,actions.type,"
@@ -1491,8 +1492,6 @@ main(void)
 {
 	Suite	*s = suite_create("diagnose");
 	TCase	*tc = tcase_create("core");
-	SRunner	*sr;
-	int	 failed;
 
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, seed_partial_patch_names_lost_ids_and_bad_anchor);
@@ -1552,9 +1551,5 @@ main(void)
 	tcase_add_test(tc, docs_cover_every_code);
 	tcase_add_test(tc, data_cases_give_their_expected_codes);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return unit_run(s);
 }

@@ -5,6 +5,7 @@
 
 #include "buf.h"
 #include "http.h"
+#include "unit.h"
 
 static void
 add(struct http_headers *h, const char *n, const char *v)
@@ -327,11 +328,5 @@ http_suite(void)
 int
 main(void)
 {
-	SRunner	*sr = srunner_create(http_suite());
-	int	 failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return unit_run(http_suite());
 }

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "options.h"
+#include "unit.h"
 
 /* getopt wants char **; build one from literals (freed by argv_free). */
 static char **
@@ -225,11 +226,5 @@ options_suite(void)
 int
 main(void)
 {
-	SRunner	*sr = srunner_create(options_suite());
-	int	 failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return unit_run(options_suite());
 }

@@ -9,6 +9,7 @@
 
 #include "buf.h"
 #include "rules.h"
+#include "unit.h"
 
 /* Where the source tree is (make check sets it; else the current dir). */
 static const char *
@@ -412,8 +413,6 @@ main(void)
 {
 	Suite	*s = suite_create("rules");
 	TCase	*tc = tcase_create("core");
-	SRunner	*sr;
-	int	 failed;
 
 	tcase_add_test(tc, builtin_knows_the_seed_values);
 	tcase_add_test(tc, builtin_required_fields_per_type);
@@ -429,9 +428,5 @@ main(void)
 	tcase_add_test(tc, placeholder_grammar);
 	tcase_add_test(tc, placeholders_found_in_a_template);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return unit_run(s);
 }

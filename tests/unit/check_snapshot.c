@@ -7,6 +7,7 @@
 #include <jansson.h>
 
 #include "snapshot.h"
+#include "unit.h"
 
 /* The seed thread's GET, as the fake API answers it. */
 static const char SEED_FIELDS[] = "id,actions,actions.id,actions.type,"
@@ -299,8 +300,6 @@ main(void)
 {
 	Suite	*s = suite_create("snapshot");
 	TCase	*tc = tcase_create("core");
-	SRunner	*sr;
-	int	 failed;
 
 	tcase_add_test(tc, needs_an_actions_array);
 	tcase_add_test(tc, indexes_actions_by_id);
@@ -316,9 +315,5 @@ main(void)
 	tcase_add_test(tc, store_is_bounded_and_drops_the_oldest);
 	tcase_add_test(tc, store_of_size_zero_keeps_nothing);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return unit_run(s);
 }
