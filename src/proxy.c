@@ -204,6 +204,10 @@ struct conn {
 };
 
 static llhttp_settings_t request_settings;
+
+/* The answer to a CONNECT that patchscope takes on. */
+static const char connect_ok[] = "HTTP/1.1 200 Connection established\r\n"
+    "Via: 1.1 patchscope\r\n\r\n";
 static llhttp_settings_t response_settings;
 
 static void	conn_close(struct conn *, const char *, ...)
@@ -1107,8 +1111,6 @@ tunnel_log(struct conn *conn)
 static int
 connect_begin(struct conn *conn)
 {
-	static const char	 ok[] = "HTTP/1.1 200 Connection established\r\n"
-	    "Via: 1.1 patchscope\r\n\r\n";
 	struct proxy		*p = conn->proxy;
 	struct half		*c = &conn->client;
 	struct bufferevent	*under = c->bev, *bev;
@@ -1139,7 +1141,7 @@ connect_begin(struct conn *conn)
 		origin_start(conn);
 		return conn_finishing(conn) ? -1 : 1;
 	}
-	half_write(c, ok, sizeof ok - 1);
+	half_write(c, connect_ok, sizeof connect_ok - 1);
 	/* ca_accept owns the socket bufferevent from here on. */
 	c->bev = NULL;
 	bev = ca_accept(p->ca, p->base, under, conn->tunnel.host);
@@ -1236,23 +1238,8 @@ request_begin(struct conn *conn)
 	http_headers_add(&c->headers, "Host", 4, authority.data,
 	    authority.len);
 	http_headers_add(&c->headers, "Via", 3, "1.1 patchscope", 14);
-	request_classify(conn);
-	if (conn->hold_req) {
-		/* --guard: read the whole PATCH before anything is sent. */
-		buf_free(&authority);
-		conn->origin_host = xstrdup(conn->have_tunnel ?
-		    conn->tunnel.host : conn->target.host);
-		conn->origin_name = xstrdup(conn->target.host);
-		conn->origin_port = conn->target.port;
-		conn->origin_tls = strcmp(conn->target.scheme, "https") == 0;
-		conn_set_state(conn, CONN_WAIT_RESPONSE);
-		conn_arm(conn, opts->idle_timeout_ms);
-		return 0;
-	}
-	http_request_head(&conn->upstream_head,
-	    llhttp_method_name((llhttp_method_t)conn->method),
-	    conn->target.target, &c->headers);
 	buf_free(&authority);
+	request_classify(conn);
 	/*
 	 * Inside a tunnel the CONNECT target says where to connect and the
 	 * Host header which name the origin must prove (they differ with
@@ -1263,6 +1250,15 @@ request_begin(struct conn *conn)
 	conn->origin_name = xstrdup(conn->target.host);
 	conn->origin_port = conn->target.port;
 	conn->origin_tls = strcmp(conn->target.scheme, "https") == 0;
+	if (conn->hold_req) {
+		/* --guard: read the whole PATCH before anything is sent. */
+		conn_set_state(conn, CONN_WAIT_RESPONSE);
+		conn_arm(conn, opts->idle_timeout_ms);
+		return 0;
+	}
+	http_request_head(&conn->upstream_head,
+	    llhttp_method_name((llhttp_method_t)conn->method),
+	    conn->target.target, &c->headers);
 	origin_start(conn);
 	return conn_finishing(conn) ? -1 : 0;
 }
@@ -1935,10 +1931,7 @@ tunnel_relay(struct half *from)
 static void
 tunnel_open(struct conn *conn)
 {
-	static const char	ok[] = "HTTP/1.1 200 Connection established\r\n"
-	    "Via: 1.1 patchscope\r\n\r\n";
-
-	half_write(&conn->client, ok, sizeof ok - 1);
+	half_write(&conn->client, connect_ok, sizeof connect_ok - 1);
 	conn->resp_started = 1;
 	conn->resp_status = 200;
 	conn_set_state(conn, CONN_TUNNEL);
@@ -2188,14 +2181,29 @@ origin_event_cb(struct bufferevent *bev, short what, void *arg)
 	    "mid-response after %" PRIu64 " body bytes", o->body_bytes);
 }
 
+/*
+ * Activity only stamps a time (conn_touch); when the timer fires, push the
+ * deadline back to --idle-timeout after the last activity. Return nonzero
+ * when it was pushed back, 0 when the connection really was idle.
+ */
+static int
+conn_idle_rearm(struct conn *conn)
+{
+	unsigned	idle_ms = conn->proxy->opts->idle_timeout_ms;
+	double		idle = elapsed_ms(&conn->last_activity);
+
+	if (idle + 1 >= idle_ms)
+		return 0;
+	timer_add(conn, idle_ms - (unsigned)idle);
+	return 1;
+}
+
 /* The one timer: what expiry means depends on the state. */
 static void
 conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct conn		*conn = arg;
 	const struct options	*opts = conn->proxy->opts;
-	double			 idle;
-	unsigned		 left;
 
 	(void)fd;
 	(void)what;
@@ -2241,13 +2249,8 @@ conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 		}
 		/* FALLTHROUGH */
 	case CONN_RELAY_RESPONSE:
-		/* Activity only stamps a time; push the deadline back here. */
-		idle = elapsed_ms(&conn->last_activity);
-		if (idle + 1 < opts->idle_timeout_ms) {
-			left = opts->idle_timeout_ms - (unsigned)idle;
-			timer_add(conn, left);
+		if (conn_idle_rearm(conn))
 			return;
-		}
 		if (!conn->client.msg_done && !conn->resp_started &&
 		    conn->client.throttled) {
 			conn_fail(conn, 504, "upstream_timeout",
@@ -2268,11 +2271,8 @@ conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 		    opts->idle_timeout_ms / 1000.0);
 		return;
 	case CONN_DRAIN:
-		idle = elapsed_ms(&conn->last_activity);
-		if (idle + 1 < opts->idle_timeout_ms) {
-			timer_add(conn, opts->idle_timeout_ms - (unsigned)idle);
+		if (conn_idle_rearm(conn))
 			return;
-		}
 		conn_close(conn, "client did not read the last answer");
 		return;
 	case CONN_LINGER:
@@ -2283,11 +2283,8 @@ conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 		conn_close(conn, "answered and closed");
 		return;
 	case CONN_TUNNEL:
-		idle = elapsed_ms(&conn->last_activity);
-		if (idle + 1 < opts->idle_timeout_ms) {
-			timer_add(conn, opts->idle_timeout_ms - (unsigned)idle);
+		if (conn_idle_rearm(conn))
 			return;
-		}
 		tunnel_log(conn);
 		conn_close(conn, "tunnel idle for --idle-timeout");
 		return;
