@@ -1,0 +1,71 @@
+/*
+ * cassette: HAR 1.2 encoding and decoding of exchanges, and the cassette
+ * loader. Pure: bytes and jansson values in and out; reading the file and
+ * writing it safely are the caller's (main.c, recorder.c).
+ *
+ * A cassette is a HAR document {"log": {"version", "creator", "entries":
+ * [...]}}. patchscope's own data rides in "_"-prefixed fields (HAR 1.2
+ * allows them): see docs/cassette.md for every one.
+ */
+#ifndef PATCHSCOPE_CASSETTE_H
+#define PATCHSCOPE_CASSETTE_H
+
+#include <stddef.h>
+
+struct buf;
+struct exchange;
+struct json_t;
+
+/* Deepest nesting a cassette may have; deeper is refused. */
+#define CASSETTE_MAX_DEPTH	64
+
+/*
+ * Return the HAR entry of an exchange (a new reference): request, response,
+ * timings and "_" extras. Text bodies go in as text; bodies that are not
+ * valid UTF-8 (or hold NUL) go in base64 ("encoding": "base64" on the
+ * response content, "_encoding": "base64" on the request's postData).
+ */
+struct json_t *cassette_entry_encode(const struct exchange *);
+/*
+ * Fill x (initialised by the caller) from a HAR entry. Return 0, or -1 with
+ * *cause set (caller frees) naming the field and what is wrong with it
+ * ("response.status is missing", "request.url is not an absolute http or
+ * https URL").
+ */
+int	cassette_entry_decode(const struct json_t *, struct exchange *x,
+	    char **cause);
+
+/* Where a document keeps its entries, found by cassette_parse. */
+struct cassette_layout {
+	size_t	insert_at;	/* byte offset where a new entry goes: just
+				   after the last entry, or just after "["
+				   when the array is empty */
+	size_t	nentries;
+};
+
+/*
+ * Parse a whole cassette document of len bytes, calling fn for each entry
+ * in order with the decoded exchange (fn takes it over: it must free it or
+ * keep it) and its index. Entries are parsed one at a time, so memory does
+ * not grow with the document beyond the exchanges fn keeps. Return 0 and
+ * fill *layout (may be NULL), or -1 with *cause set (caller frees) to one
+ * line naming the place (line and column or entry number) and the reason:
+ * not JSON, not a HAR log, too deeply nested, an entry missing fields. fn
+ * returning -1 (with *cause set) stops the parse with that error.
+ */
+int	cassette_parse(const char *data, size_t len,
+	    int (*fn)(struct exchange *, size_t index, void *arg, char **cause),
+	    void *arg, struct cassette_layout *layout, char **cause);
+
+/* Write the text of a new, empty cassette and where its entries go. */
+void	cassette_empty(struct buf *out, const char *version,
+	    struct cassette_layout *layout);
+/*
+ * Append an entry's text as it goes into a cassette at insert_at: indented
+ * to sit in the entries array, preceded by "\n" when it is the first entry
+ * of the array and by ",\n" otherwise, with no trailing newline.
+ */
+void	cassette_entry_text(const struct json_t *entry, int first,
+	    struct buf *out);
+
+#endif

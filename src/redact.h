@@ -1,0 +1,88 @@
+/*
+ * redact: secrets out of an exchange before it is written or logged.
+ * Pure: strings and jansson values in, the same out; no I/O.
+ *
+ * A secret value is replaced in place by its marker, "redacted:" and the
+ * first 12 hex digits of the SHA-256 of the value: the same value always
+ * gives the same marker, so replay can tell two credentials apart (and a
+ * live request redacted the same way matches its recording) while neither
+ * is stored. A value that already is a marker is left as it is.
+ */
+#ifndef PATCHSCOPE_REDACT_H
+#define PATCHSCOPE_REDACT_H
+
+#include <stddef.h>
+
+struct buf;
+struct exchange;
+struct http_headers;
+struct json_t;
+
+#define REDACT_PREFIX		"redacted:"
+#define REDACT_MARKER_LEN	(sizeof REDACT_PREFIX - 1 + 12)
+
+/* What to redact beyond the built-in lists (see redact.c). */
+struct redactor;
+
+/* Return a redactor with the built-in lists only; free with redact_free. */
+struct redactor *redact_new(void);
+void	redact_free(struct redactor *);
+/* Add a header name, query parameter name or JSON key (case-insensitive,
+ * compared whole) to redact. */
+void	redact_add_header(struct redactor *, const char *name);
+void	redact_add_query(struct redactor *, const char *name);
+void	redact_add_json_key(struct redactor *, const char *name);
+/* Turn redaction off (--no-redact): every redact_* call changes nothing. */
+void	redact_disable(struct redactor *);
+int	redact_disabled(const struct redactor *);
+
+/* Write the marker of len bytes of value into out (REDACT_MARKER_LEN + 1). */
+void	redact_marker(const char *value, size_t len, char *out);
+/* Return nonzero when s (len bytes) is a marker. */
+int	redact_is_marker(const char *s, size_t len);
+
+/* Return nonzero when a header of this name has its value redacted. */
+int	redact_header_name(const struct redactor *, const char *name);
+/* Return nonzero when a query parameter (or form field) of this name is
+ * redacted. */
+int	redact_query_name(const struct redactor *, const char *name,
+	    size_t len);
+/* Return nonzero when a JSON member of this key has its value redacted. */
+int	redact_json_key(const struct redactor *, const char *key);
+
+/*
+ * Redact a header list in place: secret headers' values become markers;
+ * Cookie keeps each cookie's name and marks its value; Set-Cookie keeps
+ * the name and attributes and marks the value.
+ */
+void	redact_headers(const struct redactor *, struct http_headers *);
+/*
+ * Redact the query of a URL or target ("...?a=1&token=x"): the value of each
+ * secret parameter becomes its marker (computed on the percent-decoded
+ * value). Return a new string the caller frees.
+ */
+char	*redact_url(const struct redactor *, const char *url);
+/*
+ * Redact a JSON value in place: the value of every secret key at any depth
+ * (a string, number or boolean becomes the marker of its text; in an object
+ * or array under a secret key every such scalar is marked), and the values
+ * of webhook action headers ("actions"[i]."headers") whose names are secret
+ * headers or look like secrets.
+ */
+void	redact_json(const struct redactor *, struct json_t *);
+/*
+ * Redact a body of len bytes given its Content-Type: JSON is parsed,
+ * redacted and written back compactly only when something changed; an
+ * application/x-www-form-urlencoded body is redacted like a query. Return
+ * 1 with the new body in out, or 0 when the body is unchanged (out alone).
+ */
+int	redact_body(const struct redactor *, const char *content_type,
+	    const char *body, size_t len, struct buf *out);
+/*
+ * Redact a whole exchange in place: the URL, both header lists, both
+ * bodies, and every string in the diagnoses that contains one of the
+ * secret values found, so no secret survives anywhere in it.
+ */
+void	redact_exchange(const struct redactor *, struct exchange *);
+
+#endif

@@ -1,0 +1,73 @@
+/*
+ * replay: the index of a cassette's exchanges and the matching of live
+ * requests against it. Pure: exchanges and jansson values in and out.
+ *
+ * Matching (docs/cassette.md): method, scheme, host, port, path, query
+ * (order-free: parameters compared as a sorted list), body (JSON compared as
+ * JSON, else bytes) and any --match-header headers. Requests are redacted
+ * before they are indexed or matched, so a credential matches by its marker.
+ * Identical requests (the same full key) get their recorded responses in
+ * recorded order; after the last, the last repeats.
+ *
+ * An origin-form request (sent straight to replay, as a base URL) has no
+ * scheme, host or port of its own: it matches on the rest, and when the
+ * cassette holds several origins its Host header picks among them.
+ */
+#ifndef PATCHSCOPE_REPLAY_H
+#define PATCHSCOPE_REPLAY_H
+
+#include <stddef.h>
+
+struct exchange;
+struct json_t;
+struct replay_index;
+
+/* Return an empty index; match_headers (n names, copied) are compared too. */
+struct replay_index *replay_new(const char *const *match_headers, size_t n);
+/* Free the index and every exchange it holds (NULL is fine). */
+void	replay_free(struct replay_index *);
+/*
+ * Add an exchange (already redacted) as the next entry; the index takes it
+ * over (the struct's contents are moved and x is left empty). Return its
+ * entry number (0-based, in the order added).
+ */
+size_t	replay_add(struct replay_index *, struct exchange *x);
+/* Return the number of entries. */
+size_t	replay_count(const struct replay_index *);
+/* Return entry i (0-based), or NULL. */
+const struct exchange *replay_entry(const struct replay_index *, size_t i);
+
+/* The outcome of a lookup. */
+struct replay_hit {
+	const struct exchange	*x;	/* the recorded exchange to answer */
+	size_t			 entry;	/* its entry number */
+	size_t			 nth;	/* 1-based place in its sequence */
+	size_t			 of;	/* length of the sequence */
+};
+
+/*
+ * Find the answer for a live request (already redacted the same way; only
+ * its request part is read). origin_form: the request named no scheme,
+ * host or port (its Host header, if any, picks among several origins).
+ * Return 0 and fill *hit, advancing that sequence; or -1 on a miss (which
+ * is remembered for replay_report). O(1) in the number of entries.
+ */
+int	replay_match(struct replay_index *, const struct exchange *req,
+	    int origin_form, struct replay_hit *hit);
+/*
+ * Return the body of a miss answer (a new reference): the request as
+ * received, the nearest recorded request and each difference: method,
+ * origin, path, a query parameter by name, a header, or a body field by
+ * JSON Pointer, each with the recorded and the received value.
+ */
+struct json_t *replay_miss_report(const struct replay_index *,
+	    const struct exchange *req, int origin_form);
+/*
+ * Return the end-of-run report (a new reference): {"entries", "served",
+ * "unused": [{entry, method, url}...], "misses": [{method, url}...]}.
+ */
+struct json_t *replay_report(const struct replay_index *);
+/* Return nonzero when some entry was never served or some request missed. */
+int	replay_stale(const struct replay_index *);
+
+#endif
