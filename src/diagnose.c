@@ -1463,6 +1463,41 @@ diag_to_json(const struct diagnosis *d)
 	return o;
 }
 
+/* The severity of a diagnosis in its JSON form. */
+enum diag_severity
+diag_severity_json(const json_t *o)
+{
+	const char	*sev = json_string_value(json_object_get(o, "severity"));
+
+	if (sev != NULL && strcmp(sev, "error") == 0)
+		return DIAG_ERROR;
+	if (sev != NULL && strcmp(sev, "warning") == 0)
+		return DIAG_WARNING;
+	return DIAG_INFO;
+}
+
+/* Format a diagnosis in its JSON form, borrowing its strings. */
+int
+diag_format_json(const json_t *o, struct buf *b)
+{
+	struct diagnosis	d;
+	const char		*path, *sugg;
+
+	d.severity = diag_severity_json(o);
+	d.code = (char *)(uintptr_t)json_string_value(json_object_get(o,
+	    "code"));
+	d.message = (char *)(uintptr_t)json_string_value(json_object_get(o,
+	    "message"));
+	path = json_string_value(json_object_get(o, "path"));
+	sugg = json_string_value(json_object_get(o, "suggestion"));
+	d.path = (char *)(uintptr_t)(path != NULL ? path : "");
+	d.suggestion = (char *)(uintptr_t)sugg;
+	if (d.code == NULL || d.message == NULL)
+		return -1;
+	diag_format(&d, b);
+	return 0;
+}
+
 /* The i-th code and its severity, or NULL. */
 const char *
 diag_code(size_t i, enum diag_severity *severity)

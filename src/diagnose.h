@@ -77,6 +77,14 @@ void	diag_format(const struct diagnosis *, struct buf *);
  */
 struct json_t *diag_to_json(const struct diagnosis *);
 /*
+ * Format the JSON form of a diagnosis (as diag_to_json makes, or as read
+ * from a cassette) like diag_format. Return -1 and append nothing when it
+ * lacks a code or a message.
+ */
+int	diag_format_json(const struct json_t *, struct buf *);
+/* Return the severity the JSON form names (unknown: DIAG_INFO). */
+enum diag_severity diag_severity_json(const struct json_t *);
+/*
  * The i-th code diagnose_patch() can report, with its severity (for docs
  * and tests); NULL past the last.
  */

@@ -33,7 +33,15 @@ enum {
 	OPT_GUARD,
 	OPT_NO_ANNOTATE,
 	OPT_LOG_JSON,
-	OPT_RULES
+	OPT_RULES,
+	OPT_REDACT_HEADER,
+	OPT_REDACT_QUERY,
+	OPT_REDACT_JSON_KEY,
+	OPT_NO_REDACT,
+	OPT_FALLBACK,
+	OPT_MATCH_HEADER,
+	OPT_REPORT,
+	OPT_STRICT
 };
 
 static const struct option long_options[] = {
@@ -53,11 +61,32 @@ static const struct option long_options[] = {
 	{ "no-annotate",	no_argument,	   NULL, OPT_NO_ANNOTATE },
 	{ "log-json",		no_argument,	   NULL, OPT_LOG_JSON },
 	{ "rules",		required_argument, NULL, OPT_RULES },
+	{ "cassette",		required_argument, NULL, 'c' },
+	{ "redact-header",	required_argument, NULL, OPT_REDACT_HEADER },
+	{ "redact-query",	required_argument, NULL, OPT_REDACT_QUERY },
+	{ "redact-json-key",	required_argument, NULL, OPT_REDACT_JSON_KEY },
+	{ "no-redact",		no_argument,	   NULL, OPT_NO_REDACT },
+	{ "fallback",		required_argument, NULL, OPT_FALLBACK },
+	{ "match-header",	required_argument, NULL, OPT_MATCH_HEADER },
+	{ "report",		required_argument, NULL, OPT_REPORT },
+	{ "strict",		no_argument,	   NULL, OPT_STRICT },
 	{ "verbose",		no_argument,	   NULL, 'v' },
 	{ "quiet",		no_argument,	   NULL, 'q' },
 	{ "help",		no_argument,	   NULL, 'h' },
 	{ NULL, 0, NULL, 0 }
 };
+
+static void
+options_list_free(char ***list, size_t *n)
+{
+	size_t	i;
+
+	for (i = 0; i < *n; i++)
+		free((*list)[i]);
+	free(*list);
+	*list = NULL;
+	*n = 0;
+}
 
 /* Fill in the defaults documented in DESIGN.md. */
 void
@@ -80,8 +109,6 @@ options_defaults(struct options *o)
 void
 options_free(struct options *o)
 {
-	size_t	i;
-
 	free(o->listen_host);
 	o->listen_host = NULL;
 	free(o->ca_dir);
@@ -90,11 +117,46 @@ options_free(struct options *o)
 	o->upstream_ca = NULL;
 	free(o->rules_file);
 	o->rules_file = NULL;
-	for (i = 0; i < o->n_no_intercept; i++)
-		free(o->no_intercept[i]);
-	free(o->no_intercept);
-	o->no_intercept = NULL;
-	o->n_no_intercept = 0;
+	options_list_free(&o->no_intercept, &o->n_no_intercept);
+	free(o->cassette);
+	o->cassette = NULL;
+	options_list_free(&o->redact_headers, &o->n_redact_headers);
+	options_list_free(&o->redact_queries, &o->n_redact_queries);
+	options_list_free(&o->redact_json_keys, &o->n_redact_json_keys);
+	options_list_free(&o->match_headers, &o->n_match_headers);
+	free(o->report_file);
+	o->report_file = NULL;
+}
+
+/* Append a copy of s to a list. */
+static void
+options_list_add(char ***list, size_t *n, const char *s)
+{
+	*list = xreallocarray(*list, *n + 1, sizeof **list);
+	(*list)[(*n)++] = xstrdup(s);
+}
+
+/*
+ * Add a name given to --redact-header and the like: a header name or key
+ * of at most 256 bytes, no control characters.
+ */
+static int
+options_add_name(char ***list, size_t *n, const char *s, char **cause)
+{
+	const char	*p;
+
+	if (*s == '\0' || strlen(s) > 256) {
+		*cause = xasprintf("expected a name of 1 to 256 characters");
+		return -1;
+	}
+	for (p = s; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f) {
+			*cause = xasprintf("\"%s\" contains a control "
+			    "character", s);
+			return -1;
+		}
+	options_list_add(list, n, s);
+	return 0;
 }
 
 /* Add the comma-separated hosts of --no-intercept, lower-cased. */
@@ -116,9 +178,8 @@ options_add_no_intercept(struct options *o, const char *list, char **cause)
 		host = xstrndup(p, len);
 		for (i = 0; i < len; i++)
 			host[i] = (char)tolower((unsigned char)host[i]);
-		o->no_intercept = xreallocarray(o->no_intercept,
-		    o->n_no_intercept + 1, sizeof *o->no_intercept);
-		o->no_intercept[o->n_no_intercept++] = host;
+		options_list_add(&o->no_intercept, &o->n_no_intercept, host);
+		free(host);
 		p = *end == ',' ? end + 1 : end;
 	}
 	if (o->n_no_intercept == 0) {
@@ -283,6 +344,9 @@ options_prefix(const char *name, int rc, char **cause)
 	return -1;
 }
 
+static int	options_mode_check(enum options_mode, int, const char *,
+		    char **);
+
 /* Parse argv of a serving command. */
 int
 options_parse(struct options *o, int argc, char **argv, char **cause)
@@ -293,9 +357,12 @@ options_parse(struct options *o, int argc, char **argv, char **cause)
 	*cause = NULL;
 	optind = 1;
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, ":l:vqh", long_options,
+	while ((ch = getopt_long(argc, argv, ":l:c:vqh", long_options,
 	    &idx)) != -1) {
 		rc = 0;
+		if (options_mode_check(o->mode, ch, argv[optind - 1],
+		    cause) != 0)
+			return -1;
 		switch (ch) {
 		case 'l':
 			rc = options_parse_listen(optarg, &host,
@@ -380,6 +447,52 @@ options_parse(struct options *o, int argc, char **argv, char **cause)
 			free(o->rules_file);
 			o->rules_file = xstrdup(optarg);
 			break;
+		case 'c':
+			free(o->cassette);
+			o->cassette = xstrdup(optarg);
+			break;
+		case OPT_REDACT_HEADER:
+			rc = options_prefix("redact-header", options_add_name(
+			    &o->redact_headers, &o->n_redact_headers, optarg,
+			    cause), cause);
+			break;
+		case OPT_REDACT_QUERY:
+			rc = options_prefix("redact-query", options_add_name(
+			    &o->redact_queries, &o->n_redact_queries, optarg,
+			    cause), cause);
+			break;
+		case OPT_REDACT_JSON_KEY:
+			rc = options_prefix("redact-json-key", options_add_name(
+			    &o->redact_json_keys, &o->n_redact_json_keys,
+			    optarg, cause), cause);
+			break;
+		case OPT_NO_REDACT:
+			o->no_redact = 1;
+			break;
+		case OPT_FALLBACK:
+			if (strcmp(optarg, "error") == 0)
+				o->fallback_proxy = 0;
+			else if (strcmp(optarg, "proxy") == 0)
+				o->fallback_proxy = 1;
+			else {
+				*cause = xasprintf("--fallback: expected "
+				    "\"error\" or \"proxy\", not \"%s\"",
+				    optarg);
+				rc = -1;
+			}
+			break;
+		case OPT_MATCH_HEADER:
+			rc = options_prefix("match-header", options_add_name(
+			    &o->match_headers, &o->n_match_headers, optarg,
+			    cause), cause);
+			break;
+		case OPT_REPORT:
+			free(o->report_file);
+			o->report_file = xstrdup(optarg);
+			break;
+		case OPT_STRICT:
+			o->strict = 1;
+			break;
 		case 'v':
 			o->log_level = LOG_LEVEL_DEBUG;
 			break;
@@ -409,7 +522,46 @@ options_parse(struct options *o, int argc, char **argv, char **cause)
 		*cause = xasprintf("unexpected argument \"%s\"", argv[optind]);
 		return -1;
 	}
+	if (o->mode != OPTIONS_PROXY && o->cassette == NULL && !o->help) {
+		*cause = xasprintf("missing -c FILE (the cassette to %s)",
+		    o->mode == OPTIONS_RECORD ? "record to" : "replay");
+		return -1;
+	}
 	return 0;
+}
+
+/*
+ * Refuse an option that its command does not take: the cassette options
+ * belong to record and replay, the matching ones to replay alone.
+ */
+static int
+options_mode_check(enum options_mode mode, int ch, const char *arg,
+    char **cause)
+{
+	const char	*only = NULL;
+
+	switch (ch) {
+	case 'c':
+	case OPT_REDACT_HEADER:
+	case OPT_REDACT_QUERY:
+	case OPT_REDACT_JSON_KEY:
+	case OPT_NO_REDACT:
+		if (mode == OPTIONS_PROXY)
+			only = "record and replay";
+		break;
+	case OPT_FALLBACK:
+	case OPT_MATCH_HEADER:
+	case OPT_REPORT:
+	case OPT_STRICT:
+		if (mode != OPTIONS_REPLAY)
+			only = "replay";
+		break;
+	}
+	if (only == NULL)
+		return 0;
+	*cause = xasprintf("option %.*s is for %s only", (int)strcspn(arg, "="),
+	    arg, only);
+	return -1;
 }
 
 /* Usage text of the serving options. */
@@ -457,4 +609,48 @@ options_usage(void)
 	"  -v, --verbose               also log connection details\n"
 	"  -q, --quiet                 log only warnings and errors\n"
 	"  -h, --help                  show this help\n";
+}
+
+/* Usage text of the options of record. */
+const char *
+options_usage_record(void)
+{
+	return
+	"  -c, --cassette FILE         the HAR file to record to (created, or "
+	    "appended to)\n"
+	"      --redact-header NAME    also redact this header's value\n"
+	"      --redact-query NAME     also redact this query parameter's "
+	    "value\n"
+	"      --redact-json-key NAME  also redact this JSON key's value, at "
+	    "any depth\n"
+	"      --no-redact             store secrets as they are (prints a "
+	    "warning;\n"
+	"                              never attach such a cassette to a "
+	    "ticket)\n";
+}
+
+/* Usage text of the options of replay. */
+const char *
+options_usage_replay(void)
+{
+	return
+	"  -c, --cassette FILE         the HAR file to answer from\n"
+	"      --fallback=error|proxy  on a miss: answer 404 with a miss "
+	    "report\n"
+	"                              (default), or forward the request and "
+	    "append\n"
+	"                              the exchange to the cassette\n"
+	"      --match-header NAME     requests must also agree on this "
+	    "header\n"
+	"      --report FILE           write the run's report (unused entries, "
+	    "misses)\n"
+	"                              as JSON to FILE on exit\n"
+	"      --strict                exit 1 when an entry was never used or "
+	    "a\n"
+	"                              request missed\n"
+	"      --redact-header NAME, --redact-query NAME, --redact-json-key "
+	    "NAME,\n"
+	"      --no-redact             as for record: live requests are "
+	    "redacted the\n"
+	"                              same way before they are matched\n";
 }

@@ -12,7 +12,15 @@
 #define OPTIONS_DEFAULT_LISTEN		"127.0.0.1:8080"
 #define OPTIONS_MAX_HEADERS		512	/* header lines per message */
 
+/* Which serving command the options are for. */
+enum options_mode {
+	OPTIONS_PROXY,
+	OPTIONS_RECORD,
+	OPTIONS_REPLAY
+};
+
 struct options {
+	enum options_mode mode;		/* set before options_parse */
 	char		*listen_host;	/* numeric address or "localhost" */
 	int		 listen_port;	/* 0 picks a free port */
 	unsigned	 connect_timeout_ms;
@@ -33,6 +41,21 @@ struct options {
 	int		 no_annotate;	/* never change a response */
 	int		 log_json;	/* one JSON object per exchange */
 	char		*rules_file;	/* NULL: the built-in rules */
+
+	/* Cassettes (record, replay). */
+	char		*cassette;	/* -c FILE */
+	char		**redact_headers;	/* --redact-header */
+	size_t		 n_redact_headers;
+	char		**redact_queries;	/* --redact-query */
+	size_t		 n_redact_queries;
+	char		**redact_json_keys;	/* --redact-json-key */
+	size_t		 n_redact_json_keys;
+	int		 no_redact;	/* --no-redact: store secrets */
+	int		 fallback_proxy;/* replay: forward misses, record */
+	char		**match_headers;	/* --match-header */
+	size_t		 n_match_headers;
+	char		*report_file;	/* replay --report FILE */
+	int		 strict;	/* replay: stale cassette exits 1 */
 };
 
 /* Fill in the documented defaults. */
@@ -57,5 +80,8 @@ int	options_parse_count(const char *, unsigned max, unsigned *,
 int	options_no_intercept(const struct options *, const char *host);
 /* The usage text of the serving options, for --help. */
 const char *options_usage(void);
+/* The usage text of the options of record or replay only. */
+const char *options_usage_record(void);
+const char *options_usage_replay(void);
 
 #endif

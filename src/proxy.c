@@ -49,11 +49,16 @@
 #include "body.h"
 #include "buf.h"
 #include "ca.h"
+#include "cassette.h"
 #include "diagnose.h"
+#include "exchange.h"
 #include "http.h"
 #include "log.h"
 #include "options.h"
 #include "proxy.h"
+#include "recorder.h"
+#include "redact.h"
+#include "replay.h"
 #include "rules.h"
 #include "snapshot.h"
 #include "upstream.h"
@@ -129,6 +134,9 @@ struct proxy {
 	struct ca		*ca;
 	struct rules		*rules;
 	struct snapshot_store	*snapshots;
+	struct redactor		*redactor;	/* for the log and cassettes */
+	struct recorder		*recorder;	/* record; replay --fallback */
+	struct replay_index	*replay;	/* replay: answer from it */
 	int			 color;		/* stderr is a terminal */
 	struct ssl_ctx_st	*upstream_tls;
 	struct event		*accept_retry;
@@ -157,6 +165,10 @@ struct conn {
 
 	/* The exchange in progress. */
 	struct timespec		 t_start;
+	struct timespec		 t_wall;	/* t_start on the calendar */
+	struct timespec		 t_req_done;	/* request fully read */
+	struct timespec		 t_resp_head;	/* response head in */
+	int			 origin_form;	/* replay: GET /path, no URL */
 	struct buf		 url;
 	struct http_url		 target;
 	int			 have_target;
@@ -201,6 +213,17 @@ struct conn {
 	struct buf		 resp_body;
 	int			 resp_truncated;
 	uint64_t		 learned_hash;	/* last profile body learned */
+
+	/* Recording of the exchange in progress. */
+	int			 rec;		/* goes to the cassette */
+	int			 keep_req;	/* keep the request body */
+	int			 rec_resp;	/* keep the response body */
+	int			 own_answer;	/* patchscope answered itself */
+	int			 diagnosed;	/* the PATCH body was checked */
+	char			*rec_url;	/* absolute URL */
+	struct http_headers	 rec_req_headers;
+	struct http_headers	 rec_resp_headers;
+	char			*server_ip;
 };
 
 static llhttp_settings_t request_settings;
@@ -230,6 +253,7 @@ static void	response_inspect(struct conn *, int);
 static void	response_complete(struct conn *);
 static void	request_diagnose(struct conn *);
 static void	request_release(struct conn *);
+static void	replay_answer(struct conn *);
 static void	guard_answer(struct conn *);
 
 static void
@@ -358,6 +382,17 @@ conn_reset_exchange(struct conn *conn)
 	conn->api = conn->inspect_req = conn->hold_req = 0;
 	conn->guard_overflow = conn->req_truncated = 0;
 	conn->capture_resp = conn->hold_resp = conn->resp_truncated = 0;
+	conn->origin_form = 0;
+	conn->rec = conn->keep_req = conn->rec_resp = conn->own_answer = 0;
+	conn->diagnosed = 0;
+	memset(&conn->t_req_done, 0, sizeof conn->t_req_done);
+	memset(&conn->t_resp_head, 0, sizeof conn->t_resp_head);
+	free(conn->rec_url);
+	conn->rec_url = NULL;
+	free(conn->server_ip);
+	conn->server_ip = NULL;
+	http_headers_clear(&conn->rec_req_headers);
+	http_headers_clear(&conn->rec_resp_headers);
 	buf_recycle(&conn->req_body);
 	buf_recycle(&conn->resp_body);
 	diag_list_free(&conn->diags);
@@ -474,36 +509,68 @@ reaper_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/* The absolute URL of the current request ("" when there is none yet). */
+static void
+conn_abs_url(struct conn *conn, struct buf *b)
+{
+	if (!conn->have_target)
+		return;
+	buf_printf(b, "%s://", conn->target.scheme);
+	http_url_authority(b, &conn->target);
+	buf_adds(b, conn->target.target);
+}
+
 /* The URL of the current request as it may appear in a log line. */
 static void
-conn_log_url(struct conn *conn, struct buf *b)
+conn_log_url(struct conn *conn, const struct exchange *x, struct buf *b)
 {
-	if (conn->have_target)
-		http_url_for_log(b, &conn->target);
-	else if (conn->url.len > 0 && conn->url.len < 200 &&
+	struct buf	 raw = { NULL, 0, 0 };
+	char		*safe;
+
+	if (x != NULL && x->url != NULL)
+		buf_adds(b, x->url);
+	else if (conn->have_target) {
+		conn_abs_url(conn, &raw);
+		safe = redact_url(conn->proxy->redactor, buf_str(&raw));
+		buf_adds(b, safe);
+		free(safe);
+		buf_free(&raw);
+	} else if (conn->url.len > 0 && conn->url.len < 200 &&
 	    conn->url.data[0] == '/')
 		buf_add(b, conn->url.data, strcspn(conn->url.data, "?"));
 	else
 		buf_adds(b, "-");
 }
 
-/* The JSON record of an exchange, for --log-json. */
-static void
-conn_log_json(struct conn *conn, const char *method, const char *url,
-    int status, const char *code, const char *message)
+/* The diagnoses as JSON: the redacted ones of x, else the list's. */
+static json_t *
+conn_diags_json(struct conn *conn, const struct exchange *x)
 {
-	json_t	*rec, *diags;
-	char	*line;
+	json_t	*diags;
 	size_t	 i;
 
+	if (x != NULL && x->diagnoses != NULL)
+		return json_incref(x->diagnoses);
 	diags = json_array();
 	for (i = 0; i < conn->diags.n; i++)
 		json_array_append_new(diags, diag_to_json(&conn->diags.v[i]));
+	return diags;
+}
+
+/* The JSON record of an exchange, for --log-json. */
+static void
+conn_log_json(struct conn *conn, const struct exchange *x, const char *method,
+    const char *url, int status, const char *code, const char *message)
+{
+	json_t	*rec;
+	char	*line;
+
 	rec = json_pack("{s:I, s:s, s:s, s:i, s:I, s:I, s:f, s:o}",
 	    "id", (json_int_t)conn->id, "method", method, "url", url,
 	    "status", status, "req_bytes", (json_int_t)conn->client.body_bytes,
 	    "resp_bytes", (json_int_t)conn->origin.body_bytes,
-	    "ms", elapsed_ms(&conn->t_start), "diagnoses", diags);
+	    "ms", elapsed_ms(&conn->t_start), "diagnoses",
+	    conn_diags_json(conn, x));
 	if (rec == NULL)
 		return;
 	if (code != NULL) {
@@ -519,28 +586,37 @@ conn_log_json(struct conn *conn, const char *method, const char *url,
 
 /* The diagnoses of an exchange, compiler style, under its line. */
 static void
-conn_log_diags(struct conn *conn)
+conn_log_diags(struct conn *conn, const struct exchange *x)
 {
 	static const char	*colors[] = {
 		[DIAG_ERROR] = "\033[1;31m", [DIAG_WARNING] = "\033[1;33m",
 		[DIAG_INFO] = "\033[1;36m"
 	};
 	struct buf		 line = { NULL, 0, 0 };
+	const char		*code;
+	json_t			*diags, *d;
 	size_t			 i;
 	int			 lost = 0;
 
-	for (i = 0; i < conn->diags.n; i++) {
+	if (conn->diags.n == 0)
+		return;
+	diags = conn_diags_json(conn, x);
+	for (i = 0; i < json_array_size(diags); i++) {
+		d = json_array_get(diags, i);
 		buf_reset(&line);
-		diag_format(&conn->diags.v[i], &line);
+		if (diag_format_json(d, &line) != 0)
+			continue;
 		if (conn->proxy->color)
 			log_info("[#%" PRIu64 "]   %s%s\033[0m", conn->id,
-			    colors[conn->diags.v[i].severity], buf_str(&line));
+			    colors[diag_severity_json(d)], buf_str(&line));
 		else
 			log_info("[#%" PRIu64 "]   %s", conn->id,
 			    buf_str(&line));
-		if (strcmp(conn->diags.v[i].code, "actions.partial") == 0)
+		code = json_string_value(json_object_get(d, "code"));
+		if (code != NULL && strcmp(code, "actions.partial") == 0)
 			lost = 1;
 	}
+	json_decref(diags);
 	/* The API takes such a PATCH silently: that is the data loss. */
 	if (lost && conn->resp_status >= 200 && conn->resp_status < 300)
 		log_warnx("[#%" PRIu64 "] the API accepted a PATCH whose "
@@ -551,19 +627,19 @@ conn_log_diags(struct conn *conn)
 
 /* One info line per exchange: what, where, outcome, bytes, time. */
 static void
-conn_log_exchange(struct conn *conn, int status, const char *code,
-    const char *message)
+conn_log_exchange(struct conn *conn, const struct exchange *x, int status,
+    const char *code, const char *message)
 {
 	struct buf	 url = { NULL, 0, 0 };
 	const char	*method;
 
 	if (!log_enabled(LOG_LEVEL_INFO))
 		return;
-	conn_log_url(conn, &url);
+	conn_log_url(conn, x, &url);
 	method = conn->method >= 0 ?
 	    llhttp_method_name((llhttp_method_t)conn->method) : "-";
 	if (conn->proxy->opts->log_json)
-		conn_log_json(conn, method, buf_str(&url), status, code,
+		conn_log_json(conn, x, method, buf_str(&url), status, code,
 		    message);
 	else if (code != NULL)
 		log_info("[#%" PRIu64 "] %s %s -> %d %s: %s (req %" PRIu64
@@ -577,8 +653,176 @@ conn_log_exchange(struct conn *conn, int status, const char *code,
 		    buf_str(&url), status, conn->client.body_bytes,
 		    conn->origin.body_bytes, elapsed_ms(&conn->t_start));
 	if (!conn->proxy->opts->log_json)
-		conn_log_diags(conn);
+		conn_log_diags(conn, x);
 	buf_free(&url);
+}
+
+/* Milliseconds from a to b, 0 when either is unset or b is earlier. */
+static double
+span_ms(const struct timespec *a, const struct timespec *b)
+{
+	double	ms;
+
+	if ((a->tv_sec == 0 && a->tv_nsec == 0) ||
+	    (b->tv_sec == 0 && b->tv_nsec == 0))
+		return 0;
+	ms = (double)(b->tv_sec - a->tv_sec) * 1000.0 +
+	    (double)(b->tv_nsec - a->tv_nsec) / 1e6;
+	return ms > 0 ? ms : 0;
+}
+
+/*
+ * Store a message body as the cassette keeps it: decoded from its
+ * Content-Encoding when that works, cut at --max-body-buffer (marked), and
+ * with headers that describe the stored bytes (Content-Length true, no
+ * Transfer-Encoding, no Content-Encoding once decoded).
+ */
+static void
+conn_store_body(struct conn *conn, struct exchange_body *body,
+    struct http_headers *h, const struct buf *raw, int truncated,
+    uint64_t wire)
+{
+	struct buf	 dec = { NULL, 0, 0 };
+	const char	*enc, *cause;
+	char		 len[32];
+
+	if (raw->len == 0 && wire == 0)
+		return;
+	enc = http_headers_get(h, "Content-Encoding");
+	if (enc != NULL && !truncated && strcasecmp(enc, "identity") != 0 &&
+	    body_decode(enc, raw->data, raw->len,
+	    conn->proxy->opts->max_body_buffer, &dec, &cause) == 0) {
+		exchange_body_set(body, dec.data != NULL ? dec.data : "",
+		    dec.len);
+		body->decoded_from = xstrdup(enc);
+		http_headers_remove(h, "Content-Encoding");
+	} else
+		exchange_body_set(body, raw->data != NULL ? raw->data : "",
+		    raw->len);
+	buf_free(&dec);
+	if (truncated) {
+		body->truncated = 1;
+		body->size = wire > body->len ? wire : body->len + 1;
+	}
+	http_headers_remove(h, "Transfer-Encoding");
+	http_headers_remove(h, "Content-Length");
+	snprintf(len, sizeof len, "%zu", body->len);
+	http_headers_add(h, "Content-Length", 14, len, strlen(len));
+}
+
+/* The time an exchange started, as HAR wants it (ISO 8601, UTC, ms). */
+static char *
+conn_started(const struct timespec *t)
+{
+	struct tm	tm;
+	char		date[32];
+
+	gmtime_r(&t->tv_sec, &tm);
+	strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%S", &tm);
+	return xasprintf("%s.%03ldZ", date, t->tv_nsec / 1000000);
+}
+
+/*
+ * Fill x with the exchange in progress as it goes to the cassette and the
+ * log: request and response as the origin saw and sent them, before any
+ * annotation. own_h/own_body: patchscope answered itself (an error or the
+ * guard), with these. code: patchscope's error code, if any.
+ */
+static void
+conn_exchange(struct conn *conn, struct exchange *x, int status,
+    const char *code, const struct http_headers *own_h, const char *own_body)
+{
+	struct half	*c = &conn->client, *o = &conn->origin;
+	struct buf	 url = { NULL, 0, 0 }, own = { NULL, 0, 0 };
+	struct timespec	 now;
+	json_t		*diags;
+
+	monotonic_now(&now);
+	x->started = conn_started(&conn->t_wall);
+	x->time_ms = elapsed_ms(&conn->t_start);
+	x->send_ms = span_ms(&conn->t_start, &conn->t_req_done);
+	x->wait_ms = span_ms(&conn->t_req_done, &conn->t_resp_head);
+	x->receive_ms = span_ms(&conn->t_resp_head, &now);
+	if (conn->server_ip != NULL)
+		x->server_ip = xstrdup(conn->server_ip);
+	x->method = xstrdup(conn->method >= 0 ?
+	    llhttp_method_name((llhttp_method_t)conn->method) : "GET");
+	conn_abs_url(conn, &url);
+	x->url = xstrdup(buf_str(&url));
+	buf_free(&url);
+	x->http_version = xstrdup(conn->client_http10 ? "HTTP/1.0" :
+	    "HTTP/1.1");
+	exchange_headers_copy(&x->req_headers, conn->rec ?
+	    &conn->rec_req_headers : &c->headers);
+	conn_store_body(conn, &x->req_body, &x->req_headers, &conn->req_body,
+	    conn->req_truncated, c->body_bytes);
+	x->req_wire_bytes = c->body_bytes;
+	if (own_h != NULL) {
+		x->status = status;
+		x->reason = xstrdup(http_reason(status));
+		exchange_headers_copy(&x->resp_headers, own_h);
+		buf_adds(&own, own_body);
+		conn_store_body(conn, &x->resp_body, &x->resp_headers, &own, 0,
+		    own.len);
+		x->resp_wire_bytes = own.len;
+		x->answered_by = xstrdup("patchscope");
+		if (conn->own_answer)
+			x->error = xstrdup("patchscope_guard");
+		buf_free(&own);
+	} else if (conn->rec) {
+		x->status = conn->resp_status;
+		x->reason = xstrdup(o->reason.len > 0 ? buf_str(&o->reason) :
+		    http_reason(conn->resp_status));
+		exchange_headers_copy(&x->resp_headers,
+		    &conn->rec_resp_headers);
+		conn_store_body(conn, &x->resp_body, &x->resp_headers,
+		    &conn->resp_body, conn->resp_truncated, o->body_bytes);
+		x->resp_wire_bytes = o->body_bytes;
+	} else
+		x->status = status;
+	if (code != NULL)
+		x->error = xstrdup(code);
+	if (conn->diags.n > 0 || conn->diagnosed) {
+		diags = conn_diags_json(conn, NULL);
+		x->diagnoses = diags;
+	}
+}
+
+/*
+ * An exchange is over: log it (its redacted form when it has diagnoses or
+ * is recorded, so no secret reaches the log) and append it to the
+ * cassette when recording. own_h/own_body: patchscope's own answer.
+ */
+static void
+conn_exchange_done(struct conn *conn, int status, const char *code,
+    const char *message, const struct http_headers *own_h,
+    const char *own_body)
+{
+	struct proxy	*p = conn->proxy;
+	struct exchange	 x;
+	json_t		*entry;
+	int		 rec, have;
+
+	/* No response at all (the client left first): nothing to keep. */
+	rec = conn->rec && p->recorder != NULL && conn->have_target &&
+	    (own_h != NULL || conn->resp_status != 0);
+	have = rec || conn->diags.n > 0;
+	exchange_init(&x);
+	if (have) {
+		conn_exchange(conn, &x, status, code, own_h, own_body);
+		redact_exchange(p->redactor, &x);
+	}
+	conn_log_exchange(conn, have ? &x : NULL, status, code, message);
+	if (rec) {
+		entry = cassette_entry_encode(&x);
+		if (entry != NULL)
+			recorder_add(p->recorder, entry);
+		json_decref(entry);
+		if (p->replay != NULL)
+			replay_add(p->replay, &x);
+	}
+	conn->rec = 0;
+	exchange_free(&x);
 }
 
 /*
@@ -642,9 +886,9 @@ conn_fail(struct conn *conn, int status, const char *code, const char *fmt,
     ...)
 {
 	struct http_headers	 h = { NULL, 0, 0 };
-	struct buf		 head = { NULL, 0, 0 }, url = { NULL, 0, 0 };
+	struct buf		 head = { NULL, 0, 0 };
 	va_list			 ap;
-	char			*msg, *body, len[32];
+	char			*msg, *body, *text, len[32];
 	json_t			*obj;
 
 	if (conn_finishing(conn))
@@ -654,38 +898,39 @@ conn_fail(struct conn *conn, int status, const char *code, const char *fmt,
 		msg = NULL;
 	va_end(ap);
 	if (conn->resp_started) {
-		conn_log_exchange(conn, conn->resp_status, code,
-		    msg != NULL ? msg : "?");
+		/* Cut off mid-response: keep what came, marked. */
+		conn->resp_truncated = conn->resp_truncated ||
+		    !conn->origin.msg_done;
+		conn_exchange_done(conn, conn->resp_status, code,
+		    msg != NULL ? msg : "?", NULL, NULL);
 		conn_close(conn, "%s", msg != NULL ? msg : code);
 		free(msg);
 		return;
 	}
-	conn_log_exchange(conn, status, code, msg != NULL ? msg : "?");
 	obj = json_pack("{s:s, s:i, s:s, s:s}", "source", "patchscope",
 	    "status", status, "error", code, "message",
 	    msg != NULL ? msg : code);
-	body = obj != NULL ? json_dumps(obj, JSON_COMPACT) : NULL;
+	text = obj != NULL ? json_dumps(obj, JSON_COMPACT) : NULL;
 	json_decref(obj);
-	if (body == NULL)
-		body = xstrdup("{}");
-	snprintf(len, sizeof len, "%zu", strlen(body) + 1);
+	body = xasprintf("%s\n", text != NULL ? text : "{}");
+	free(text);
 	http_headers_add(&h, "Content-Type", 12, "application/json", 16);
-	http_headers_add(&h, "Content-Length", 14, len, strlen(len));
 	http_headers_add(&h, "X-Patchscope-Error", 18, code, strlen(code));
+	conn_exchange_done(conn, status, code, msg != NULL ? msg : "?", &h,
+	    body);
+	snprintf(len, sizeof len, "%zu", strlen(body));
+	http_headers_add(&h, "Content-Length", 14, len, strlen(len));
 	http_headers_add(&h, "Connection", 10, "close", 5);
 	http_response_head(&head, status, http_reason(status), &h);
 	/* The length describes the body; a HEAD answer goes without it. */
-	if (conn->method != HTTP_HEAD) {
+	if (conn->method != HTTP_HEAD)
 		buf_adds(&head, body);
-		buf_add(&head, "\n", 1);
-	}
 	half_write(&conn->client, head.data, head.len);
 	conn->resp_started = 1;
 	conn->resp_status = status;
 	conn->exchanges++;
 	http_headers_clear(&h);
 	buf_free(&head);
-	buf_free(&url);
 	free(body);
 	free(msg);
 	conn_drain(conn);
@@ -898,7 +1143,8 @@ on_body_cb(llhttp_t *parser, const char *at, size_t len)
 	struct conn	*conn = h->conn;
 	size_t		 max = conn->proxy->opts->max_body_buffer;
 
-	if (h == &conn->client && conn->inspect_req) {
+	if (h == &conn->client && (conn->inspect_req || conn->keep_req) &&
+	    !conn->req_truncated) {
 		if (conn->req_body.len + len > max) {
 			conn->req_truncated = 1;
 			conn->inspect_req = 0;
@@ -906,16 +1152,22 @@ on_body_cb(llhttp_t *parser, const char *at, size_t len)
 				conn->guard_overflow = 1;
 				return HPE_USER;
 			}
+			/* A recording keeps the part that fits. */
+			buf_add(&conn->req_body, at, max - conn->req_body.len);
 		} else
 			buf_add(&conn->req_body, at, len);
 	}
-	if (h == &conn->origin && (conn->hold_resp || conn->capture_resp)) {
+	if (h == &conn->origin && (conn->hold_resp || conn->capture_resp ||
+	    conn->rec_resp) && !conn->resp_truncated) {
 		if (conn->resp_body.len + len <= max)
 			buf_add(&conn->resp_body, at, len);
-		else if (conn->hold_resp) {
+		else {
 			/* Too big to annotate: send what is held, then relay. */
-			response_release(conn);
-		} else {
+			if (conn->hold_resp)
+				response_release(conn);
+			if (conn->rec_resp)
+				buf_add(&conn->resp_body, at,
+				    max - conn->resp_body.len);
 			conn->capture_resp = 0;
 			conn->resp_truncated = 1;
 		}
@@ -943,6 +1195,8 @@ on_message_complete_cb(llhttp_t *parser)
 	if (h->chunked_out && h->peer->bev != NULL &&
 	    !(h == &conn->origin && conn->hold_resp))
 		half_write(h->peer, "0\r\n\r\n", 5);
+	if (h == &conn->client)
+		monotonic_now(&conn->t_req_done);
 	h->msg_done = 1;
 	return HPE_PAUSED;
 }
@@ -957,6 +1211,7 @@ on_request_begin_cb(llhttp_t *parser)
 
 	conn_reset_exchange(conn);
 	monotonic_now(&conn->t_start);
+	clock_gettime(CLOCK_REALTIME, &conn->t_wall);
 	if (conn->state == CONN_WAIT_REQUEST) {
 		conn_set_state(conn, CONN_READ_HEAD);
 		/* The first request's clock started at accept. */
@@ -1040,6 +1295,40 @@ tunnel_target(struct conn *conn, const char *path)
 }
 
 /*
+ * Replay: a request sent straight to patchscope as to a server ("GET
+ * /v1/..."), as a test with a base URL does. Its URL is made from the Host
+ * header (else "localhost") and the path; matching then ignores the
+ * origin. Return 0, or -1 after answering with an error.
+ */
+static int
+replay_target(struct conn *conn, const char *path)
+{
+	const char	*host, *errstr;
+	char		*url;
+	int		 rc;
+
+	if (http_headers_count(&conn->client.headers, "Host") > 1) {
+		conn_fail(conn, 400, "bad_request",
+		    "the request has more than one Host header");
+		return -1;
+	}
+	host = http_headers_get(&conn->client.headers, "Host");
+	if (host == NULL || *host == '\0')
+		host = "localhost";
+	url = xasprintf("http://%s%s", host, path);
+	rc = http_url_parse(url, &conn->target, &errstr);
+	free(url);
+	if (rc != 0) {
+		conn_fail(conn, 400, "bad_request", "bad request target or "
+		    "Host header: %s", errstr);
+		return -1;
+	}
+	conn->have_target = 1;
+	conn->origin_form = 1;
+	return 0;
+}
+
+/*
  * Work out where a request goes: the absolute URL of a proxy request, or,
  * inside an intercepted tunnel, the CONNECT target plus the path. Return 0,
  * or -1 after answering with an error.
@@ -1072,6 +1361,8 @@ request_target(struct conn *conn)
 		    url);
 		return -1;
 	}
+	if (url[0] == '/' && conn->proxy->replay != NULL)
+		return replay_target(conn, url);
 	if (url[0] == '\0' || url[0] == '/' || url[0] == '*') {
 		conn_fail(conn, 400, "not_a_proxy_request",
 		    "patchscope is a forward proxy: send absolute-form "
@@ -1135,7 +1426,8 @@ connect_begin(struct conn *conn)
 	conn->origin_host = xstrdup(conn->tunnel.host);
 	conn->origin_name = xstrdup(conn->tunnel.host);
 	conn->origin_port = conn->tunnel.port;
-	if (options_no_intercept(p->opts, conn->tunnel.host)) {
+	if (options_no_intercept(p->opts, conn->tunnel.host) &&
+	    p->replay == NULL) {
 		conn->raw_tunnel = 1;
 		conn->origin_tls = 0;
 		origin_start(conn);
@@ -1174,6 +1466,21 @@ connect_begin(struct conn *conn)
 	return 1;
 }
 
+/*
+ * This exchange goes to the cassette: keep both bodies (up to the limit)
+ * and the request's headers as they are sent on, without our Via.
+ */
+static void
+conn_record_begin(struct conn *conn)
+{
+	conn->rec = 1;
+	conn->keep_req = 1;
+	conn->rec_resp = 1;
+	http_headers_clear(&conn->rec_req_headers);
+	exchange_headers_copy(&conn->rec_req_headers, &conn->client.headers);
+	http_headers_remove(&conn->rec_req_headers, "Via");
+}
+
 /* Is this a request of the profile API, and what to do with its bodies? */
 static void
 request_classify(struct conn *conn)
@@ -1195,9 +1502,10 @@ request_classify(struct conn *conn)
 static int
 request_begin(struct conn *conn)
 {
+	struct proxy		*p = conn->proxy;
 	struct half		*c = &conn->client;
 	llhttp_t		*parser = &c->parser;
-	const struct options	*opts = conn->proxy->opts;
+	const struct options	*opts = p->opts;
 	struct buf		 authority = { NULL, 0, 0 };
 	const char		*host;
 
@@ -1224,7 +1532,7 @@ request_begin(struct conn *conn)
 		return -1;
 	}
 	host = http_headers_get(&c->headers, "Host");
-	if (host != NULL && !conn->have_tunnel &&
+	if (host != NULL && !conn->have_tunnel && !conn->origin_form &&
 	    !http_host_matches(host, &conn->target)) {
 		conn_fail(conn, 400, "host_mismatch",
 		    "the Host header (%.100s) names another server than the "
@@ -1237,9 +1545,11 @@ request_begin(struct conn *conn)
 	http_url_authority(&authority, &conn->target);
 	http_headers_add(&c->headers, "Host", 4, authority.data,
 	    authority.len);
-	http_headers_add(&c->headers, "Via", 3, "1.1 patchscope", 14);
 	buf_free(&authority);
 	request_classify(conn);
+	if (p->recorder != NULL && p->replay == NULL)
+		conn_record_begin(conn);
+	http_headers_add(&c->headers, "Via", 3, "1.1 patchscope", 14);
 	/*
 	 * Inside a tunnel the CONNECT target says where to connect and the
 	 * Host header which name the origin must prove (they differ with
@@ -1250,6 +1560,11 @@ request_begin(struct conn *conn)
 	conn->origin_name = xstrdup(conn->target.host);
 	conn->origin_port = conn->target.port;
 	conn->origin_tls = strcmp(conn->target.scheme, "https") == 0;
+	if (p->replay != NULL) {
+		/* Replay: the whole request is needed to match it. */
+		conn->hold_req = 1;
+		conn->keep_req = 1;
+	}
 	if (conn->hold_req) {
 		/* --guard: read the whole PATCH before anything is sent. */
 		conn_set_state(conn, CONN_WAIT_RESPONSE);
@@ -1358,6 +1673,32 @@ on_response_headers_cb(llhttp_t *parser)
 	return HPE_PAUSED;
 }
 
+/* Remember the origin's address for the cassette (HAR serverIPAddress). */
+static void
+conn_peer_ip(struct conn *conn)
+{
+	struct sockaddr_storage	 ss;
+	socklen_t		 len = sizeof ss;
+	char			 ip[INET6_ADDRSTRLEN];
+	evutil_socket_t		 fd;
+
+	if (conn->origin.bev == NULL)
+		return;
+	fd = bufferevent_getfd(conn->origin.bev);
+	if (fd < 0 || getpeername(fd, (struct sockaddr *)&ss, &len) != 0)
+		return;
+	if (ss.ss_family == AF_INET)
+		inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, ip,
+		    sizeof ip);
+	else if (ss.ss_family == AF_INET6)
+		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr,
+		    ip, sizeof ip);
+	else
+		return;
+	free(conn->server_ip);
+	conn->server_ip = xstrdup(ip);
+}
+
 static void
 response_begin(struct conn *conn)
 {
@@ -1393,6 +1734,11 @@ response_begin(struct conn *conn)
 		return;
 	}
 	conn->resp_status = status;
+	monotonic_now(&conn->t_resp_head);
+	if (conn->rec) {
+		exchange_headers_copy(&conn->rec_resp_headers, &o->headers);
+		conn_peer_ip(conn);
+	}
 	no_body = conn->method == HTTP_HEAD || status == 204 || status == 304;
 	if (no_body)
 		o->chunked_out = 0;
@@ -1481,13 +1827,20 @@ response_release(struct conn *conn)
 	    "--max-body-buffer; diagnoses were not added to it", conn->id);
 	response_send_head(conn);
 	half_relay_out(o, conn->resp_body.data, conn->resp_body.len);
-	buf_reset(&conn->resp_body);
+	/* A recording keeps the first part. */
+	if (!conn->rec_resp)
+		buf_reset(&conn->resp_body);
 }
 
 /* The key of a profile's snapshot: host:port, account, profile. */
 static void
 snapshot_key(struct conn *conn, struct buf *host)
 {
+	/* Replay answers for the cassette's hosts, whatever the URL says. */
+	if (conn->proxy->replay != NULL) {
+		buf_adds(host, "replay");
+		return;
+	}
 	buf_printf(host, "%s:%d", conn->origin_name != NULL ?
 	    conn->origin_name : "", conn->origin_port);
 }
@@ -1581,6 +1934,7 @@ request_diagnose(struct conn *conn)
 	const char		*enc, *cause;
 
 	conn->inspect_req = 0;
+	conn->diagnosed = 1;
 	enc = http_headers_get(&conn->client.headers, "Content-Encoding");
 	if (body_decode(enc, conn->req_body.data, conn->req_body.len,
 	    p->opts->max_body_buffer, &dec, &cause) != 0) {
@@ -1610,6 +1964,12 @@ guard_answer(struct conn *conn)
 	buf_add(&body, "\n", 1);
 	snprintf(len, sizeof len, "%zu", body.len);
 	http_headers_add(&h, "Content-Type", 12, "application/json", 16);
+	/* The cassette keeps this answer as patchscope's own. */
+	conn->own_answer = 1;
+	http_headers_clear(&conn->rec_resp_headers);
+	exchange_headers_copy(&conn->rec_resp_headers, &h);
+	buf_reset(&conn->resp_body);
+	buf_add(&conn->resp_body, body.data, body.len);
 	http_headers_add(&h, "Content-Length", 14, len, strlen(len));
 	annotate_headers(&conn->diags, &h);
 	if (!conn->client_keepalive || conn->proxy->draining) {
@@ -1651,6 +2011,192 @@ request_release(struct conn *conn)
 	half_write(&conn->origin, conn->req_body.data, conn->req_body.len);
 }
 
+/* The live request as replay matches it: decoded, redacted. */
+static void
+replay_request(struct conn *conn, struct exchange *x)
+{
+	struct buf	url = { NULL, 0, 0 };
+
+	x->method = xstrdup(llhttp_method_name((llhttp_method_t)conn->method));
+	conn_abs_url(conn, &url);
+	x->url = xstrdup(buf_str(&url));
+	buf_free(&url);
+	exchange_headers_copy(&x->req_headers, &conn->client.headers);
+	http_headers_remove(&x->req_headers, "Via");
+	conn_store_body(conn, &x->req_body, &x->req_headers, &conn->req_body,
+	    conn->req_truncated, conn->client.body_bytes);
+	redact_exchange(conn->proxy->redactor, x);
+}
+
+/* Answer from a recorded exchange, annotated as a live one would be. */
+static void
+replay_serve(struct conn *conn, const struct replay_hit *hit)
+{
+	const struct exchange	*x = hit->x;
+	struct half		*o = &conn->origin;
+	char			 num[64];
+	int			 no_body;
+
+	conn->resp_status = x->status;
+	no_body = conn->method == HTTP_HEAD || x->status == 204 ||
+	    x->status == 304 || x->status < 200;
+	http_headers_clear(&o->headers);
+	exchange_headers_copy(&o->headers, &x->resp_headers);
+	http_headers_strip_hop(&o->headers);
+	if (!no_body) {
+		http_headers_remove(&o->headers, "Content-Length");
+		snprintf(num, sizeof num, "%zu", x->resp_body.len);
+		http_headers_add(&o->headers, "Content-Length", 14, num,
+		    strlen(num));
+	}
+	buf_reset(&o->reason);
+	buf_adds(&o->reason, x->reason != NULL && *x->reason != '\0' ?
+	    x->reason : http_reason(x->status));
+	http_headers_add(&o->headers, "X-Patchscope-Replay", 19, "hit", 3);
+	snprintf(num, sizeof num, "%zu", hit->entry);
+	http_headers_add(&o->headers, "X-Patchscope-Replay-Entry", 25, num,
+	    strlen(num));
+	snprintf(num, sizeof num, "%zu/%zu", hit->nth, hit->of);
+	http_headers_add(&o->headers, "X-Patchscope-Replay-Sequence", 28, num,
+	    strlen(num));
+	if (!conn->client_keepalive || conn->proxy->draining) {
+		conn->close_after = 1;
+		http_headers_add(&o->headers, "Connection", 10, "close", 5);
+	} else if (conn->client_http10)
+		http_headers_add(&o->headers, "Connection", 10, "keep-alive",
+		    10);
+	buf_reset(&conn->resp_body);
+	if (!no_body && x->resp_body.data != NULL)
+		buf_add(&conn->resp_body, x->resp_body.data, x->resp_body.len);
+	o->body_bytes = conn->resp_body.len;
+	monotonic_now(&conn->t_resp_head);
+	log_debug("[#%" PRIu64 "] replay: entry %zu (%zu of %zu)", conn->id,
+	    hit->entry, hit->nth, hit->of);
+	/* patchscope's own recorded answer (guard, error) is as it was. */
+	if (x->answered_by != NULL) {
+		if (!conn->proxy->opts->no_annotate)
+			annotate_headers(&conn->diags, &o->headers);
+	} else
+		response_inspect(conn, no_body);
+	if (!conn->hold_resp) {
+		response_send_head(conn);
+		half_write(&conn->client, conn->resp_body.data,
+		    conn->resp_body.len);
+	}
+	o->msg_done = 1;
+	exchange_finish(conn);
+}
+
+/* No recorded exchange matches: 404 with the miss report; keep alive. */
+static void
+replay_miss(struct conn *conn, const struct exchange *req)
+{
+	struct http_headers	 h = { NULL, 0, 0 };
+	struct buf		 head = { NULL, 0, 0 };
+	json_t			*report;
+	char			*text, len[32];
+	const char		*msg;
+
+	report = replay_miss_report(conn->proxy->replay, req,
+	    conn->origin_form);
+	msg = json_string_value(json_object_get(report, "message"));
+	log_info("[#%" PRIu64 "] replay miss: %s", conn->id,
+	    msg != NULL ? msg : "no recorded exchange matches");
+	text = json_dumps(report, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	json_decref(report);
+	buf_adds(&conn->resp_body, text != NULL ? text : "{}");
+	buf_add(&conn->resp_body, "\n", 1);
+	free(text);
+	snprintf(len, sizeof len, "%zu", conn->resp_body.len);
+	http_headers_add(&h, "Content-Type", 12, "application/json", 16);
+	http_headers_add(&h, "Content-Length", 14, len, strlen(len));
+	http_headers_add(&h, "X-Patchscope-Replay", 19, "miss", 4);
+	http_headers_add(&h, "X-Patchscope-Error", 18, "replay_miss", 11);
+	if (!conn->proxy->opts->no_annotate)
+		annotate_headers(&conn->diags, &h);
+	if (!conn->client_keepalive || conn->proxy->draining) {
+		conn->close_after = 1;
+		http_headers_add(&h, "Connection", 10, "close", 5);
+	}
+	http_response_head(&head, 404, http_reason(404), &h);
+	if (conn->method != HTTP_HEAD)
+		buf_add(&head, conn->resp_body.data, conn->resp_body.len);
+	half_write(&conn->client, head.data, head.len);
+	conn->resp_status = 404;
+	conn->resp_started = 1;
+	conn->origin.msg_done = 1;
+	http_headers_clear(&h);
+	buf_free(&head);
+	exchange_finish(conn);
+}
+
+/*
+ * replay --fallback=proxy with a request sent as to a server: send it to
+ * the cassette's (first) origin. Return 0, or -1 after an error answer.
+ */
+static int
+replay_fallback_origin(struct conn *conn)
+{
+	const struct exchange	*first;
+	struct http_url		 u;
+	struct buf		 authority = { NULL, 0, 0 };
+	const char		*errstr;
+
+	first = replay_entry(conn->proxy->replay, 0);
+	if (first == NULL || first->url == NULL ||
+	    http_url_parse(first->url, &u, &errstr) != 0) {
+		conn_fail(conn, 502, "replay_miss", "no recorded exchange "
+		    "matches, and the cassette names no origin to forward "
+		    "the request to");
+		return -1;
+	}
+	free(conn->target.scheme);
+	free(conn->target.host);
+	conn->target.scheme = u.scheme;
+	conn->target.host = u.host;
+	conn->target.port = u.port;
+	free(u.target);
+	http_headers_remove(&conn->client.headers, "Host");
+	http_url_authority(&authority, &conn->target);
+	http_headers_add(&conn->client.headers, "Host", 4, authority.data,
+	    authority.len);
+	buf_free(&authority);
+	free(conn->origin_host);
+	free(conn->origin_name);
+	conn->origin_host = xstrdup(conn->target.host);
+	conn->origin_name = xstrdup(conn->target.host);
+	conn->origin_port = conn->target.port;
+	conn->origin_tls = strcmp(conn->target.scheme, "https") == 0;
+	conn->origin_form = 0;
+	return 0;
+}
+
+/* The whole request is in: answer it from the cassette. */
+static void
+replay_answer(struct conn *conn)
+{
+	struct proxy		*p = conn->proxy;
+	struct exchange		 req;
+	struct replay_hit	 hit;
+
+	exchange_init(&req);
+	replay_request(conn, &req);
+	if (replay_match(p->replay, &req, conn->origin_form, &hit) == 0)
+		replay_serve(conn, &hit);
+	else if (p->opts->fallback_proxy) {
+		log_info("[#%" PRIu64 "] replay miss: forwarding it "
+		    "(--fallback=proxy)%s", conn->id, p->recorder != NULL ?
+		    " and appending the exchange to the cassette" : "");
+		if (!conn->origin_form || replay_fallback_origin(conn) == 0) {
+			if (p->recorder != NULL)
+				conn_record_begin(conn);
+			request_release(conn);
+		}
+	} else
+		replay_miss(conn, &req);
+	exchange_free(&req);
+}
+
 /* Map an llhttp error on a half to an answer. */
 static void
 half_parse_error(struct half *h, llhttp_errno_t err)
@@ -1661,6 +2207,13 @@ half_parse_error(struct half *h, llhttp_errno_t err)
 
 	if (reason == NULL)
 		reason = llhttp_errno_name(err);
+	if (err == HPE_USER && conn->guard_overflow &&
+	    conn->proxy->replay != NULL) {
+		conn_fail(conn, 413, "body_too_large", "replay matches whole "
+		    "requests, and this body is larger than --max-body-buffer "
+		    "(%zu bytes); raise the limit", opts->max_body_buffer);
+		return;
+	}
 	if (err == HPE_USER && conn->guard_overflow) {
 		conn_fail(conn, 413, "body_too_large", "--guard cannot check a "
 		    "PATCH body larger than --max-body-buffer (%zu bytes); "
@@ -1790,12 +2343,17 @@ half_parse_input(struct half *h)
 				if (conn->inspect_req)
 					request_diagnose(conn);
 				if (conn->hold_req) {
-					if (diag_list_has_errors(&conn->diags)) {
+					if (conn->proxy->opts->guard &&
+					    diag_list_has_errors(&conn->diags)) {
 						guard_answer(conn);
 						return;
 					}
-					request_release(conn);
-					if (conn_finishing(conn))
+					if (conn->proxy->replay != NULL)
+						replay_answer(conn);
+					else
+						request_release(conn);
+					if (conn_finishing(conn) ||
+					    conn->state == CONN_WAIT_REQUEST)
 						return;
 				}
 				if (conn->origin.msg_done || conn->state ==
@@ -1835,7 +2393,9 @@ exchange_finish(struct conn *conn)
 
 	response_complete(conn);
 	conn->exchanges++;
-	conn_log_exchange(conn, conn->resp_status, NULL, NULL);
+	conn_exchange_done(conn, conn->resp_status, NULL, NULL,
+	    conn->own_answer ? &conn->rec_resp_headers : NULL,
+	    conn->own_answer ? buf_str(&conn->resp_body) : NULL);
 	reusable = o->bev != NULL && llhttp_should_keep_alive(&o->parser) &&
 	    c->msg_done && evbuffer_get_length(
 	    bufferevent_get_input(o->bev)) == 0;
@@ -2033,10 +2593,13 @@ client_event_cb(struct bufferevent *bev, short what, void *arg)
 		 * from the origin, as nginx does, rather than stream a body
 		 * nobody reads.
 		 */
+		conn->resp_truncated = conn->resp_truncated ||
+		    (conn->resp_started && !conn->origin.msg_done);
 		if (conn->state != CONN_DRAIN)
-			conn_log_exchange(conn, conn->resp_status != 0 ?
+			conn_exchange_done(conn, conn->resp_status != 0 ?
 			    conn->resp_status : 499, "client_closed",
-			    "the client closed the connection mid-exchange");
+			    "the client closed the connection mid-exchange",
+			    NULL, NULL);
 		conn_close(conn, "client closed the connection");
 		return;
 	}
@@ -2406,6 +2969,24 @@ settings_init(void)
 	response_settings.on_message_complete = on_message_complete_cb;
 }
 
+/* A redactor with the built-in lists plus the options' additions. */
+static struct redactor *
+proxy_redactor_new(const struct options *opts)
+{
+	struct redactor	*r = redact_new();
+	size_t		 i;
+
+	for (i = 0; i < opts->n_redact_headers; i++)
+		redact_add_header(r, opts->redact_headers[i]);
+	for (i = 0; i < opts->n_redact_queries; i++)
+		redact_add_query(r, opts->redact_queries[i]);
+	for (i = 0; i < opts->n_redact_json_keys; i++)
+		redact_add_json_key(r, opts->redact_json_keys[i]);
+	if (opts->no_redact)
+		redact_disable(r);
+	return r;
+}
+
 /* Bind and start accepting. */
 struct proxy *
 proxy_new(struct event_base *base, const struct options *opts, char **cause)
@@ -2466,6 +3047,7 @@ proxy_new(struct event_base *base, const struct options *opts, char **cause)
 	} else
 		p->rules = rules_builtin();
 	p->snapshots = snapshot_store_new(SNAPSHOTS);
+	p->redactor = proxy_redactor_new(opts);
 	p->color = log_is_tty();
 	ca_dir = ca_default_dir(opts->ca_dir);
 	p->ca = ca_open(ca_dir, LEAF_CACHE, cause);
@@ -2510,6 +3092,7 @@ fail:
 	rules_free(p->rules);
 	if (p->snapshots != NULL)
 		snapshot_store_free(p->snapshots);
+	redact_free(p->redactor);
 	if (p->listener != NULL)
 		evconnlistener_free(p->listener);
 	upstream_tls_ctx_free(p->upstream_tls);
@@ -2596,6 +3179,72 @@ proxy_free(struct proxy *p)
 	rules_free(p->rules);
 	if (p->snapshots != NULL)
 		snapshot_store_free(p->snapshots);
+	redact_free(p->redactor);
 	free(p->address);
 	free(p);
+}
+
+/* The redactor of the options, shared by the log and cassettes. */
+struct redactor *
+proxy_redactor(struct proxy *p)
+{
+	return p->redactor;
+}
+
+/* Record exchanges to rec from now on. */
+void
+proxy_set_recorder(struct proxy *p, struct recorder *rec)
+{
+	p->recorder = rec;
+}
+
+/*
+ * Answer from idx. What the cassette's profile answers say is learned at
+ * once (the first answer of each profile), so a PATCH replayed without its
+ * GET is still checked against what the profile held.
+ */
+void
+proxy_set_replay(struct proxy *p, struct replay_index *idx)
+{
+	const struct exchange	*x;
+	struct http_url		 u;
+	const char		*errstr, *ctype;
+	char			*account, *profile, *fields;
+	struct snapshot		*snap;
+	json_t			*doc;
+	size_t			 i;
+
+	p->replay = idx;
+	for (i = 0; i < replay_count(idx); i++) {
+		x = replay_entry(idx, i);
+		if (x->status < 200 || x->status > 299 ||
+		    x->resp_body.data == NULL || x->resp_body.truncated ||
+		    (strcmp(x->method, "GET") != 0 &&
+		    strcmp(x->method, "PATCH") != 0))
+			continue;
+		ctype = http_headers_get(&x->resp_headers, "Content-Type");
+		if (!body_is_json(ctype) ||
+		    http_url_parse(x->url, &u, &errstr) != 0)
+			continue;
+		if (api_profile_target(u.target, &account, &profile,
+		    &fields) == 0) {
+			doc = json_loadb(x->resp_body.data, x->resp_body.len, 0,
+			    NULL);
+			if (json_is_object(doc)) {
+				rules_learn(p->rules, doc);
+				if (snapshot_store_get(p->snapshots, "replay",
+				    account != NULL ? account : "",
+				    profile) == NULL &&
+				    (snap = snapshot_new(doc, fields)) != NULL)
+					snapshot_store_put(p->snapshots,
+					    "replay", account != NULL ?
+					    account : "", profile, snap);
+			}
+			json_decref(doc);
+			free(account);
+			free(profile);
+			free(fields);
+		}
+		http_url_free(&u);
+	}
 }

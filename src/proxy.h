@@ -8,6 +8,9 @@
 struct event_base;
 struct options;
 struct proxy;
+struct recorder;
+struct redactor;
+struct replay_index;
 
 /*
  * Bind the listening socket and start accepting. Return the proxy, or NULL
@@ -23,6 +26,16 @@ const char *proxy_address(const struct proxy *);
  * within the shutdown deadline, then make the event loop return.
  */
 void	proxy_shutdown(struct proxy *);
+/* Return the redactor built from the options (owned by the proxy). */
+struct redactor *proxy_redactor(struct proxy *);
+/* Append every exchange to rec (the caller keeps and closes it). */
+void	proxy_set_recorder(struct proxy *, struct recorder *);
+/*
+ * Answer every request from idx instead of an origin (the caller keeps and
+ * frees it, after proxy_free). With a recorder too, misses are forwarded
+ * when the options say --fallback=proxy, and appended.
+ */
+void	proxy_set_replay(struct proxy *, struct replay_index *);
 /* Close every connection and free the proxy (NULL is fine). */
 void	proxy_free(struct proxy *);
 

@@ -1,0 +1,42 @@
+/*
+ * recorder: appends HAR entries to a cassette file, crash-safely. The file
+ * on disk is always a complete, valid cassette: new entries are written
+ * with the old ones to FILE.tmp, which is synced and renamed over FILE
+ * (then the directory is synced), at most about once a second and at
+ * close. A kill -9 loses at most the entries of the last second; a failed
+ * write (disk full) keeps the entries in memory and is tried again.
+ */
+#ifndef PATCHSCOPE_RECORDER_H
+#define PATCHSCOPE_RECORDER_H
+
+#include <stddef.h>
+
+struct event_base;
+struct json_t;
+struct recorder;
+
+/*
+ * Open path for appending: an existing cassette is checked (it must load)
+ * and kept byte for byte; a missing one is created at once, empty, so a
+ * bad path fails now. private: create the file readable by its owner only
+ * (used with --no-redact). Return the recorder, or NULL with *cause set
+ * (caller frees).
+ */
+struct recorder *recorder_open(struct event_base *, const char *path,
+	    int private, char **cause);
+/* Queue an entry (a HAR entry object; a reference is taken). */
+void	recorder_add(struct recorder *, struct json_t *entry);
+/* Write what is queued now. Return 0, or -1 with *cause set. */
+int	recorder_flush(struct recorder *, char **cause);
+/* Return how many entries were added since open, and how many are on disk. */
+size_t	recorder_added(const struct recorder *);
+size_t	recorder_written(const struct recorder *);
+/* Return the cassette's path. */
+const char *recorder_path(const struct recorder *);
+/*
+ * Flush and free (NULL is fine). Return 0, or -1 with *cause set when the
+ * last entries could not be written.
+ */
+int	recorder_close(struct recorder *, char **cause);
+
+#endif
