@@ -1052,6 +1052,7 @@ redact_scrub(const struct redact_secrets *f, const char *s, size_t len,
 			if (f->v[j].len <= len - i &&
 			    memcmp(f->v[j].s, s + i, f->v[j].len) == 0) {
 				e = &f->v[j];
+				break;
 			}
 		}
 		if (e == NULL) {
