@@ -2,6 +2,7 @@
  * exchange: construction and destruction of the plain exchange struct the
  * cassette core works on (see exchange.h). Pure.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -49,6 +50,19 @@ exchange_headers_copy(struct http_headers *dst, const struct http_headers *src)
 	for (i = 0; i < src->n; i++)
 		http_headers_add(dst, src->v[i].name, strlen(src->v[i].name),
 		    src->v[i].value, strlen(src->v[i].value));
+}
+
+/* Keep Content-Length true to the stored body. */
+void
+exchange_fix_length(struct http_headers *h, const struct exchange_body *body)
+{
+	char	len[32];
+
+	if (body->data == NULL || http_headers_get(h, "Content-Length") == NULL)
+		return;
+	http_headers_remove(h, "Content-Length");
+	snprintf(len, sizeof len, "%zu", body->len);
+	http_headers_add(h, "Content-Length", 14, len, strlen(len));
 }
 
 /* Free everything. */

@@ -70,6 +70,12 @@ void	exchange_free(struct exchange *);
 void	exchange_body_set(struct exchange_body *, const char *data, size_t len);
 /* Free a body's members; it is empty afterwards. */
 void	exchange_body_free(struct exchange_body *);
+/*
+ * When h has a Content-Length and body holds bytes, make the header give
+ * the body's length (after the body was decoded, cut or redacted).
+ */
+void	exchange_fix_length(struct http_headers *h,
+	    const struct exchange_body *body);
 /* Append copies of every header of src to dst. */
 void	exchange_headers_copy(struct http_headers *dst,
 	    const struct http_headers *src);

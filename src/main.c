@@ -306,6 +306,7 @@ serve(enum options_mode mode, int argc, char **argv)
 	struct event_config	*cfg;
 	struct recorder		*rec = NULL;
 	struct replay_index	*idx = NULL;
+	struct redactor		*redactor;
 	char			*cause = NULL;
 	int			 rc = 0, loaded;
 
@@ -344,17 +345,12 @@ serve(enum options_mode mode, int argc, char **argv)
 		options_free(&opts);
 		return 2;
 	}
-	proxy = proxy_new(base, &opts, &cause);
-	if (proxy == NULL) {
-		fprintf(stderr, "patchscope: %s\n", cause);
-		free(cause);
-		event_base_free(base);
-		options_free(&opts);
-		return 2;
-	}
+	/* The cassette first: one that cannot be read changes nothing. */
 	loaded = 1;
 	if (mode == OPTIONS_REPLAY) {
-		idx = load_replay(&opts, proxy_redactor(proxy));
+		redactor = proxy_redactor_new(&opts);
+		idx = load_replay(&opts, redactor);
+		redact_free(redactor);
 		loaded = idx != NULL;
 	}
 	if (loaded && (mode == OPTIONS_RECORD ||
@@ -366,8 +362,13 @@ serve(enum options_mode mode, int argc, char **argv)
 			loaded = 0;
 		}
 	}
-	if (!loaded) {
-		proxy_free(proxy);
+	proxy = loaded ? proxy_new(base, &opts, &cause) : NULL;
+	if (proxy == NULL) {
+		if (loaded) {
+			fprintf(stderr, "patchscope: %s\n", cause);
+			free(cause);
+		}
+		(void)recorder_close(rec, NULL);
 		replay_free(idx);
 		event_base_free(base);
 		options_free(&opts);

@@ -811,6 +811,9 @@ conn_exchange_done(struct conn *conn, int status, const char *code,
 	if (have) {
 		conn_exchange(conn, &x, status, code, own_h, own_body);
 		redact_exchange(p->redactor, &x);
+		/* Redaction may have rewritten a body: keep the length true. */
+		exchange_fix_length(&x.req_headers, &x.req_body);
+		exchange_fix_length(&x.resp_headers, &x.resp_body);
 	}
 	conn_log_exchange(conn, have ? &x : NULL, status, code, message);
 	if (rec) {
@@ -2970,7 +2973,7 @@ settings_init(void)
 }
 
 /* A redactor with the built-in lists plus the options' additions. */
-static struct redactor *
+struct redactor *
 proxy_redactor_new(const struct options *opts)
 {
 	struct redactor	*r = redact_new();
@@ -3182,13 +3185,6 @@ proxy_free(struct proxy *p)
 	redact_free(p->redactor);
 	free(p->address);
 	free(p);
-}
-
-/* The redactor of the options, shared by the log and cassettes. */
-struct redactor *
-proxy_redactor(struct proxy *p)
-{
-	return p->redactor;
 }
 
 /* Record exchanges to rec from now on. */

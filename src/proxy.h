@@ -26,8 +26,11 @@ const char *proxy_address(const struct proxy *);
  * within the shutdown deadline, then make the event loop return.
  */
 void	proxy_shutdown(struct proxy *);
-/* Return the redactor built from the options (owned by the proxy). */
-struct redactor *proxy_redactor(struct proxy *);
+/*
+ * Return a new redactor with the built-in lists and the options' additions
+ * (--redact-*, --no-redact), as the proxy uses for its log and cassettes.
+ */
+struct redactor *proxy_redactor_new(const struct options *);
 /* Append every exchange to rec (the caller keeps and closes it). */
 void	proxy_set_recorder(struct proxy *, struct recorder *);
 /*

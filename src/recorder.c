@@ -352,11 +352,16 @@ recorder_path(const struct recorder *r)
 int
 recorder_close(struct recorder *r, char **cause)
 {
-	int	rc;
+	char	*why = NULL;
+	int	 rc;
 
 	if (r == NULL)
 		return 0;
-	rc = recorder_flush(r, cause);
+	rc = recorder_flush(r, &why);
+	if (cause != NULL)
+		*cause = why;
+	else
+		free(why);
 	if (r->timer != NULL)
 		event_free(r->timer);
 	buf_free(&r->tail);

@@ -34,8 +34,8 @@ size_t	recorder_written(const struct recorder *);
 /* Return the cassette's path. */
 const char *recorder_path(const struct recorder *);
 /*
- * Flush and free (NULL is fine). Return 0, or -1 with *cause set when the
- * last entries could not be written.
+ * Flush and free (NULL is fine). Return 0, or -1 with *cause set (when
+ * cause is not NULL) when the last entries could not be written.
  */
 int	recorder_close(struct recorder *, char **cause);
 
