@@ -85,7 +85,7 @@ usage(FILE *f)
 	    "\n"
 	    "Commands:\n");
 	for (i = 0; i < sizeof commands / sizeof commands[0]; i++)
-		fprintf(f, "  %-6s %s\n", commands[i].name, commands[i].summary);
+		fprintf(f, "  %-7s %s\n", commands[i].name, commands[i].summary);
 	fprintf(f,
 	    "\n"
 	    "Quick start:\n"

@@ -69,18 +69,23 @@ class Cli(harness.TestCase):
         man_path = os.path.join(harness.SRCDIR, "docs", "patchscope.1")
         with open(man_path) as f:
             man = f.read().replace("\\-", "-")
-        rc, out, err = self.run_ps("proxy", "--help")
-        opts = set(re.findall(r"(?m)^\s+(?:-\w, )?(--[a-z][a-z-]+)", out))
-        self.assertTrue(SERVING_OPTIONS and set(SERVING_OPTIONS) <= opts,
-                        sorted(opts))
-        for opt in opts:
-            self.assertIn(opt, man, "%s is missing from the man page" % opt)
+        for cmd in ("proxy", "record", "replay"):
+            rc, out, err = self.run_ps(cmd, "--help")
+            self.assertEqual(rc, 0, err)
+            opts = set(re.findall(r"(?m)^\s+(?:-\w, )?(--[a-z][a-z-]+)",
+                                  out))
+            self.assertTrue(set(SERVING_OPTIONS) <= opts, sorted(opts))
+            for opt in opts:
+                self.assertIn(opt, man,
+                              "%s is missing from the man page" % opt)
         rc, out, err = self.run_ps("--help")
         cmds = re.findall(r"(?m)^  ([a-z]+) {2,}", out)
-        self.assertIn("lint", cmds)
+        for cmd in ("proxy", "record", "replay", "show", "lint", "ca",
+                    "env"):
+            self.assertIn(cmd, cmds)
         for cmd in cmds:
             self.assertRegex(man, r"\.B %s\b" % cmd)
-        for cmd in ("ca", "env", "lint"):
+        for cmd in ("ca", "env", "lint", "record", "replay", "show"):
             rc, out, err = self.run_ps(cmd, "--help")
             self.assertEqual(rc, 0, err)
             self.assertRegex(out, r"(?i)usage: patchscope %s" % cmd)
@@ -94,6 +99,24 @@ class Cli(harness.TestCase):
         self.assert_usage_error(["proxy", "--no-such-option"],
                                 "no-such-option")
         self.assert_usage_error(["--no-such-option"], "no-such-option")
+
+    def test_cassette_options_belong_to_their_commands(self):
+        """record and replay need -c; the cassette options are refused
+        where they mean nothing, with a line that says so."""
+        har = os.path.join(self.tmp, har)
+        self.assert_usage_error(["record"], "missing -c FILE")
+        self.assert_usage_error(["replay"], "missing -c FILE")
+        self.assert_usage_error(["proxy", "-c", har],
+                                "for record and replay only")
+        self.assert_usage_error(["record", "-c", har, "--strict"],
+                                "--strict is for replay only")
+        self.assert_usage_error(["replay", "-c", har,
+                                 "--fallback=bogus"], "\"error\" or")
+        self.assert_usage_error(["record", "-c", har,
+                                 "--redact-header", ""], "1 to 256")
+        self.assert_usage_error(["show"], "missing FILE")
+        self.assert_usage_error(["show", "--bogus", har], "--bogus")
+        self.assertFalse(os.path.exists(har), "a refused command writes nothing")
 
     def test_unknown_command_and_no_command(self):
         self.assert_usage_error(["frobnicate"], "frobnicate")
