@@ -103,7 +103,7 @@ class Cli(harness.TestCase):
     def test_cassette_options_belong_to_their_commands(self):
         """record and replay need -c; the cassette options are refused
         where they mean nothing, with a line that says so."""
-        har = os.path.join(self.tmp, har)
+        har = os.path.join(self.tmp, "x.har")
         self.assert_usage_error(["record"], "missing -c FILE")
         self.assert_usage_error(["replay"], "missing -c FILE")
         self.assert_usage_error(["proxy", "-c", har],
