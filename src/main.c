@@ -308,6 +308,7 @@ serve(enum options_mode mode, int argc, char **argv)
 	struct replay_index	*idx = NULL;
 	struct redactor		*redactor;
 	char			*cause = NULL;
+	size_t			 recorded;
 	int			 rc = 0, loaded;
 
 	options_defaults(&opts);
@@ -397,6 +398,7 @@ serve(enum options_mode mode, int argc, char **argv)
 	event_base_dispatch(base);
 	proxy_free(proxy);
 	if (rec != NULL) {
+		recorded = recorder_added(rec);
 		if (recorder_close(rec, &cause) != 0) {
 			fprintf(stderr, "patchscope: %s: the last exchanges "
 			    "could not be saved\n", cause);
@@ -404,7 +406,7 @@ serve(enum options_mode mode, int argc, char **argv)
 			rc = 2;
 		} else
 			log_info("cassette: %zu exchange(s) recorded to %s",
-			    recorder_added(rec), opts.cassette);
+			    recorded, opts.cassette);
 	}
 	if (idx != NULL) {
 		loaded = replay_finish(&opts, idx);
