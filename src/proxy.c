@@ -96,6 +96,13 @@ static const char *conn_state_names[] = {
 
 struct conn;
 
+/* Replay: the cassette entry that first shows a profile. */
+struct replay_seed {
+	char	*key;		/* account NUL profile */
+	size_t	 keylen;
+	size_t	 entry;
+};
+
 struct half {
 	struct conn		*conn;
 	struct half		*peer;
@@ -137,6 +144,9 @@ struct proxy {
 	struct redactor		*redactor;	/* for the log and cassettes */
 	struct recorder		*recorder;	/* record; replay --fallback */
 	struct replay_index	*replay;	/* replay: answer from it */
+	struct replay_seed	*seeds;		/* replay: first answer of each
+						   profile, sorted by key */
+	size_t			 nseeds;
 	int			 color;		/* stderr is a terminal */
 	struct ssl_ctx_st	*upstream_tls;
 	struct event		*accept_retry;
@@ -254,6 +264,8 @@ static void	response_complete(struct conn *);
 static void	request_diagnose(struct conn *);
 static void	request_release(struct conn *);
 static void	replay_answer(struct conn *);
+static const struct snapshot *replay_seed_snapshot(struct proxy *,
+		    const char *, const char *);
 static void	guard_answer(struct conn *);
 
 static void
@@ -1949,6 +1961,9 @@ request_diagnose(struct conn *conn)
 	snap = snapshot_store_get(p->snapshots, buf_str(&host),
 	    conn->api_account != NULL ? conn->api_account : "",
 	    conn->api_profile);
+	if (snap == NULL && p->replay != NULL)
+		snap = replay_seed_snapshot(p, conn->api_account,
+		    conn->api_profile);
 	diagnose_patch(buf_str(&dec), dec.len, conn->api_fields, snap,
 	    p->rules, &conn->diags);
 	buf_free(&dec);
@@ -2184,6 +2199,8 @@ replay_answer(struct conn *conn)
 
 	exchange_init(&req);
 	replay_request(conn, &req);
+	/* The head and the body of the answer leave in one write. */
+	conn->client.corked = 1;
 	if (replay_match(p->replay, &req, conn->origin_form, &hit) == 0)
 		replay_serve(conn, &hit);
 	else if (p->opts->fallback_proxy) {
@@ -2197,6 +2214,12 @@ replay_answer(struct conn *conn)
 		}
 	} else
 		replay_miss(conn, &req);
+	if (!conn->closed && conn->client.bev != NULL)
+		half_uncork(&conn->client);
+	else {
+		conn->client.corked = 0;
+		buf_reset(&conn->client.cork);
+	}
 	exchange_free(&req);
 }
 
@@ -3159,6 +3182,7 @@ void
 proxy_free(struct proxy *p)
 {
 	struct conn	*conn;
+	size_t		 i;
 
 	if (p == NULL)
 		return;
@@ -3183,6 +3207,9 @@ proxy_free(struct proxy *p)
 	if (p->snapshots != NULL)
 		snapshot_store_free(p->snapshots);
 	redact_free(p->redactor);
+	for (i = 0; i < p->nseeds; i++)
+		free(p->seeds[i].key);
+	free(p->seeds);
 	free(p->address);
 	free(p);
 }
@@ -3194,53 +3221,146 @@ proxy_set_recorder(struct proxy *p, struct recorder *rec)
 	p->recorder = rec;
 }
 
+/* The seed key of a cassette entry that answers with a profile, or -1. */
+static int
+replay_seed_key(const struct exchange *x, struct buf *key, char **fields)
+{
+	struct http_url	 u;
+	const char	*errstr;
+	char		*account, *profile;
+	int		 rc = -1;
+
+	*fields = NULL;
+	if (x->status < 200 || x->status > 299 || x->resp_body.data == NULL ||
+	    x->resp_body.truncated || (strcmp(x->method, "GET") != 0 &&
+	    strcmp(x->method, "PATCH") != 0) ||
+	    !body_is_json(http_headers_get(&x->resp_headers, "Content-Type")) ||
+	    http_url_parse(x->url, &u, &errstr) != 0)
+		return -1;
+	if (api_profile_target(u.target, &account, &profile, fields) == 0) {
+		buf_adds(key, account != NULL ? account : "");
+		buf_add(key, "", 1);
+		buf_adds(key, profile);
+		free(account);
+		free(profile);
+		rc = 0;
+	}
+	http_url_free(&u);
+	return rc;
+}
+
+/* Compare seeds by key alone (bsearch). */
+static int
+replay_seed_key_cmp(const void *a, const void *b)
+{
+	const struct replay_seed	*x = a, *y = b;
+	size_t				 n;
+	int				 c;
+
+	n = x->keylen < y->keylen ? x->keylen : y->keylen;
+	c = memcmp(x->key, y->key, n);
+	if (c != 0)
+		return c;
+	return x->keylen < y->keylen ? -1 : x->keylen > y->keylen;
+}
+
+/* Compare seeds by key, then entry (qsort: the first entry first). */
+static int
+replay_seed_cmp(const void *a, const void *b)
+{
+	const struct replay_seed	*x = a, *y = b;
+	int				 c;
+
+	c = replay_seed_key_cmp(a, b);
+	if (c != 0)
+		return c;
+	return x->entry < y->entry ? -1 : x->entry > y->entry;
+}
+
 /*
- * Answer from idx. What the cassette's profile answers say is learned at
- * once (the first answer of each profile), so a PATCH replayed without its
- * GET is still checked against what the profile held.
+ * Replay: what is known of a profile that no answer of this run has shown
+ * yet comes from the cassette's first answer with it, learned now. Return
+ * the snapshot, or NULL when the cassette has none.
+ */
+static const struct snapshot *
+replay_seed_snapshot(struct proxy *p, const char *account, const char *profile)
+{
+	const struct exchange	*x;
+	struct replay_seed	 want, *seed;
+	struct snapshot		*snap;
+	struct buf		 key = { NULL, 0, 0 };
+	char			*fields = NULL;
+	json_t			*doc;
+
+	buf_adds(&key, account != NULL ? account : "");
+	buf_add(&key, "", 1);
+	buf_adds(&key, profile);
+	want.key = key.data;
+	want.keylen = key.len;
+	want.entry = 0;
+	seed = p->nseeds == 0 ? NULL : bsearch(&want, p->seeds, p->nseeds,
+	    sizeof *p->seeds, replay_seed_key_cmp);
+	buf_reset(&key);
+	if (seed == NULL || (x = replay_entry(p->replay, seed->entry)) == NULL ||
+	    replay_seed_key(x, &key, &fields) != 0) {
+		buf_free(&key);
+		return NULL;
+	}
+	doc = json_loadb(x->resp_body.data, x->resp_body.len, 0, NULL);
+	if (json_is_object(doc)) {
+		rules_learn(p->rules, doc);
+		snap = snapshot_new(doc, fields);
+		if (snap != NULL)
+			snapshot_store_put(p->snapshots, "replay",
+			    account != NULL ? account : "", profile, snap);
+	}
+	json_decref(doc);
+	free(fields);
+	buf_free(&key);
+	return snapshot_store_get(p->snapshots, "replay",
+	    account != NULL ? account : "", profile);
+}
+
+/*
+ * Answer from idx. For each profile the cassette shows, note its first
+ * answer (a GET, or a PATCH that returned the profile): a PATCH replayed
+ * before any answer of this run showed the profile is checked against
+ * that, learned when first needed.
  */
 void
 proxy_set_replay(struct proxy *p, struct replay_index *idx)
 {
-	const struct exchange	*x;
-	struct http_url		 u;
-	const char		*errstr, *ctype;
-	char			*account, *profile, *fields;
-	struct snapshot		*snap;
-	json_t			*doc;
-	size_t			 i;
+	struct buf	 key = { NULL, 0, 0 };
+	char		*fields;
+	size_t		 i, n, cap = 0;
 
 	p->replay = idx;
 	for (i = 0; i < replay_count(idx); i++) {
-		x = replay_entry(idx, i);
-		if (x->status < 200 || x->status > 299 ||
-		    x->resp_body.data == NULL || x->resp_body.truncated ||
-		    (strcmp(x->method, "GET") != 0 &&
-		    strcmp(x->method, "PATCH") != 0))
+		buf_reset(&key);
+		if (replay_seed_key(replay_entry(idx, i), &key, &fields) != 0)
 			continue;
-		ctype = http_headers_get(&x->resp_headers, "Content-Type");
-		if (!body_is_json(ctype) ||
-		    http_url_parse(x->url, &u, &errstr) != 0)
-			continue;
-		if (api_profile_target(u.target, &account, &profile,
-		    &fields) == 0) {
-			doc = json_loadb(x->resp_body.data, x->resp_body.len, 0,
-			    NULL);
-			if (json_is_object(doc)) {
-				rules_learn(p->rules, doc);
-				if (snapshot_store_get(p->snapshots, "replay",
-				    account != NULL ? account : "",
-				    profile) == NULL &&
-				    (snap = snapshot_new(doc, fields)) != NULL)
-					snapshot_store_put(p->snapshots,
-					    "replay", account != NULL ?
-					    account : "", profile, snap);
-			}
-			json_decref(doc);
-			free(account);
-			free(profile);
-			free(fields);
+		free(fields);
+		if (p->nseeds == cap) {
+			cap = cap == 0 ? 64 : cap * 2;
+			p->seeds = xreallocarray(p->seeds, cap,
+			    sizeof *p->seeds);
 		}
-		http_url_free(&u);
+		p->seeds[p->nseeds].key = xmalloc(key.len);
+		memcpy(p->seeds[p->nseeds].key, key.data, key.len);
+		p->seeds[p->nseeds].keylen = key.len;
+		p->seeds[p->nseeds++].entry = i;
 	}
+	buf_free(&key);
+	/* Sorted by key, then entry: keep each key's first entry. */
+	if (p->nseeds > 1)
+		qsort(p->seeds, p->nseeds, sizeof *p->seeds, replay_seed_cmp);
+	for (i = n = 0; i < p->nseeds; i++) {
+		if (n > 0 && replay_seed_key_cmp(&p->seeds[n - 1],
+		    &p->seeds[i]) == 0) {
+			free(p->seeds[i].key);
+			continue;
+		}
+		p->seeds[n++] = p->seeds[i];
+	}
+	p->nseeds = n;
 }

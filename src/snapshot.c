@@ -52,6 +52,7 @@ struct snapshot {
 struct snapshot_entry {
 	char		*key;		/* host NUL account NUL profile */
 	size_t		 keylen;
+	uint64_t	 hash;		/* of the key */
 	uint64_t	 seq;		/* when it was last put */
 	struct snapshot	*snap;
 };
@@ -60,6 +61,9 @@ struct snapshot_store {
 	struct snapshot_entry	*v;
 	size_t			 n;
 	size_t			 max;
+	size_t			*slots;		/* open addressing: index in v
+						   plus one, 0 = empty */
+	size_t			 mask;		/* slots - 1 (a power of 2) */
 	uint64_t		 seq;
 };
 
@@ -270,8 +274,15 @@ snapshot_store_new(size_t max)
 
 	st = xcalloc(1, sizeof *st);
 	st->max = max;
-	if (max > 0)
+	if (max > 0) {
 		st->v = xcalloc(max, sizeof *st->v);
+		/* At most half full, so probes stay short. */
+		st->mask = 1;
+		while (st->mask < 2 * max)
+			st->mask <<= 1;
+		st->slots = xcalloc(st->mask, sizeof *st->slots);
+		st->mask--;
+	}
 	return st;
 }
 
@@ -288,7 +299,51 @@ snapshot_store_free(struct snapshot_store *st)
 		snapshot_free(st->v[i].snap);
 	}
 	free(st->v);
+	free(st->slots);
 	free(st);
+}
+
+static uint64_t
+snapshot_hash(const struct buf *key)
+{
+	uint64_t	h = 1469598103934665603ULL;	/* FNV-1a */
+	size_t		i;
+
+	for (i = 0; i < key->len; i++)
+		h = (h ^ (unsigned char)key->data[i]) * 1099511628211ULL;
+	return h;
+}
+
+/* Take entry e (its key) out of the index: backward-shift deletion. */
+static void
+snapshot_unindex(struct snapshot_store *st, const struct snapshot_entry *e)
+{
+	size_t	i, j, want, idx = (size_t)(e - st->v) + 1;
+
+	for (i = e->hash & st->mask; st->slots[i] != idx;
+	    i = (i + 1) & st->mask)
+		if (st->slots[i] == 0)
+			return;
+	for (j = (i + 1) & st->mask; st->slots[j] != 0;
+	    j = (j + 1) & st->mask) {
+		want = st->v[st->slots[j] - 1].hash & st->mask;
+		/* Move j back to i when i lies on j's probe path. */
+		if (((j - want) & st->mask) >= ((j - i) & st->mask)) {
+			st->slots[i] = st->slots[j];
+			i = j;
+		}
+	}
+	st->slots[i] = 0;
+}
+
+static void
+snapshot_index(struct snapshot_store *st, const struct snapshot_entry *e)
+{
+	size_t	i;
+
+	for (i = e->hash & st->mask; st->slots[i] != 0; i = (i + 1) & st->mask)
+		;
+	st->slots[i] = (size_t)(e - st->v) + 1;
 }
 
 /* Build the key "host NUL account NUL profile" in b. */
@@ -304,14 +359,20 @@ snapshot_key(struct buf *b, const char *host, const char *account,
 }
 
 static struct snapshot_entry *
-snapshot_store_find(const struct snapshot_store *st, const struct buf *key)
+snapshot_store_find(const struct snapshot_store *st, const struct buf *key,
+    uint64_t h)
 {
-	size_t	i;
+	struct snapshot_entry	*e;
+	size_t			 i;
 
-	for (i = 0; i < st->n; i++)
-		if (st->v[i].keylen == key->len &&
-		    memcmp(st->v[i].key, key->data, key->len) == 0)
-			return &st->v[i];
+	if (st->slots == NULL)
+		return NULL;
+	for (i = h & st->mask; st->slots[i] != 0; i = (i + 1) & st->mask) {
+		e = &st->v[st->slots[i] - 1];
+		if (e->hash == h && e->keylen == key->len &&
+		    memcmp(e->key, key->data, key->len) == 0)
+			return e;
+	}
 	return NULL;
 }
 
@@ -322,6 +383,7 @@ snapshot_store_put(struct snapshot_store *st, const char *host,
 {
 	struct buf		 key = { NULL, 0, 0 };
 	struct snapshot_entry	*e;
+	uint64_t		 h;
 	size_t			 i;
 
 	if (snap == NULL)
@@ -331,7 +393,8 @@ snapshot_store_put(struct snapshot_store *st, const char *host,
 		return;
 	}
 	snapshot_key(&key, host, account, profile);
-	e = snapshot_store_find(st, &key);
+	h = snapshot_hash(&key);
+	e = snapshot_store_find(st, &key, h);
 	if (e == NULL && st->n < st->max)
 		e = &st->v[st->n++];
 	else if (e == NULL) {
@@ -340,6 +403,7 @@ snapshot_store_put(struct snapshot_store *st, const char *host,
 		for (i = 1; i < st->n; i++)
 			if (st->v[i].seq < e->seq)
 				e = &st->v[i];
+		snapshot_unindex(st, e);
 		free(e->key);
 		e->key = NULL;
 	}
@@ -348,6 +412,8 @@ snapshot_store_put(struct snapshot_store *st, const char *host,
 		e->key = xmalloc(key.len);
 		memcpy(e->key, key.data, key.len);
 		e->keylen = key.len;
+		e->hash = h;
+		snapshot_index(st, e);
 	}
 	e->snap = snap;
 	e->seq = ++st->seq;
@@ -363,7 +429,7 @@ snapshot_store_get(const struct snapshot_store *st, const char *host,
 	struct snapshot_entry	*e;
 
 	snapshot_key(&key, host, account, profile);
-	e = snapshot_store_find(st, &key);
+	e = snapshot_store_find(st, &key, snapshot_hash(&key));
 	buf_free(&key);
 	return e != NULL ? e->snap : NULL;
 }

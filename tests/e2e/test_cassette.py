@@ -684,6 +684,29 @@ class SeedStory(StoryMixin, CassetteCase):
         with open(SEED_CASSETTE, "rb") as f:
             self.assertEqual(f.read(), before)
 
+    def test_patch_replayed_first_is_checked_against_the_cassette(self):
+        """No GET in this run: the cassette's first answer with the profile
+        is what replay knows of it, so the partial PATCH is still caught
+        (and the fields projection of that GET with it)."""
+        with open(SEED_CASSETTE, "rb") as f:
+            entries = json.loads(f.read().decode())["log"]["entries"]
+        bad = [e for e in entries if e["request"]["method"] == "PATCH" and
+               e["response"]["status"] == 400][0]["request"]
+        rp = self.replay(SEED_CASSETTE)
+        target = re.sub(r"^[a-z]+://[^/]+", "", bad["url"])
+        r = self.plain_session().patch(
+            rp.url + target, data=content_bytes(bad["postData"]),
+            headers={"Content-Type": "application/json"}, timeout=T(10))
+        got = reply_of(r)
+        self.assertEqual(got.status, 400, got)
+        self.assertIn("error actions.partial /actions", got.diagnoses())
+        self.assertIn("error actions.fields-projection /actions/0",
+                      got.diagnoses())
+        partial = [e for e in got.json()["errors"]
+                   if e["code"] == "actions.partial"][0]
+        self.assertIn('"act_2", "act_3"', partial["message"])
+        self.stop_ok(rp)
+
 
 # --- recording ------------------------------------------------------------
 

@@ -254,6 +254,37 @@ START_TEST(store_keys_on_host_account_and_profile)
 }
 END_TEST
 
+/* Many evictions through the hash index: what is kept is always found. */
+START_TEST(store_index_survives_churn)
+{
+	struct snapshot_store	*st = snapshot_store_new(16);
+	char			 p[16], id[16];
+	int			 i, j;
+
+	for (i = 0; i < 5000; i++) {
+		snprintf(p, sizeof p, "p%d", i);
+		snprintf(id, sizeof id, "%d", i);
+		snapshot_store_put(st, "h", "a", p, snap_with_id(id));
+		if (i % 7 == 0) {
+			/* Refresh an older one now and then. */
+			snprintf(p, sizeof p, "p%d", i - (i % 5));
+			snapshot_store_put(st, "h", "a", p, snap_with_id(id));
+		}
+		ck_assert_uint_le(snapshot_store_count(st), 16);
+	}
+	/* The 10 put last are there, with their own snapshots. */
+	for (j = 4990; j < 5000; j++) {
+		snprintf(p, sizeof p, "p%d", j);
+		ck_assert_ptr_nonnull(snapshot_store_get(st, "h", "a", p));
+	}
+	ck_assert_ptr_null(snapshot_store_get(st, "h", "a", "p0"));
+	ck_assert_ptr_null(snapshot_store_get(st, "h", "a", "p4000"));
+	ck_assert_str_eq(first_id(snapshot_store_get(st, "h", "a", "p4999")),
+	    "4999");
+	snapshot_store_free(st);
+}
+END_TEST
+
 START_TEST(store_is_bounded_and_drops_the_oldest)
 {
 	struct snapshot_store	*st = snapshot_store_new(3);
@@ -313,6 +344,7 @@ main(void)
 	tcase_add_test(tc, store_replaces_the_snapshot_of_a_profile);
 	tcase_add_test(tc, store_keys_on_host_account_and_profile);
 	tcase_add_test(tc, store_is_bounded_and_drops_the_oldest);
+	tcase_add_test(tc, store_index_survives_churn);
 	tcase_add_test(tc, store_of_size_zero_keeps_nothing);
 	suite_add_tcase(s, tc);
 	return unit_run(s);
