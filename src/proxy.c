@@ -129,7 +129,8 @@ struct half {
 	int			 msg_done;
 	const char		*reject;	/* why a callback stopped llhttp */
 	const char		*exec_start;	/* input given to llhttp_execute */
-	char			 exec_prev;	/* last byte of the input before */
+	char			 exec_prev;	/* last byte of the input before
+						   that is not a blank */
 };
 
 struct proxy {
@@ -189,6 +190,7 @@ struct conn {
 	int			 req_has_body;
 	int			 resp_status;
 	int			 resp_started;	/* a response head went out */
+	int			 head_corked;	/* ... but is still in the cork */
 	int			 interim;	/* parsing a 1xx response */
 	int			 interims;	/* 1xx responses so far */
 	int			 close_after;	/* close once the answer is out */
@@ -379,6 +381,7 @@ conn_reset_exchange(struct conn *conn)
 	conn->req_has_body = 0;
 	conn->resp_status = 0;
 	conn->resp_started = 0;
+	conn->head_corked = 0;
 	conn->interim = 0;
 	conn->interims = 0;
 	conn->origin_reused = 0;
@@ -912,6 +915,12 @@ conn_fail(struct conn *conn, int status, const char *code, const char *fmt,
 	if (vasprintf(&msg, fmt, ap) < 0)
 		msg = NULL;
 	va_end(ap);
+	if (conn->resp_started && conn->head_corked && conn->client.corked) {
+		/* Nothing has left yet: the client can still get an answer. */
+		buf_reset(&conn->client.cork);
+		conn->resp_started = 0;
+		conn->head_corked = 0;
+	}
 	if (conn->resp_started) {
 		/* Cut off mid-response: keep what came, marked. */
 		conn->resp_truncated = conn->resp_truncated ||
@@ -997,6 +1006,8 @@ half_uncork(struct half *h)
 	struct iovec	iov;
 
 	h->corked = 0;
+	if (h == &h->conn->client)
+		h->conn->head_corked = 0;
 	if (h->cork.len == 0)
 		return;
 	iov.iov_base = h->cork.data;
@@ -1129,6 +1140,7 @@ static int
 on_header_value_cb(llhttp_t *parser, const char *at, size_t len)
 {
 	struct half	*h = parser->data;
+	const char	*p;
 	char		 prev;
 
 	if (head_count(h, len) != 0)
@@ -1140,7 +1152,14 @@ on_header_value_cb(llhttp_t *parser, const char *at, size_t len)
 	 * value is already joined with a space. RFC 9112 5.2: a request with
 	 * one is rejected.
 	 */
-	prev = at > h->exec_start ? at[-1] : h->exec_prev;
+	/*
+	 * After an empty first line ("X-A:" CRLF SP "two") llhttp skips the
+	 * fold's blanks too: look back past them.
+	 */
+	p = at;
+	while (p > h->exec_start && (p[-1] == ' ' || p[-1] == '\t'))
+		p--;
+	prev = p > h->exec_start ? p[-1] : h->exec_prev;
 	if (h == &h->conn->client && prev == '\n') {
 		h->reject = "a header value continues on the next line "
 		    "(obsolete line folding, RFC 9112 5.2)";
@@ -1511,6 +1530,46 @@ request_classify(struct conn *conn)
 }
 
 /*
+ * Refuse what two servers could frame differently (request smuggling):
+ * a version other than HTTP/1.0 or 1.1, and any Transfer-Encoding but a
+ * single "chunked" (RFC 9112 6.1 lets a proxy refuse other codings; an
+ * origin that reads "identity, chunked" its own way would see another
+ * body). llhttp already refuses chunked with Content-Length, and chunked
+ * not last. Return 0, or -1 after answering 400.
+ */
+static int
+request_check_framing(struct conn *conn)
+{
+	struct half	*c = &conn->client;
+	const char	*te, *v;
+	size_t		 i, len;
+
+	if (c->parser.http_major != 1 || c->parser.http_minor > 1) {
+		conn_fail(conn, 400, "bad_request", "HTTP/%u.%u requests are not "
+		    "supported: patchscope speaks HTTP/1.0 and HTTP/1.1",
+		    c->parser.http_major, c->parser.http_minor);
+		return -1;
+	}
+	if (http_headers_count(&c->headers, "Transfer-Encoding") == 0)
+		return 0;
+	te = NULL;
+	for (i = 0; i < c->headers.n; i++)
+		if (strcasecmp(c->headers.v[i].name, "Transfer-Encoding") == 0)
+			te = te == NULL ? c->headers.v[i].value : "";
+	v = te + strspn(te, " \t");
+	len = strlen(v);
+	while (len > 0 && (v[len - 1] == ' ' || v[len - 1] == '\t'))
+		len--;
+	if (len != 7 || strncasecmp(v, "chunked", 7) != 0) {
+		conn_fail(conn, 400, "bad_request", "Transfer-Encoding other "
+		    "than a single \"chunked\" is not accepted (RFC 9112 6.1): "
+		    "servers could frame such a body differently");
+		return -1;
+	}
+	return 0;
+}
+
+/*
  * Check the request head, decide where it goes, and send the head on.
  * Return 0, or -1 after answering the client with an error.
  */
@@ -1537,8 +1596,16 @@ request_begin(struct conn *conn)
 		    "(%zu bytes)", opts->max_header_bytes);
 		return -1;
 	}
+	if (request_check_framing(conn) != 0)
+		return -1;
 	if (conn->method == HTTP_CONNECT)
 		return connect_begin(conn);
+	if (!conn->client_http10 && http_headers_count(&c->headers,
+	    "Host") == 0) {
+		conn_fail(conn, 400, "bad_request", "an HTTP/1.1 request must "
+		    "have a Host header (RFC 9112 3.2)");
+		return -1;
+	}
 	if (request_target(conn) != 0)
 		return -1;
 	if (http_headers_count(&c->headers, "Host") > 1) {
@@ -1802,6 +1869,7 @@ response_send_head(struct conn *conn)
 	half_write(&conn->client, head.data, head.len);
 	buf_free(&head);
 	conn->resp_started = 1;
+	conn->head_corked = conn->client.corked;
 }
 
 /*
@@ -2345,8 +2413,12 @@ half_parse_input(struct half *h)
 		}
 		if (!h->head_done || err == HPE_PAUSED)
 			h->raw_head_bytes += used;
-		if (used > 0)
-			h->exec_prev = data[used - 1];
+		/* The last byte before the next input, blanks skipped. */
+		for (pos = data + used; pos > data; pos--)
+			if (pos[-1] != ' ' && pos[-1] != '\t') {
+				h->exec_prev = pos[-1];
+				break;
+			}
 		evbuffer_drain(in, used);
 		if (err == HPE_OK) {
 			if (h == &conn->client && !h->head_done &&
@@ -2580,6 +2652,7 @@ client_event_cb(struct bufferevent *bev, short what, void *arg)
 {
 	struct conn	*conn = arg;
 	char		 why[256];
+	int		 reset;
 
 	if (what & BEV_EVENT_CONNECTED) {
 		/* The client's TLS handshake is done. */
@@ -2608,29 +2681,31 @@ client_event_cb(struct bufferevent *bev, short what, void *arg)
 		conn_close(conn, "answered and closed");
 		return;
 	}
-	if (what & BEV_EVENT_EOF) {
-		if (conn->state == CONN_WAIT_REQUEST) {
-			conn_close(conn, "client closed the connection");
-			return;
-		}
-		/*
-		 * A client that closes mid-exchange has given up (or only
-		 * half-closed, which HTTP clients rarely do): stop fetching
-		 * from the origin, as nginx does, rather than stream a body
-		 * nobody reads.
-		 */
-		conn->resp_truncated = conn->resp_truncated ||
-		    (conn->resp_started && !conn->origin.msg_done);
-		if (conn->state != CONN_DRAIN)
-			conn_exchange_done(conn, conn->resp_status != 0 ?
-			    conn->resp_status : 499, "client_closed",
-			    "the client closed the connection mid-exchange",
-			    NULL, NULL);
-		conn_close(conn, "client closed the connection");
+	reset = (what & BEV_EVENT_EOF) == 0;
+	if (reset)
+		snprintf(why, sizeof why, "client connection error: %s",
+		    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+	else
+		snprintf(why, sizeof why, "client closed the connection");
+	if (conn->state == CONN_WAIT_REQUEST) {
+		conn_close(conn, "%s", why);
 		return;
 	}
-	conn_close(conn, "client connection error: %s",
-	    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+	/*
+	 * A client that closes (or resets) mid-exchange has given up (or
+	 * only half-closed, which HTTP clients rarely do): stop fetching
+	 * from the origin, as nginx does, rather than stream a body nobody
+	 * reads. The exchange is logged, and recorded as far as it got.
+	 */
+	conn->resp_truncated = conn->resp_truncated ||
+	    (conn->resp_started && !conn->origin.msg_done);
+	if (conn->state != CONN_DRAIN)
+		conn_exchange_done(conn, conn->resp_status != 0 ?
+		    conn->resp_status : 499, "client_closed", reset ?
+		    "the client reset the connection mid-exchange" :
+		    "the client closed the connection mid-exchange", NULL,
+		    NULL);
+	conn_close(conn, "%s", why);
 }
 
 /* Origin side bufferevent callbacks. */
@@ -2747,7 +2822,8 @@ origin_event_cb(struct bufferevent *bev, short what, void *arg)
 			}
 		}
 	}
-	if (!conn->resp_started) {
+	/* No response head at all (a held one has its status already). */
+	if (!conn->resp_started && conn->resp_status == 0) {
 		if (origin_retry(conn))
 			return;
 		if (err != 0)
