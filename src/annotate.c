@@ -16,6 +16,24 @@
 #include "diagnose.h"
 #include "http.h"
 
+/*
+ * Append text as it may go in a header value: a path comes from the keys
+ * of the client's body, and a key may hold CR, LF or other control bytes
+ * (response splitting): those are percent-encoded, as in a URI fragment.
+ */
+static void
+annotate_header_text(struct buf *b, const char *text)
+{
+	const unsigned char	*p;
+
+	for (p = (const unsigned char *)text; *p != '\0'; p++) {
+		if (*p < 0x20 || *p == 0x7f || *p == '%')
+			buf_printf(b, "%%%02X", *p);
+		else
+			buf_add(b, p, 1);
+	}
+}
+
 /* Add the diagnosis headers. */
 void
 annotate_headers(const struct diag_list *l, struct http_headers *h)
@@ -30,8 +48,10 @@ annotate_headers(const struct diag_list *l, struct http_headers *h)
 		buf_reset(&v);
 		buf_printf(&v, "%s %s", diag_severity_name(l->v[i].severity),
 		    l->v[i].code);
-		if (l->v[i].path[0] != '\0')
-			buf_printf(&v, " %s", l->v[i].path);
+		if (l->v[i].path[0] != '\0') {
+			buf_add(&v, " ", 1);
+			annotate_header_text(&v, l->v[i].path);
+		}
 		len = v.len > ANNOTATE_MAX_HEADER_LEN ?
 		    ANNOTATE_MAX_HEADER_LEN : v.len;
 		http_headers_add(h, "X-Patchscope-Diagnosis", 22, v.data, len);

@@ -270,6 +270,29 @@ diag_skip(struct diag_ctx *c)
 	return 1;
 }
 
+/*
+ * A message is one line: values quoted from the body (or learned from a
+ * profile) may hold newlines or other control bytes; write them escaped,
+ * as in JSON. Takes msg over and returns the line.
+ */
+static char *
+diag_one_line(char *msg)
+{
+	struct buf		 b = { NULL, 0, 0 };
+	const unsigned char	*p;
+
+	for (p = (const unsigned char *)msg; *p != '\0'; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			break;
+	if (*p == '\0')
+		return msg;
+	diag_escape(&b, msg, strlen(msg), SIZE_MAX, 0);
+	free(msg);
+	msg = xstrdup(buf_str(&b));
+	buf_free(&b);
+	return msg;
+}
+
 /* Record a diagnosis at the current path (or at path when not NULL). */
 static void
 diag_emitv(struct diag_ctx *c, enum diag_code_id code, const char *path,
@@ -283,6 +306,7 @@ diag_emitv(struct diag_ctx *c, enum diag_code_id code, const char *path,
 		return;
 	if (vasprintf(&msg, fmt, ap) < 0)
 		abort();
+	msg = diag_one_line(msg);
 	if (l->n == l->cap) {
 		l->cap = l->cap ? l->cap * 2 : 16;
 		l->v = xreallocarray(l->v, l->cap, sizeof *l->v);
@@ -1419,8 +1443,11 @@ void
 diag_format(const struct diagnosis *d, struct buf *b)
 {
 	buf_printf(b, "%s[%s]", diag_severity_name(d->severity), d->code);
-	if (d->path[0] != '\0')
-		buf_printf(b, " %s", d->path);
+	/* A path holds the body's keys, which may hold control bytes. */
+	if (d->path[0] != '\0') {
+		buf_add(b, " ", 1);
+		diag_escape(b, d->path, strlen(d->path), SIZE_MAX, 0);
+	}
 	buf_printf(b, ": %s", d->message);
 	if (d->suggestion != NULL) {
 		buf_adds(b, "; did you mean \"");

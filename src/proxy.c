@@ -2023,6 +2023,7 @@ request_diagnose(struct conn *conn)
 	    p->opts->max_body_buffer, &dec, &cause) != 0) {
 		log_info("[#%" PRIu64 "] note: PATCH body not inspected: %s",
 		    conn->id, cause);
+		buf_free(&dec);
 		return;
 	}
 	snapshot_key(conn, &host);

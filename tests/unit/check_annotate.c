@@ -53,6 +53,22 @@ START_TEST(headers_one_per_diagnosis_with_total)
 }
 END_TEST
 
+/* A key of the client's body with CR LF must not split the response. */
+START_TEST(headers_never_carry_control_bytes_from_a_path)
+{
+	struct diag_list	 l = { NULL, 0, 0 };
+	struct http_headers	 h = { NULL, 0, 0 };
+
+	push(&l, DIAG_WARNING, "action.field.unknown",
+	    "/actions/0/x\r\nSet-Cookie: a=1%", "m");
+	annotate_headers(&l, &h);
+	ck_assert_str_eq(h.v[0].value, "warning action.field.unknown "
+	    "/actions/0/x%0D%0ASet-Cookie: a=1%25");
+	http_headers_clear(&h);
+	diag_list_free(&l);
+}
+END_TEST
+
 START_TEST(headers_are_capped_in_count_and_size)
 {
 	struct diag_list	 l = { NULL, 0, 0 };
@@ -164,6 +180,7 @@ main(void)
 	tcase_add_test(tc, errors_array_gets_the_diagnoses);
 	tcase_add_test(tc, bodies_without_an_errors_array_are_left_alone);
 	tcase_add_test(tc, guard_answer_has_the_api_error_shape);
+	tcase_add_test(tc, headers_never_carry_control_bytes_from_a_path);
 	suite_add_tcase(s, tc);
 	return unit_run(s);
 }

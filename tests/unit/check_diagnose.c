@@ -208,6 +208,33 @@ now_ms(void)
 
 /* --- the seed story ---------------------------------------------------- */
 
+/*
+ * Found by fuzz_diagnose: a type learned from a profile held a newline, and
+ * the message quoting it did too. Messages and formatted lines are one line.
+ */
+START_TEST(messages_stay_on_one_line_whatever_was_learned)
+{
+	static const char	 body[] = "{\"actions\": [{}, {\"a\\nb\": 1}]}";
+	struct run		 r;
+	struct buf		 line = { NULL, 0, 0 };
+	size_t			 i;
+
+	memset(&r, 0, sizeof r);
+	r.rules = rules_builtin();
+	run_get(&r, "{'actions': [{'type': '\\n\\u001b[31m'}]}", NULL);
+	run_raw(&r, body, strlen(body), NULL);
+	ck_assert_uint_gt(r.l.n, 0);
+	for (i = 0; i < r.l.n; i++) {
+		ck_assert_ptr_null(strpbrk(r.l.v[i].message, "\n\r\033"));
+		buf_reset(&line);
+		diag_format(&r.l.v[i], &line);
+		ck_assert_ptr_null(strpbrk(buf_str(&line), "\n\r\033"));
+	}
+	buf_free(&line);
+	run_free(&r);
+}
+END_TEST
+
 START_TEST(seed_partial_patch_names_lost_ids_and_bad_anchor)
 {
 	struct run		 r;
@@ -1549,6 +1576,7 @@ main(void)
 	tcase_add_test(tc, to_json_has_the_documented_shape);
 	tcase_add_test(tc, severity_names_and_error_test);
 	tcase_add_test(tc, docs_cover_every_code);
+	tcase_add_test(tc, messages_stay_on_one_line_whatever_was_learned);
 	tcase_add_test(tc, data_cases_give_their_expected_codes);
 	suite_add_tcase(s, tc);
 	return unit_run(s);
