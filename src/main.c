@@ -515,7 +515,7 @@ parse_small(int argc, char **argv, const char *cmd, const char **dir,
 	char				*cause;
 	int				 ch;
 
-	optind = 1;
+	optind = 0;	/* glibc: a full reset of getopt */
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, ":l:h", lopts, NULL)) != -1) {
 		switch (ch) {
@@ -742,7 +742,7 @@ cmd_lint(int argc, char **argv)
 	int				 ch, json = 0, rc = 2;
 	size_t				 i;
 
-	optind = 1;
+	optind = 0;	/* glibc: a full reset of getopt */
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, ":h", lopts, NULL)) != -1) {
 		switch (ch) {
@@ -1127,7 +1127,7 @@ cmd_show(int argc, char **argv)
 
 	memset(&ctx, 0, sizeof ctx);
 	memset(&text, 0, sizeof text);
-	optind = 1;
+	optind = 0;	/* glibc: a full reset of getopt */
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, ":h", lopts, NULL)) != -1) {
 		switch (ch) {

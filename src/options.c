@@ -355,7 +355,7 @@ options_parse(struct options *o, int argc, char **argv, char **cause)
 	char	*host;
 
 	*cause = NULL;
-	optind = 1;
+	optind = 0;	/* glibc: a full reset of getopt */
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, ":l:c:vqh", long_options,
 	    &idx)) != -1) {

@@ -1027,6 +1027,26 @@ redact_body(const struct redactor *r, const char *content_type,
 }
 
 /*
+ * Return nonzero when a marker starts inside s[i + 1, i + n): a secret
+ * matched there would cut the marker ("=red" in "=redacted:...").
+ */
+static int
+redact_marker_inside(const char *s, size_t len, size_t i, size_t n)
+{
+	const char	*p, *end = s + i + n;
+
+	for (p = s + i + 1; p < end; p++) {
+		p = memchr(p, REDACT_PREFIX[0], (size_t)(end - p));
+		if (p == NULL)
+			return 0;
+		if ((size_t)(s + len - p) >= REDACT_MARKER_LEN &&
+		    redact_is_marker(p, REDACT_MARKER_LEN))
+			return 1;
+	}
+	return 0;
+}
+
+/*
  * Copy len bytes of s into out with each found secret replaced by its
  * marker, the longest where several start at one place; markers already
  * there are stepped over whole. Return nonzero (out written) when some
@@ -1050,7 +1070,8 @@ redact_scrub(const struct redact_secrets *f, const char *s, size_t len,
 		for (j = f->head[redact_prefix_hash(s + i) & f->mask];
 		    j != REDACT_NONE; j = f->v[j].next) {
 			if (f->v[j].len <= len - i &&
-			    memcmp(f->v[j].s, s + i, f->v[j].len) == 0) {
+			    memcmp(f->v[j].s, s + i, f->v[j].len) == 0 &&
+			    !redact_marker_inside(s, len, i, f->v[j].len)) {
 				e = &f->v[j];
 				break;
 			}
@@ -1170,18 +1191,20 @@ redact_body_finish(struct exchange_body *b, struct redact_pending *p)
 	buf_free(&out);
 }
 
-/* Redact a whole exchange in place, then scrub what was found. */
-void
-redact_exchange(const struct redactor *r, struct exchange *x)
+/*
+ * One pass over the exchange: redact every place, then scrub what was
+ * found wherever else it occurs. Return nonzero when something was found.
+ */
+static int
+redact_exchange_pass(const struct redactor *r, struct exchange *x)
 {
 	struct redact_secrets	 found = { NULL, 0, 0, NULL, 0 };
 	struct redact_walk	 w = { r, &found, 0 };
 	struct redact_pending	 req = { NULL, { NULL, 0, 0 }, 0 };
 	struct redact_pending	 resp = { NULL, { NULL, 0, 0 }, 0 };
 	struct buf		 b = { NULL, 0, 0 };
+	int			 changed;
 
-	if (r->disabled)
-		return;
 	if (x->url != NULL && redact_url_walk(&w, x->url, &b)) {
 		free(x->url);
 		x->url = b.data;
@@ -1210,5 +1233,26 @@ redact_exchange(const struct redactor *r, struct exchange *x)
 	}
 	redact_body_finish(&x->req_body, &req);
 	redact_body_finish(&x->resp_body, &resp);
+	changed = found.n > 0;
 	redact_secrets_free(&found);
+	return changed;
+}
+
+/* Redact a whole exchange in place, then scrub what was found. */
+void
+redact_exchange(const struct redactor *r, struct exchange *x)
+{
+	int	pass;
+
+	if (r->disabled)
+		return;
+	/*
+	 * Scrubbing a secret that holds "=" or ";" can give a header a new
+	 * shape (another cookie value) that the next pass would redact:
+	 * repeat until a pass finds nothing, so redacting twice changes
+	 * nothing (a cassette is redacted again when it is loaded).
+	 */
+	for (pass = 0; pass < 4; pass++)
+		if (!redact_exchange_pass(r, x))
+			break;
 }

@@ -1151,8 +1151,11 @@ rp_diff_query(struct rp_diffs *d, const struct rp_req *a,
 			rp_diff_add(d, NULL);
 		else if (!same)
 			rp_diff_field(d, "query", rp_jstr(name->name,
-			    name->namelen), rp_param_values(&a->params[i],
-			    i2 - i), rp_param_values(&b->params[j], j2 - j));
+			    name->namelen), i2 > i ?
+			    rp_param_values(&a->params[i], i2 - i) :
+			    json_null(), j2 > j ?
+			    rp_param_values(&b->params[j], j2 - j) :
+			    json_null());
 		i = i2;
 		j = j2;
 	}
