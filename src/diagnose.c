@@ -293,6 +293,10 @@ diag_one_line(char *msg)
 	return msg;
 }
 
+static void	diag_emitv(struct diag_ctx *, enum diag_code_id, const char *,
+		    const char *, const char *, va_list)
+		    __attribute__((format(printf, 5, 0)));
+
 /* Record a diagnosis at the current path (or at path when not NULL). */
 static void
 diag_emitv(struct diag_ctx *c, enum diag_code_id code, const char *path,

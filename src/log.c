@@ -19,6 +19,9 @@
 
 static enum log_level log_level = LOG_LEVEL_INFO;
 
+static void	log_vwrite(const char *, const char *, va_list, int)
+		    __attribute__((format(printf, 2, 0)));
+
 static void
 log_vwrite(const char *tag, const char *fmt, va_list ap, int with_errno)
 {
