@@ -2,9 +2,13 @@
  * Unit tests for cassette: HAR entries to and from exchanges (round trips,
  * every refused shape with its exact cause) and the loader (syntax errors
  * with their place, nesting limit, layout for appending, real exports in
- * tests/data/cassette/).
+ * tests/data/cassette/). The loader's fast decoder is checked against
+ * json_loadb and cassette_entry_decode, entry by entry: the same exchange
+ * or the same error, and which of the two ways was taken (told by what
+ * jansson allocated).
  */
 #include <check.h>
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -864,6 +868,80 @@ START_TEST(parse_handles_a_nul_byte_in_the_file)
 }
 END_TEST
 
+START_TEST(parse_refuses_a_nul_byte_escaped_with_a_backslash)
+{
+	struct got	 g = { { NULL }, 0, 0 };
+	static const char doc[] = "{\"log\": {\"x\": \"a\\\0b\", "
+	    "\"entries\": []}}";
+	static const char entry[] = "{\"log\": {\"entries\": [{\"a\": "
+	    "\"\\\0\"}]}}";
+	char		*cause;
+
+	cause = parse(doc, sizeof doc - 1, &g, NULL);
+	ck_assert_str_eq(cause, "line 1, column 18: bad escape in a string");
+	free(cause);
+	cause = parse(entry, sizeof entry - 1, &g, NULL);
+	ck_assert_str_eq(cause, "line 1, column 30: bad escape in a string");
+	free(cause);
+	ck_assert_uint_eq(g.n, 0);
+}
+END_TEST
+
+/*
+ * The scanner goes 8 bytes at a time through spaces and plain text: what
+ * stops a run is found wherever it is in the 8, and up to the last byte.
+ */
+START_TEST(parse_finds_a_bad_byte_anywhere_in_a_run)
+{
+	static const char *const bad[] = { "\x01", "\xff", "\t" };
+	static const char *const why[] = {
+		"control character in a string (escape it)",
+		"invalid UTF-8 in a string",
+		"control character in a string (escape it)",
+	};
+	struct got	 g = { { NULL }, 0, 0 };
+	struct buf	 b = { NULL, 0, 0 };
+	char		*cause, *want;
+	size_t		 k, i;
+
+	for (k = 0; k < 20; k++) {
+		for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+			buf_reset(&b);
+			buf_printf(&b, "{\"log\": {\"x\": \"%.*s%s\", "
+			    "\"entries\": []}}", (int)k,
+			    "aaaaaaaaaaaaaaaaaaaaaaaa", bad[i]);
+			cause = parse(b.data, b.len, &g, NULL);
+			want = xasprintf("line 1, column %zu: %s", 16 + k,
+			    why[i]);
+			ck_assert_str_eq(cause, want);
+			free(want);
+			free(cause);
+		}
+		/* Spaces, then the end of the file. */
+		buf_reset(&b);
+		buf_printf(&b, "{\"log\": {\"entries\": []}%*s", (int)k, "");
+		cause = parse(b.data, b.len, &g, NULL);
+		want = xasprintf("line 1, column %zu: unexpected end of the "
+		    "file", 24 + k);
+		ck_assert_str_eq(cause, want);
+		free(want);
+		free(cause);
+		/* Unfinished: the string runs to the end of the file. */
+		buf_reset(&b);
+		buf_printf(&b, "{\"log\": {\"x\": \"%.*s", (int)k,
+		    "aaaaaaaaaaaaaaaaaaaaaaaa");
+		cause = parse(b.data, b.len, &g, NULL);
+		want = xasprintf("line 1, column %zu: unexpected end of the "
+		    "file", 16 + k);
+		ck_assert_str_eq(cause, want);
+		free(want);
+		free(cause);
+	}
+	ck_assert_uint_eq(g.n, 0);
+	buf_free(&b);
+}
+END_TEST
+
 /* A document nested depth levels deep: {"log": {"x": [[...]], ...}}. */
 static char *
 nested(int depth, size_t *len)
@@ -1095,14 +1173,14 @@ START_TEST(appended_entries_parse_back_in_order)
 }
 END_TEST
 
+/* Read a whole file (plus a NUL); the caller frees. */
 static char *
-read_data(const char *name, size_t *len)
+read_path(const char *path, size_t *len)
 {
-	char	*path, *data;
+	char	*data;
 	FILE	*f;
 	long	 n;
 
-	path = xasprintf("%s/tests/data/cassette/%s", srcdir(), name);
 	f = fopen(path, "rb");
 	ck_assert_msg(f != NULL, "cannot open %s", path);
 	ck_assert_int_eq(fseek(f, 0, SEEK_END), 0);
@@ -1111,9 +1189,20 @@ read_data(const char *name, size_t *len)
 	rewind(f);
 	data = xmalloc((size_t)n + 1);
 	ck_assert_uint_eq(fread(data, 1, (size_t)n, f), (size_t)n);
+	data[n] = '\0';
 	fclose(f);
-	free(path);
 	*len = (size_t)n;
+	return data;
+}
+
+static char *
+read_data(const char *name, size_t *len)
+{
+	char	*path, *data;
+
+	path = xasprintf("%s/tests/data/cassette/%s", srcdir(), name);
+	data = read_path(path, len);
+	free(path);
 	return data;
 }
 
@@ -1152,6 +1241,622 @@ START_TEST(devtools_export_loads)
 }
 END_TEST
 
+/* --- the fast decoder against json_loadb and cassette_entry_decode ------- */
+
+/* Allocations jansson made since the count was last reset. */
+static size_t	json_allocs;
+
+static void *
+count_malloc(size_t n)
+{
+	json_allocs++;
+	return malloc(n);
+}
+
+static void
+count_free(void *p)
+{
+	free(p);
+}
+
+static int
+differs(const char **field, const char *name)
+{
+	*field = name;
+	return 0;
+}
+
+static int
+str_equal(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return a == b;
+	return strcmp(a, b) == 0;
+}
+
+/* Numbers are equal bit for bit: -0 is not 0. */
+static int
+ms_equal(double a, double b)
+{
+	return memcmp(&a, &b, sizeof a) == 0;
+}
+
+static int
+headers_equal(const struct http_headers *a, const struct http_headers *b)
+{
+	size_t	i;
+
+	if (a->n != b->n)
+		return 0;
+	for (i = 0; i < a->n; i++)
+		if (strcmp(a->v[i].name, b->v[i].name) != 0 ||
+		    strcmp(a->v[i].value, b->v[i].value) != 0)
+			return 0;
+	return 1;
+}
+
+static int
+body_equal(const struct exchange_body *a, const struct exchange_body *b)
+{
+	if ((a->data == NULL) != (b->data == NULL) || a->len != b->len ||
+	    a->size != b->size || a->truncated != b->truncated ||
+	    !str_equal(a->decoded_from, b->decoded_from))
+		return 0;
+	/* The NUL after the bytes too. */
+	return a->data == NULL || memcmp(a->data, b->data, a->len + 1) == 0;
+}
+
+/*
+ * Return nonzero when a and b hold the same exchange, field for field;
+ * else set *field to the name of the first one that differs.
+ */
+static int
+exchange_equal(const struct exchange *a, const struct exchange *b,
+    const char **field)
+{
+	if (!str_equal(a->started, b->started))
+		return differs(field, "started");
+	if (!ms_equal(a->time_ms, b->time_ms))
+		return differs(field, "time_ms");
+	if (!ms_equal(a->send_ms, b->send_ms))
+		return differs(field, "send_ms");
+	if (!ms_equal(a->wait_ms, b->wait_ms))
+		return differs(field, "wait_ms");
+	if (!ms_equal(a->receive_ms, b->receive_ms))
+		return differs(field, "receive_ms");
+	if (!str_equal(a->server_ip, b->server_ip))
+		return differs(field, "server_ip");
+	if (!str_equal(a->method, b->method))
+		return differs(field, "method");
+	if (!str_equal(a->url, b->url))
+		return differs(field, "url");
+	if (!str_equal(a->http_version, b->http_version))
+		return differs(field, "http_version");
+	if (!headers_equal(&a->req_headers, &b->req_headers))
+		return differs(field, "req_headers");
+	if (!body_equal(&a->req_body, &b->req_body))
+		return differs(field, "req_body");
+	if (a->req_wire_bytes != b->req_wire_bytes)
+		return differs(field, "req_wire_bytes");
+	if (a->status != b->status)
+		return differs(field, "status");
+	if (!str_equal(a->reason, b->reason))
+		return differs(field, "reason");
+	if (!headers_equal(&a->resp_headers, &b->resp_headers))
+		return differs(field, "resp_headers");
+	if (!body_equal(&a->resp_body, &b->resp_body))
+		return differs(field, "resp_body");
+	if (a->resp_wire_bytes != b->resp_wire_bytes)
+		return differs(field, "resp_wire_bytes");
+	if ((a->diagnoses == NULL) != (b->diagnoses == NULL) ||
+	    (a->diagnoses != NULL && !json_equal(a->diagnoses, b->diagnoses)))
+		return differs(field, "diagnoses");
+	if (!str_equal(a->answered_by, b->answered_by))
+		return differs(field, "answered_by");
+	if (!str_equal(a->error, b->error))
+		return differs(field, "error");
+	return 1;
+}
+
+/* Which way the loader is expected to decode an entry. */
+enum way {
+	WAY_FAST,	/* the fast decoder: no tree of the entry */
+	WAY_SLOW	/* json_loadb and cassette_entry_decode */
+};
+
+/*
+ * Decode the text of an entry with json_loadb and cassette_entry_decode,
+ * then load it as the only entry of a cassette: both must give the same
+ * exchange, or the loader the same error, and the loader must have gone
+ * the expected way (told by what jansson allocated).
+ */
+static void
+both_ways(const char *text, size_t len, enum way way)
+{
+	struct got	 g = { { NULL }, 0, 0 };
+	struct buf	 doc = { NULL, 0, 0 };
+	struct exchange	 slow;
+	json_error_t	 err;
+	json_t		*e, *d;
+	const char	*field = "";
+	char		*slow_cause = NULL, *cause, *want;
+	size_t		 load_allocs, parse_allocs;
+	int		 diagnoses = 0;
+
+	json_set_alloc_funcs(count_malloc, count_free);
+	exchange_init(&slow);
+	json_allocs = 0;
+	e = json_loadb(text, len, JSON_ALLOW_NUL, &err);
+	load_allocs = json_allocs;
+	if (e != NULL) {
+		d = json_object_get(e, "_diagnoses");
+		diagnoses = d != NULL && !json_is_null(d);
+		cassette_entry_decode(e, &slow, &slow_cause);
+		json_decref(e);
+	}
+	buf_adds(&doc, "{\"log\": {\"entries\": [");
+	buf_add(&doc, text, len);
+	buf_adds(&doc, "]}}");
+	json_allocs = 0;
+	cause = parse(doc.data, doc.len, &g, NULL);
+	parse_allocs = json_allocs;
+	if (e == NULL) {
+		/* jansson's own refusal, placed in the file. */
+		ck_assert_msg(cause != NULL, "accepted: %.200s", text);
+		ck_assert_msg(strncmp(cause, "entry 0: line ", 14) == 0 &&
+		    strlen(cause) > strlen(err.text) && strcmp(cause +
+		    strlen(cause) - strlen(err.text), err.text) == 0,
+		    "%s: %s", cause, err.text);
+	} else if (slow_cause != NULL) {
+		want = xasprintf("entry 0: %s", slow_cause);
+		ck_assert_msg(cause != NULL, "accepted: %.200s", text);
+		ck_assert_str_eq(cause, want);
+		free(want);
+	} else {
+		ck_assert_msg(cause == NULL, "%s: %.200s", cause, text);
+		ck_assert_uint_eq(g.n, 1);
+		ck_assert_msg(exchange_equal(&slow, g.v[0], &field),
+		    "%s differs: %.200s", field, text);
+	}
+	if (way == WAY_SLOW)
+		ck_assert_msg(parse_allocs >= load_allocs, "not deferred "
+		    "(%zu < %zu): %.200s", parse_allocs, load_allocs, text);
+	else if (!diagnoses)
+		ck_assert_msg(parse_allocs == 0, "deferred (%zu): %.200s",
+		    parse_allocs, text);
+	else
+		ck_assert_msg(parse_allocs > 0 && parse_allocs < load_allocs,
+		    "deferred (%zu >= %zu): %.200s", parse_allocs,
+		    load_allocs, text);
+	free(slow_cause);
+	free(cause);
+	exchange_free(&slow);
+	got_free(&g);
+	buf_free(&doc);
+}
+
+/* Entries the fast decoder reads itself. */
+static const char *const fast_entries[] = {
+	"{" REQ ", " RESP "}",
+	/* Every escape, in names and values. */
+	"{\"request\": {\"method\": \"G\\u0045T\", \"url\": \"https:\\/\\/"
+	"h.test\\/a?q=caf\\u00e9&x=\\ud83d\\ude00\", \"httpVersion\": "
+	"\"HTTP\\/1.1\", \"headers\": [{\"name\": \"X-\\u0041\", \"value\": "
+	"\"\\\"q\\\" \\\\ \\/ \\t \\u20ac \\ud834\\udd1e\"}]}, \"response\": "
+	"{\"status\": 200, \"statusText\": \"O\\u004b\", \"content\": "
+	"{\"text\": \"\\\"\\\\\\/\\b\\f\\n\\r\\t\\u0000\\u0001\\u007f\\u0080"
+	"\\u07ff\\u0800\\uffff\\ud800\\udc00\\udbff\\udfff end\"}}}",
+	"{\"\\u0072equest\": {\"m\\u0065thod\": \"GET\", \"url\": "
+	"\"http://h/\"}, \"resp\\u006fnse\": {\"st\\u0061tus\": 204}, "
+	"\"\\u00e9t\\u00e9\": 1}",
+	/* Raw UTF-8 and a NUL in a body. */
+	"{" REQ ", \"response\": {\"status\": 200, \"statusText\": "
+	"\"Gr\xc3\xbc\xc3\x9f \xf0\x9f\x98\x80\", \"content\": {\"text\": "
+	"\"a\\u0000b\xe2\x82\xac\"}}}",
+	/* base64, padded or not, on both sides. */
+	"{\"request\": {\"method\": \"POST\", \"url\": \"http://h/\", "
+	"\"postData\": {\"mimeType\": \"image/png\", \"text\": \"AAE\", "
+	"\"_encoding\": \"base64\"}}, \"response\": {\"status\": 200, "
+	"\"content\": {\"size\": 4, \"text\": \"AAEC/w==\", \"encoding\": "
+	"\"base64\"}}}",
+	/* "encoding" is no key of postData, nor "_encoding" of content. */
+	"{\"request\": {\"method\": \"POST\", \"url\": \"http://h/\", "
+	"\"postData\": {\"text\": \"!\", \"encoding\": \"base64\"}}, "
+	"\"response\": {\"status\": 200, \"content\": {\"text\": \"!\", "
+	"\"_encoding\": 5}}}",
+	/* Truncation and the coding a body had. */
+	"{\"request\": {\"method\": \"POST\", \"url\": \"http://h/\", "
+	"\"postData\": {\"text\": \"\", \"_truncated\": 0, \"_decodedFrom\": "
+	"\"br\"}}, \"response\": {\"status\": 200, \"content\": {\"size\": "
+	"1000, \"mimeType\": \"text/plain\", \"text\": \"abc\", "
+	"\"_truncated\": 1000, \"_decodedFrom\": \"gzip\"}}}",
+	/* Without text a response has no body: the rest is not looked at. */
+	"{" REQ ", \"response\": {\"status\": 200, \"content\": {\"encoding\": "
+	"\"gzip\", \"_decodedFrom\": \"x\\u0000\", \"_truncated\": -5, "
+	"\"size\": 3}}}",
+	/* Without text a request has an empty one. */
+	"{\"request\": {\"method\": \"POST\", \"url\": \"http://h/\", "
+	"\"postData\": {\"mimeType\": \"application/json\"}}, " RESP "}",
+	/* Cookies and query pairs: only NUL is refused there. */
+	"{\"request\": {\"method\": \"GET\", \"url\": \"http://h/?q=1\", "
+	"\"cookies\": [{\"name\": \"a\", \"value\": \"1\\r\\n2\", \"path\": "
+	"\"/\", \"httpOnly\": true, \"expires\": null}], \"queryString\": "
+	"[{\"name\": \"q\", \"value\": \"caf\\u00e9\"}]}, \"response\": "
+	"{\"status\": 200, \"cookies\": [{\"name\": \"s\", \"value\": "
+	"\"x\\ny\"}]}}",
+	/* Pseudo-headers are not fields; their text is still checked. */
+	"{\"request\": {\"method\": \"GET\", \"url\": \"https://h/\", "
+	"\"headers\": [{\"name\": \":authority\", \"value\": \"h\"}, "
+	"{\"name\": \"accept\", \"value\": \"*/*\", \"comment\": \"\"}]}, "
+	"\"response\": {\"status\": 200, \"headers\": [{\"name\": "
+	"\":status\", \"value\": \"200\"}, {\"name\": \"a\", \"value\": "
+	"\"\"}, {\"name\": \"a\", \"value\": \"2\"}]}}",
+	/* Numbers as jansson reads them. */
+	"{" REQ ", \"response\": {\"status\": -0, \"bodySize\": -1, "
+	"\"headersSize\": -9223372036854775808, \"content\": {\"size\": "
+	"9223372036854775807, \"text\": \"\"}}, \"time\": 1e2, \"timings\": "
+	"{\"send\": -0.0, \"wait\": 1E-400, \"receive\": 2.5e+3, "
+	"\"blocked\": -1, \"ssl\": 0.123456789012345678901234567890}}",
+	"{" REQ ", " RESP ", \"time\": 12345678901234567, \"timings\": "
+	"{\"send\": 0.1, \"wait\": 1.7976931348623157e308, \"receive\": "
+	"4.9e-324}}",
+	"{\"request\": {\"method\": \"GET\", \"url\": \"http://h/\", "
+	"\"bodySize\": 9223372036854775807}, \"response\": {\"status\": 599, "
+	"\"bodySize\": 12}}",
+	"{\"request\": {\"method\": \"GET\", \"url\": \"http://h/\", "
+	"\"bodySize\": -5}, \"response\": {\"status\": 100, \"bodySize\": "
+	"-9223372036854775808}}",
+	/* null is absent wherever a member is optional. */
+	"{\"request\": {\"method\": \"GET\", \"url\": \"http://h/\", "
+	"\"httpVersion\": null, \"cookies\": null, \"headers\": null, "
+	"\"queryString\": null, \"postData\": null, \"headersSize\": null, "
+	"\"bodySize\": null}, \"response\": {\"status\": 0, \"statusText\": "
+	"null, \"httpVersion\": null, \"cookies\": null, \"headers\": null, "
+	"\"content\": {\"size\": null, \"mimeType\": null, \"text\": null, "
+	"\"encoding\": null, \"_truncated\": null, \"_decodedFrom\": null}, "
+	"\"redirectURL\": null, \"headersSize\": null, \"bodySize\": null}, "
+	"\"startedDateTime\": null, \"time\": null, \"cache\": null, "
+	"\"timings\": {\"send\": null, \"wait\": null, \"receive\": null}, "
+	"\"serverIPAddress\": null, \"_diagnoses\": null, \"_answeredBy\": "
+	"null, \"_error\": null}",
+	"{\"request\": {\"method\": \"GET\", \"url\": \"http://h/\", "
+	"\"postData\": {\"text\": null, \"_encoding\": null}}, " RESP ", "
+	"\"timings\": null}",
+	/* The response first; the request's version wins. */
+	"{\"response\": {\"httpVersion\": \"HTTP/2\", \"status\": 200, "
+	"\"statusText\": \"\"}, \"request\": {\"url\": \"http://h/\", "
+	"\"method\": \"GET\", \"httpVersion\": \"HTTP/1.0\"}}",
+	"{\"response\": {\"httpVersion\": \"HTTP/2\", \"status\": 200}, "
+	REQ "}",
+	/* Members nobody reads, of every kind, twice even. */
+	"{\"pageref\": \"p\", \"_x\": {\"a\": [1, -2.5e10, true, false, null, "
+	"{\"b\\u00e9\": \"c\", \"\": {}}, []], \"a\": 2}, \"connection\": "
+	"\"443\", \"_transferSize\": 12345678901234567890.5, \"_e\": 1e-400, "
+	"\"_e\": 1E+300, " REQ ", \"cache\": {\"beforeRequest\": {\"x\": "
+	"[1, 2]}}, " RESP "}",
+	/* Everything patchscope writes. */
+	"{\"startedDateTime\": \"2024-05-02T09:14:03.402Z\", \"time\": 87.5, "
+	"\"request\": {\"method\": \"PATCH\", \"url\": \"https://h/p\", "
+	"\"httpVersion\": \"HTTP/1.1\", \"cookies\": [], \"headers\": [], "
+	"\"queryString\": [], \"headersSize\": -1, \"bodySize\": 0}, "
+	"\"response\": {\"status\": 502, \"statusText\": \"Bad Gateway\", "
+	"\"httpVersion\": \"HTTP/1.1\", \"cookies\": [], \"headers\": [], "
+	"\"content\": {\"size\": 0, \"mimeType\": \"x-unknown\"}, "
+	"\"redirectURL\": \"\", \"headersSize\": -1, \"bodySize\": 0}, "
+	"\"cache\": {}, \"timings\": {\"send\": 0, \"wait\": 84, "
+	"\"receive\": 3.25}, \"serverIPAddress\": \"203.0.113.9\", "
+	"\"_diagnoses\": [{\"code\": \"actions.partial\", \"n\": 1.5e3, "
+	"\"m\": \"\\u00e9\\u0000\", \"k\": {\"a\": 1, \"a\": [null]}}], "
+	"\"_answeredBy\": \"patchscope\", \"_error\": \"upstream_tls\"}",
+	/* Whitespace anywhere it may be. */
+	"{ \t\r\n\"request\" \n: {\"method\":\"GET\" ,\"url\"\t:\"http://h/\" "
+	"}\n,\n\"response\":{ \"status\" : 200 ,\"headers\" : [ { \"name\" "
+	": \"a\" , \"value\" : \"b\" } ] } \n}",
+};
+
+/* Entries it leaves to json_loadb and cassette_entry_decode. */
+static const char *const slow_entries[] = {
+	/* Numbers that are not integers, or that jansson refuses. */
+	"{" REQ ", \"response\": {\"status\": 1e2}}",
+	"{" REQ ", \"response\": {\"status\": 200.0}}",
+	"{" REQ ", \"response\": {\"status\": \"200\"}}",
+	"{" REQ ", \"response\": {\"status\": null}}",
+	"{" REQ ", \"response\": {\"status\": 99999999999999999999}}",
+	"{" REQ ", \"response\": {\"status\": 600}}",
+	"{" REQ ", " RESP ", \"time\": 1e999}",
+	"{" REQ ", " RESP ", \"x\": -9223372036854775809}",
+	"{" REQ ", " RESP ", \"cache\": {\"x\": [1e400]}}",
+	"{" REQ ", \"response\": {\"status\": 200, \"bodySize\": 1.0}}",
+	"{" REQ ", \"response\": {\"status\": 200, \"content\": {\"text\": "
+	"\"abc\", \"_truncated\": 2.5}}}",
+	/* A member twice: jansson keeps the last. */
+	"{\"request\": {\"method\": \"POST\", \"method\": \"GET\", \"url\": "
+	"\"http://h/\"}, " RESP "}",
+	"{" REQ ", " RESP ", \"request\": {\"method\": \"PUT\", \"url\": "
+	"\"http://i/\"}}",
+	"{" REQ ", \"response\": {\"status\": 200, \"headers\": [{\"name\": "
+	"\"a\", \"value\": \"1\", \"value\": \"2\"}]}}",
+	"{" REQ ", \"response\": {\"st\\u0061tus\": 201, \"status\": 200}}",
+	/* Names with NUL: jansson refuses them anywhere. */
+	"{" REQ ", " RESP ", \"a\\u0000b\": 1}",
+	"{" REQ ", " RESP ", \"cache\": {\"\\u0000\": 1}}",
+	"{" REQ ", " RESP ", \"_diagnoses\": [{\"\\u0000\": 1}]}",
+	/* What cassette_entry_decode refuses. */
+	"{" REQ ", \"response\": {\"status\": 200, \"headers\": [{\"name\": "
+	"\"X\", \"value\": \"a\\r\\nb\"}]}}",
+	"{" REQ ", \"response\": {\"status\": 200, \"headers\": [{\"name\": "
+	"\"X\\u0000\", \"value\": \"a\"}]}}",
+	"{" REQ ", \"response\": {\"status\": 200, \"headers\": [{\"name\": "
+	"\"\", \"value\": \"a\"}]}}",
+	"{" REQ ", \"response\": {\"status\": 200, \"headers\": [null]}}",
+	"{" REQ ", \"response\": {\"status\": 200, \"cookies\": [{\"name\": "
+	"\"a\", \"value\": \"\\u0000\"}]}}",
+	"{\"request\": {\"method\": \"G T\", \"url\": \"http://h/\"}, " RESP
+	"}",
+	"{\"request\": {\"method\": \"GET\", \"url\": \"h/\"}, " RESP "}",
+	"{\"request\": {\"method\": \"GET\", \"url\": \"http://h/\\n\"}, "
+	RESP "}",
+	"{\"request\": null, " RESP "}",
+	"{\"request\": {\"method\": \"GET\", \"url\": \"http://h/\", "
+	"\"httpVersion\": \"1\\r\"}, " RESP "}",
+	"{" REQ "}",
+	"{" REQ ", \"response\": {\"status\": 200, \"statusText\": \"a\\nb\"}}",
+	"{" REQ ", \"response\": {\"status\": 200, \"content\": {\"text\": "
+	"\"QUJD=\", \"encoding\": \"base64\"}}}",
+	"{" REQ ", \"response\": {\"status\": 200, \"content\": {\"text\": "
+	"\"QQ\", \"encoding\": \"gzip\"}}}",
+	/* strcmp stops at the NUL: jansson's way takes it as base64. */
+	"{" REQ ", \"response\": {\"status\": 200, \"content\": {\"text\": "
+	"\"QQ\", \"encoding\": \"base64\\u0000x\"}}}",
+	"{" REQ ", \"response\": {\"status\": 200, \"content\": {\"text\": "
+	"\"abc\", \"_truncated\": 2}}}",
+	"{" REQ ", \"response\": {\"status\": 200, \"content\": {\"text\": "
+	"\"a\", \"_decodedFrom\": \"g\\u0000\"}}}",
+	"{" REQ ", \"response\": {\"status\": 200, \"content\": {\"text\": "
+	"\"a\", \"mimeType\": \"t\\u0000\"}}}",
+	"{" REQ ", \"response\": {\"status\": 200, \"content\": {\"size\": "
+	"\"1\"}}}",
+	"{" REQ ", \"response\": {\"status\": 200, \"content\": []}}",
+	"{" REQ ", \"response\": {\"status\": 200, \"redirectURL\": "
+	"\"\\u0000\"}}",
+	"{\"request\": {\"method\": \"POST\", \"url\": \"http://h/\", "
+	"\"postData\": {\"_decodedFrom\": \"g\\u0000\"}}, " RESP "}",
+	"{" REQ ", " RESP ", \"startedDateTime\": \"\\u0000\"}",
+	"{" REQ ", " RESP ", \"time\": \"5\"}",
+	"{" REQ ", " RESP ", \"cache\": []}",
+	"{" REQ ", " RESP ", \"timings\": {\"wait\": true}}",
+	"{" REQ ", " RESP ", \"_diagnoses\": {}}",
+	"{" REQ ", " RESP ", \"_diagnoses\": [1e999]}",
+	"{" REQ ", " RESP ", \"_answeredBy\": 1}",
+	"{" REQ ", " RESP ", \"_error\": \"a\\u0000\"}",
+	"{" REQ ", " RESP ", \"serverIPAddress\": false}",
+};
+
+START_TEST(fast_decoder_reads_entries_as_jansson_does)
+{
+	both_ways(fast_entries[_i], strlen(fast_entries[_i]), WAY_FAST);
+}
+END_TEST
+
+START_TEST(fast_decoder_leaves_what_it_is_unsure_of)
+{
+	both_ways(slow_entries[_i], strlen(slow_entries[_i]), WAY_SLOW);
+}
+END_TEST
+
+START_TEST(fast_decoder_unescapes_to_utf8)
+{
+	struct got	 g = { { NULL }, 0, 0 };
+	static const char doc[] = "{\"log\": {\"entries\": [{" REQ ", "
+	    "\"response\": {\"status\": 200, \"headers\": [{\"name\": \"X\", "
+	    "\"value\": \"\\u00e9\\u20ac\\ud83d\\ude00\\t\\/\"}], \"content\": "
+	    "{\"text\": \"\\u0000\\\"\"}}}]}}";
+
+	json_set_alloc_funcs(count_malloc, count_free);
+	json_allocs = 0;
+	ck_assert_ptr_null(parse(doc, sizeof doc - 1, &g, NULL));
+	ck_assert_uint_eq(json_allocs, 0);
+	ck_assert_str_eq(g.v[0]->resp_headers.v[0].value,
+	    "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\t/");
+	ck_assert_uint_eq(g.v[0]->resp_body.len, 2);
+	ck_assert_int_eq(memcmp(g.v[0]->resp_body.data, "\0\"", 3), 0);
+	got_free(&g);
+}
+END_TEST
+
+START_TEST(fast_decoder_finds_quotes_anywhere_in_a_run)
+{
+	struct buf	 b = { NULL, 0, 0 };
+	size_t		 k;
+
+	for (k = 0; k < 20; k++) {
+		buf_reset(&b);
+		buf_printf(&b, "{" REQ ", \"response\": {\"status\": 200, "
+		    "\"headers\": [{\"name\": \"%.*sX\", \"value\": "
+		    "\"%.*s\\\"%.*s\\\\\"}], \"content\": {\"text\": "
+		    "\"%.*s\\u00e9\xc3\xa9\"}}}", (int)(k % 8 + 1),
+		    "XXXXXXXXXXXXXXXXXXXXXXXX", (int)k,
+		    "vvvvvvvvvvvvvvvvvvvvvvvv", (int)(20 - k),
+		    "wwwwwwwwwwwwwwwwwwwwwwww", (int)k,
+		    "tttttttttttttttttttttttt");
+		both_ways(b.data, b.len, WAY_FAST);
+	}
+	buf_free(&b);
+}
+END_TEST
+
+START_TEST(fast_decoder_takes_huge_strings)
+{
+	struct buf	 b = { NULL, 0, 0 };
+	size_t		 i;
+
+	/* A 1 MiB body with escapes, a header past the kept scratch. */
+	buf_adds(&b, "{" REQ ", \"response\": {\"status\": 200, \"headers\": "
+	    "[{\"name\": \"X-Big\", \"value\": \"");
+	for (i = 0; i < 100000; i++)
+		buf_adds(&b, i % 1000 == 0 ? "\\u00e9" : "v");
+	buf_adds(&b, "\"}], \"content\": {\"text\": \"");
+	for (i = 0; i < (1 << 20) / 16; i++)
+		buf_adds(&b, i % 7 == 0 ? "0123456789\\\"\\n\\\\" :
+		    "0123456789abcdef");
+	buf_adds(&b, "\"}}}");
+	both_ways(b.data, b.len, WAY_FAST);
+	/* Mostly escapes: what they do not fill is given back. */
+	buf_reset(&b);
+	buf_adds(&b, "{" REQ ", \"response\": {\"status\": 200, \"content\": "
+	    "{\"text\": \"");
+	for (i = 0; i < 10000; i++)
+		buf_adds(&b, "\\u0041");
+	buf_adds(&b, "\"}}}");
+	both_ways(b.data, b.len, WAY_FAST);
+	buf_free(&b);
+}
+END_TEST
+
+START_TEST(fast_decoder_takes_the_deepest_diagnoses)
+{
+	struct got	 g = { { NULL }, 0, 0 };
+	struct buf	 b = { NULL, 0, 0 };
+	char		*cause;
+	int		 i;
+
+	/* Document, log, entries, entry, _diagnoses: 5 levels; 64 in all. */
+	buf_adds(&b, "{" REQ ", " RESP ", \"_diagnoses\": ");
+	for (i = 5; i <= CASSETTE_MAX_DEPTH; i++)
+		buf_adds(&b, i == 40 ? "{\"a\": " : "[");
+	buf_adds(&b, "-1.5e-7");
+	for (i = CASSETTE_MAX_DEPTH; i >= 5; i--)
+		buf_adds(&b, i == 40 ? "}" : "]");
+	buf_adds(&b, ", \"cache\": {\"a\": [[[[[[{\"b\": {}}]]]]]]}}");
+	both_ways(b.data, b.len, WAY_FAST);
+	/* One more level is past the limit. */
+	buf_reset(&b);
+	buf_adds(&b, "{\"log\": {\"entries\": [{" REQ ", " RESP ", "
+	    "\"_diagnoses\": ");
+	for (i = 5; i <= CASSETTE_MAX_DEPTH + 1; i++)
+		buf_adds(&b, "[");
+	for (i = 5; i <= CASSETTE_MAX_DEPTH + 1; i++)
+		buf_adds(&b, "]");
+	buf_adds(&b, "}]}}");
+	cause = parse(b.data, b.len, &g, NULL);
+	ck_assert_ptr_nonnull(strstr(cause, "nested deeper than 64 levels"));
+	free(cause);
+	buf_free(&b);
+}
+END_TEST
+
+/* Exchanges a whole file gave, in order. */
+struct keep {
+	struct exchange	*v;
+	size_t		 n;
+	size_t		 cap;
+};
+
+static int
+keep_cb(struct exchange *x, size_t index, void *arg, char **cause)
+{
+	struct keep	*k = arg;
+
+	(void)cause;
+	ck_assert_uint_eq(index, k->n);
+	ck_assert_uint_lt(k->n, k->cap);
+	k->v[k->n++] = *x;
+	exchange_init(x);
+	return 0;
+}
+
+/*
+ * Check each entry of a cassette file both ways, each by its own text,
+ * and the whole file against json_loadb.
+ */
+static void
+file_both_ways(const char *path)
+{
+	struct cassette_layout	 l;
+	struct keep		 k;
+	json_error_t		 err;
+	json_t			*doc, *entries, *e;
+	struct exchange		 slow;
+	const char		*p, *end, *field = "";
+	char			*data, *cause;
+	size_t			 len, i, n = 0;
+
+	data = read_path(path, &len);
+	end = data + len;
+	p = strstr(data, "\"entries\"");
+	ck_assert_ptr_nonnull(p);
+	p = strchr(p, '[') + 1;
+	for (;;) {
+		p += strspn(p, " \t\r\n");
+		if (*p == ']')
+			break;
+		/* jansson says where the entry ends. */
+		e = json_loadb(p, (size_t)(end - p), JSON_DISABLE_EOF_CHECK |
+		    JSON_ALLOW_NUL, &err);
+		ck_assert_msg(e != NULL, "%s: %s", path, err.text);
+		json_decref(e);
+		both_ways(p, (size_t)err.position, WAY_FAST);
+		p += err.position;
+		p += strspn(p, " \t\r\n");
+		if (*p == ',')
+			p++;
+		n++;
+	}
+	ck_assert_uint_gt(n, 0);
+
+	/* The whole file: the same exchanges, in order. */
+	doc = json_loadb(data, len, JSON_ALLOW_NUL, &err);
+	ck_assert_msg(doc != NULL, "%s: %s", path, err.text);
+	entries = json_object_get(json_object_get(doc, "log"), "entries");
+	ck_assert_uint_eq(json_array_size(entries), n);
+	k.v = xcalloc(n, sizeof *k.v);
+	k.n = 0;
+	k.cap = n;
+	ck_assert_int_eq(cassette_parse(data, len, keep_cb, &k, &l, &cause),
+	    0);
+	ck_assert_uint_eq(l.nentries, n);
+	json_array_foreach(entries, i, e) {
+		exchange_init(&slow);
+		ck_assert_int_eq(cassette_entry_decode(e, &slow, &cause), 0);
+		ck_assert_msg(exchange_equal(&slow, &k.v[i], &field),
+		    "%s: entry %zu: %s differs", path, i, field);
+		exchange_free(&slow);
+		exchange_free(&k.v[i]);
+	}
+	free(k.v);
+	json_decref(doc);
+	free(data);
+}
+
+START_TEST(fast_decoder_reads_real_cassettes_as_jansson_does)
+{
+	struct dirent	*d;
+	DIR		*dir;
+	char		*path;
+	size_t		 n = 0, len;
+
+	path = xasprintf("%s/tests/data/cassette", srcdir());
+	dir = opendir(path);
+	ck_assert_msg(dir != NULL, "cannot open %s", path);
+	free(path);
+	while ((d = readdir(dir)) != NULL) {
+		len = strlen(d->d_name);
+		if (len < 4 || strcmp(d->d_name + len - 4, ".har") != 0)
+			continue;
+		path = xasprintf("%s/tests/data/cassette/%s", srcdir(),
+		    d->d_name);
+		file_both_ways(path);
+		free(path);
+		n++;
+	}
+	closedir(dir);
+	ck_assert_uint_gt(n, 0);
+	path = xasprintf("%s/cassettes/seed-story.har", srcdir());
+	file_both_ways(path);
+	free(path);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -1178,6 +1883,8 @@ main(void)
 	    (int)(sizeof bad_docs / sizeof bad_docs[0]));
 	tcase_add_test(tc, parse_refuses_invalid_utf8_in_entry_text);
 	tcase_add_test(tc, parse_handles_a_nul_byte_in_the_file);
+	tcase_add_test(tc, parse_refuses_a_nul_byte_escaped_with_a_backslash);
+	tcase_add_test(tc, parse_finds_a_bad_byte_anywhere_in_a_run);
 	tcase_add_test(tc, parse_refuses_nesting_past_the_limit);
 	tcase_add_test(tc, parse_takes_a_1mib_body);
 	tcase_add_test(tc, parse_stops_when_the_callback_refuses);
@@ -1187,6 +1894,15 @@ main(void)
 	tcase_add_test(tc, entry_text_is_indented_without_trailing_newline);
 	tcase_add_test(tc, appended_entries_parse_back_in_order);
 	tcase_add_test(tc, devtools_export_loads);
+	tcase_add_loop_test(tc, fast_decoder_reads_entries_as_jansson_does, 0,
+	    (int)(sizeof fast_entries / sizeof fast_entries[0]));
+	tcase_add_loop_test(tc, fast_decoder_leaves_what_it_is_unsure_of, 0,
+	    (int)(sizeof slow_entries / sizeof slow_entries[0]));
+	tcase_add_test(tc, fast_decoder_unescapes_to_utf8);
+	tcase_add_test(tc, fast_decoder_finds_quotes_anywhere_in_a_run);
+	tcase_add_test(tc, fast_decoder_takes_huge_strings);
+	tcase_add_test(tc, fast_decoder_takes_the_deepest_diagnoses);
+	tcase_add_test(tc, fast_decoder_reads_real_cassettes_as_jansson_does);
 	suite_add_tcase(s, tc);
 	return unit_run(s);
 }
