@@ -37,11 +37,6 @@ static const struct {
 /* Connection headers naming more headers than this: the rest is ignored. */
 #define HTTP_MAX_CONNECTION_TOKENS	64
 
-/* Query parameter names containing one of these hide their value in logs. */
-static const char *secret_words[] = {
-	"token", "secret", "password", "passwd", "apikey", "auth", "signature",
-};
-
 /* tchar of RFC 9110 5.6.2. */
 int
 http_token_char(int c)
@@ -396,49 +391,6 @@ http_url_authority(struct buf *b, const struct http_url *u)
 		buf_adds(b, u->host);
 	if (u->port != dflt)
 		buf_printf(b, ":%d", u->port);
-}
-
-static int
-http_secret_name(const char *name, size_t len)
-{
-	char	norm[64];
-	size_t	i, n = 0;
-
-	for (i = 0; i < len && n < sizeof norm - 1; i++)
-		if (isalnum((unsigned char)name[i]))
-			norm[n++] = (char)tolower((unsigned char)name[i]);
-	norm[n] = '\0';
-	for (i = 0; i < sizeof secret_words / sizeof secret_words[0]; i++)
-		if (strstr(norm, secret_words[i]) != NULL)
-			return 1;
-	return 0;
-}
-
-/* URL for a log line, secrets hidden. */
-void
-http_url_for_log(struct buf *b, const struct http_url *u)
-{
-	const char	*q, *p, *amp, *eq;
-
-	buf_printf(b, "%s://", u->scheme);
-	http_url_authority(b, u);
-	q = strchr(u->target, '?');
-	if (q == NULL) {
-		buf_adds(b, u->target);
-		return;
-	}
-	buf_add(b, u->target, (size_t)(q - u->target) + 1);
-	for (p = q + 1; *p != '\0'; p = *amp ? amp + 1 : amp) {
-		amp = p + strcspn(p, "&");
-		eq = memchr(p, '=', (size_t)(amp - p));
-		if (eq != NULL && http_secret_name(p, (size_t)(eq - p))) {
-			buf_add(b, p, (size_t)(eq - p) + 1);
-			buf_adds(b, "redacted");
-		} else
-			buf_add(b, p, (size_t)(amp - p));
-		if (*amp == '&')
-			buf_adds(b, "&");
-	}
 }
 
 static void

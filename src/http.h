@@ -71,8 +71,6 @@ void	http_url_free(struct http_url *);
 int	http_host_matches(const char *host, const struct http_url *);
 /* Write the URL's authority as a Host value ("h", "h:p", "[v6]:p"). */
 void	http_url_authority(struct buf *, const struct http_url *);
-/* Write the URL for a log line: no userinfo, secret query values hidden. */
-void	http_url_for_log(struct buf *, const struct http_url *);
 
 /* Serialize "METHOD target HTTP/1.1" and the headers, ending in CRLF CRLF. */
 void	http_request_head(struct buf *, const char *method, const char *target,

@@ -50,8 +50,8 @@
 /*
  * A name (header, parameter, field, key) looks secret when, lower-cased and
  * stripped to letters and digits, it contains one of these. "auth" is
- * checked apart (redact_auth_word). Kept a superset of http.c's
- * secret_words, which hides the same parameters in log lines.
+ * checked apart (redact_auth_word). The log's URLs go through the same
+ * lists (redact_url), so a log line and a cassette show the same markers.
  */
 static const char *redact_words[] = {
 	"token", "secret", "password", "passwd", "apikey", "signature",

@@ -151,24 +151,6 @@ START_TEST(authority_omits_default_port)
 }
 END_TEST
 
-START_TEST(log_url_hides_secret_query_values)
-{
-	struct http_url	 u;
-	struct buf	 b = { NULL, 0, 0 };
-	const char	*err;
-
-	ck_assert_int_eq(http_url_parse(
-	    "http://u:pw@h.test/p?fields=id&api_key=abc&Access-Token=t&x=1",
-	    &u, &err), 0);
-	http_url_for_log(&b, &u);
-	ck_assert_str_eq(buf_str(&b),
-	    "http://h.test/p?fields=id&api_key=redacted&Access-Token=redacted&x=1");
-	ck_assert_ptr_null(strstr(buf_str(&b), "pw"));
-	http_url_free(&u);
-	buf_free(&b);
-}
-END_TEST
-
 START_TEST(headers_lookup_is_case_insensitive)
 {
 	struct http_headers	h = { NULL, 0, 0 };
@@ -313,7 +295,6 @@ http_suite(void)
 	tcase_add_test(tc, connect_targets_need_host_and_port);
 	tcase_add_test(tc, host_header_matching_uses_default_ports);
 	tcase_add_test(tc, authority_omits_default_port);
-	tcase_add_test(tc, log_url_hides_secret_query_values);
 	tcase_add_test(tc, headers_lookup_is_case_insensitive);
 	tcase_add_test(tc, strip_hop_drops_fixed_set_and_connection_tokens);
 	tcase_add_test(tc, strip_hop_bounds_connection_tokens);
