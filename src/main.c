@@ -1026,6 +1026,29 @@ show_body_json(const struct exchange_body *body)
 	    body->len);
 }
 
+/*
+ * Write a transcript to the terminal: a cassette is somebody else's file,
+ * and an escape sequence in a header or a recorded diagnosis must not
+ * drive the terminal. Control bytes other than newline and tab are shown
+ * as \xNN.
+ */
+static void
+show_write_safe(const struct buf *b)
+{
+	const unsigned char	*p = (const unsigned char *)b->data;
+	size_t			 i, from = 0;
+
+	for (i = 0; i < b->len; i++) {
+		if ((p[i] >= 0x20 && p[i] != 0x7f) || p[i] == '\n' ||
+		    p[i] == '\t')
+			continue;
+		fwrite(p + from, 1, i - from, stdout);
+		printf("\\x%02x", p[i]);
+		from = i + 1;
+	}
+	fwrite(p + from, 1, b->len - from, stdout);
+}
+
 /* Print one entry as soon as it is read. */
 static int
 show_entry_cb(struct exchange *x, size_t index, void *arg, char **cause)
@@ -1098,7 +1121,10 @@ show_entry_cb(struct exchange *x, size_t index, void *arg, char **cause)
 		}
 		buf_adds(b, "\n");
 	}
-	fwrite(b->data, 1, b->len, stdout);
+	if (ctx->json)
+		fwrite(b->data, 1, b->len, stdout);
+	else
+		show_write_safe(b);
 	if (api && (strcmp(x->method, "GET") == 0 ||
 	    strcmp(x->method, "PATCH") == 0))
 		show_learn(ctx, x, account, profile, fields);

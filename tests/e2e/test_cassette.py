@@ -635,6 +635,24 @@ class SeedStory(StoryMixin, CassetteCase):
         self.assertEqual(cp.returncode, 2)
         self.assertIn("missing.har", cp.stderr)
 
+    def test_show_never_sends_control_bytes_to_the_terminal(self):
+        """A cassette is somebody else's file: an escape sequence in a
+        header or a recorded diagnosis is shown, not obeyed."""
+        with open(SEED_CASSETTE) as f:
+            doc = json.load(f)
+        e = doc["log"]["entries"][0]
+        e["response"]["headers"].append({"name": "X-Evil",
+                                         "value": "a\u001b[2Jb"})
+        e["_diagnoses"] = [{"severity": "error", "code": "x.y", "path": "",
+                            "message": "m\u001b]0;title\u0007"}]
+        path = self.write_file("evil.har", json.dumps(doc))
+        cp = self.run_ps("show", path)
+        self.assertEqual(cp.returncode, 0, cp.stderr)
+        self.assertNotIn("\x1b", cp.stdout)
+        self.assertNotIn("\x07", cp.stdout)
+        self.assertIn("X-Evil: a\\x1b[2Jb", cp.stdout)
+        self.assertIn("m\\x1b]0;title\\x07", cp.stdout)
+
     def test_seed_story_cassette_in_the_repo(self):
         if not os.path.isfile(SEED_CASSETTE):
             self.skipTest("cassettes/seed-story.har is not there yet")
