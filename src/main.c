@@ -209,23 +209,14 @@ load_entry_cb(struct exchange *x, size_t index, void *arg, char **cause)
 {
 	struct load_ctx	*ctx = arg;
 
-	struct http_headers	 rh;
-	struct exchange_body	 rb;
-
 	(void)index;
 	(void)cause;
 	/*
 	 * Live requests are redacted before matching, so the recorded ones
 	 * must be too (a cassette made with --no-redact, or by a browser).
-	 * Responses are served as recorded: leave them out of the pass.
+	 * Responses are served as recorded.
 	 */
-	rh = x->resp_headers;
-	rb = x->resp_body;
-	memset(&x->resp_headers, 0, sizeof x->resp_headers);
-	memset(&x->resp_body, 0, sizeof x->resp_body);
-	redact_exchange(ctx->redactor, x);
-	x->resp_headers = rh;
-	x->resp_body = rb;
+	redact_request(ctx->redactor, x);
 	/* Keep the numbering of log.entries: index every entry. */
 	if (x->status == 0)
 		ctx->skipped++;

@@ -1256,3 +1256,17 @@ redact_exchange(const struct redactor *r, struct exchange *x)
 		if (!redact_exchange_pass(r, x))
 			break;
 }
+
+/* Redact the request side alone: the response is set aside meanwhile. */
+void
+redact_request(const struct redactor *r, struct exchange *x)
+{
+	struct http_headers	 rh = x->resp_headers;
+	struct exchange_body	 rb = x->resp_body;
+
+	memset(&x->resp_headers, 0, sizeof x->resp_headers);
+	memset(&x->resp_body, 0, sizeof x->resp_body);
+	redact_exchange(r, x);
+	x->resp_headers = rh;
+	x->resp_body = rb;
+}

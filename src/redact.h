@@ -84,5 +84,10 @@ int	redact_body(const struct redactor *, const char *content_type,
  * secret values found, so no secret survives anywhere in it.
  */
 void	redact_exchange(const struct redactor *, struct exchange *);
+/*
+ * Redact only the request side of an exchange (URL, request headers and
+ * body, diagnoses), as replay matches it; the response is left as it is.
+ */
+void	redact_request(const struct redactor *, struct exchange *);
 
 #endif

@@ -95,6 +95,36 @@ except ImportError:          # pragma: no cover - Debian has python3-requests
     requests = None
 
 
+# The seed thread's story (../shared/seed/), shared by the diagnoses and
+# cassette tests: the API key, the profile, the thread's GET and PATCH
+# projections, and the webhook it added with the misspelt anchor.
+AUTH = ("acc1", "secret-api-key")
+PROFILE = "/v1/acc1/profiles/p1"
+# The seed thread's GET and PATCH projections.
+GET_FIELDS = ("id,actions,actions.id,actions.type,actions.anchor,actions.to,"
+              "actions.body,headers,headers.x-auth-token")
+PATCH_FIELDS = ("actions,actions.type,actions.anchor,actions.to,"
+                "actions.body,actions.headers,actions.headers.x-auth-token")
+
+NEW_WEBHOOK = {
+    "type": "WEBHOOK",
+    "status": "TEMPLATE",
+    "anchor": "BOOKING_CANCELED",
+    "offsetMinutes": 0,
+    "title": "Booking cancelled API call",
+    "to": "https://webhookURL.com",
+    "subject": "POST",
+    "body": '{ "startsAt": "{START-LOCAL-DATE}",\n"id" : "{ID}",\n'
+            '"ref": "{REF}",\n"rescheduleLink": "{RESCHEDULE-LINK}",\n'
+            '"cancellationLink" : "{CANCEL-LINK}",\n "endsAt": '
+            '"{END-LOCAL-TIME}",\n "timeZone": "{TIMEZONE}", \n'
+            '"firstName": "{FNAME}", \n"email": "{EMAIL}" \n}',
+    "attachIcs": False,
+    "headers": {"test": "test1234", "another": "headerhere"},
+}
+
+
+
 def T(seconds):
     """A timeout, stretched for sanitized builds."""
     return seconds * TIME_SCALE

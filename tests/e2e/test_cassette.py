@@ -33,31 +33,10 @@ from harness import T  # noqa: E402
 sys.path.insert(0, os.path.join(harness.SRCDIR, "tests"))
 import fake_api  # noqa: E402
 
-AUTH = ("acc1", "secret-api-key")
-PROFILE = "/v1/acc1/profiles/p1"
-# The seed thread's GET and PATCH projections.
-GET_FIELDS = ("id,actions,actions.id,actions.type,actions.anchor,actions.to,"
-              "actions.body,headers,headers.x-auth-token")
-PATCH_FIELDS = ("actions,actions.type,actions.anchor,actions.to,"
-                "actions.body,actions.headers,actions.headers.x-auth-token")
+from harness import (AUTH, GET_FIELDS, NEW_WEBHOOK, PATCH_FIELDS,  # noqa
+                     PROFILE)
 FIXED_FIELDS = "id,actions.id"
 
-NEW_WEBHOOK = {
-    "type": "WEBHOOK",
-    "status": "TEMPLATE",
-    "anchor": "BOOKING_CANCELED",
-    "offsetMinutes": 0,
-    "title": "Booking cancelled API call",
-    "to": "https://webhookURL.com",
-    "subject": "POST",
-    "body": '{ "startsAt": "{START-LOCAL-DATE}",\n"id" : "{ID}",\n'
-            '"ref": "{REF}",\n"rescheduleLink": "{RESCHEDULE-LINK}",\n'
-            '"cancellationLink" : "{CANCEL-LINK}",\n "endsAt": '
-            '"{END-LOCAL-TIME}",\n "timeZone": "{TIMEZONE}", \n'
-            '"firstName": "{FNAME}", \n"email": "{EMAIL}" \n}',
-    "attachIcs": False,
-    "headers": {"test": "test1234", "another": "headerhere"},
-}
 FIXED_WEBHOOK = dict(NEW_WEBHOOK, anchor="BOOKING_CANCELLED")
 # Every action the seeded profile has, as a full GET would return them
 # (act_1 carries a receiver's token in its headers).

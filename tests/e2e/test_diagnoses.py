@@ -16,31 +16,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 from harness import T  # noqa: E402
 
-AUTH = ("acc1", "secret-api-key")
-PROFILE = "/v1/acc1/profiles/p1"
-# The seed thread's GET and PATCH projections.
-GET_FIELDS = ("id,actions,actions.id,actions.type,actions.anchor,actions.to,"
-              "actions.body,headers,headers.x-auth-token")
-PATCH_FIELDS = ("actions,actions.type,actions.anchor,actions.to,"
-                "actions.body,actions.headers,actions.headers.x-auth-token")
-
-NEW_WEBHOOK = {
-    "type": "WEBHOOK",
-    "status": "TEMPLATE",
-    "anchor": "BOOKING_CANCELED",
-    "offsetMinutes": 0,
-    "title": "Booking cancelled API call",
-    "to": "https://webhookURL.com",
-    "subject": "POST",
-    "body": '{ "startsAt": "{START-LOCAL-DATE}",\n"id" : "{ID}",\n'
-            '"ref": "{REF}",\n"rescheduleLink": "{RESCHEDULE-LINK}",\n'
-            '"cancellationLink" : "{CANCEL-LINK}",\n "endsAt": '
-            '"{END-LOCAL-TIME}",\n "timeZone": "{TIMEZONE}", \n'
-            '"firstName": "{FNAME}", \n"email": "{EMAIL}" \n}',
-    "attachIcs": False,
-    "headers": {"test": "test1234", "another": "headerhere"},
-}
-
+from harness import (AUTH, GET_FIELDS, NEW_WEBHOOK, PATCH_FIELDS,  # noqa
+                     PROFILE)
 
 class SeedStory(harness.TestCase):
     """The thread, replayed through the proxy."""

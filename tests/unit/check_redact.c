@@ -911,6 +911,33 @@ START_TEST(exchange_scrubs_secrets_found_in_bodies_and_query)
 }
 END_TEST
 
+/* Replay redacts a recorded request alone: the response stays as recorded. */
+START_TEST(request_alone_leaves_the_response_as_it_was)
+{
+	struct redactor		*r = redact_new();
+	struct exchange		 x;
+	char			*want;
+	static const char	 resp[] = "{\"access_token\":\"at-777\"}";
+
+	exchange_init(&x);
+	x.url = xstrdup("https://h.example/p?token=tk-1234");
+	add(&x.req_headers, "Authorization", "Bearer abc");
+	add(&x.resp_headers, "Set-Cookie", "sid=s-5678; Path=/");
+	add(&x.resp_headers, "Content-Type", "application/json");
+	exchange_body_set(&x.resp_body, resp, strlen(resp));
+	redact_request(r, &x);
+	want = xasprintf("https://h.example/p?token=%s", M("tk-1234"));
+	ck_assert_str_eq(x.url, want);
+	free(want);
+	ck_assert_str_eq(x.req_headers.v[0].value, M("Bearer abc"));
+	ck_assert_str_eq(x.resp_headers.v[0].value, "sid=s-5678; Path=/");
+	ck_assert_str_eq(x.resp_body.data, resp);
+	ck_assert_uint_eq(x.resp_body.len, strlen(resp));
+	exchange_free(&x);
+	redact_free(r);
+}
+END_TEST
+
 START_TEST(exchange_scrub_prefers_longest_and_scales)
 {
 	struct redactor		*r = redact_new();
@@ -1091,6 +1118,7 @@ redact_suite(void)
 	tcase_add_test(tc, exchange_redacted_and_scrubbed_everywhere);
 	tcase_add_test(tc, exchange_scrubs_secrets_found_in_bodies_and_query);
 	tcase_add_test(tc, exchange_scrub_prefers_longest_and_scales);
+	tcase_add_test(tc, request_alone_leaves_the_response_as_it_was);
 	tcase_add_test(tc, exchange_truncated_bodies);
 	tcase_add_test(tc, exchange_without_secrets_is_untouched);
 	tcase_add_test(tc, exchange_redacted_twice_is_the_same);
