@@ -54,10 +54,10 @@ annotate_headers(const struct diag_list *l, struct http_headers *h)
 		}
 		len = v.len > ANNOTATE_MAX_HEADER_LEN ?
 		    ANNOTATE_MAX_HEADER_LEN : v.len;
-		http_headers_add(h, "X-Patchscope-Diagnosis", 22, v.data, len);
+		http_headers_add(h, HTTP_LIT(HTTP_X_DIAGNOSIS), v.data, len);
 	}
 	snprintf(total, sizeof total, "%zu", l->n);
-	http_headers_add(h, "X-Patchscope-Diagnoses", 22, total, strlen(total));
+	http_headers_add(h, HTTP_LIT(HTTP_X_DIAGNOSES), total, strlen(total));
 	buf_free(&v);
 }
 

@@ -62,7 +62,7 @@ exchange_fix_length(struct http_headers *h, const struct exchange_body *body)
 		return;
 	http_headers_remove(h, "Content-Length");
 	snprintf(len, sizeof len, "%zu", body->len);
-	http_headers_add(h, "Content-Length", 14, len, strlen(len));
+	http_headers_add(h, HTTP_LIT(HTTP_CONTENT_LENGTH), len, strlen(len));
 }
 
 /* Free everything. */

@@ -10,6 +10,27 @@
 
 struct buf;
 
+/*
+ * A string literal followed by its length, for the header names and values
+ * patchscope writes itself: http_headers_add(h, HTTP_LIT(HTTP_VIA), ...).
+ */
+#define HTTP_LIT(s)	(s), (sizeof(s) - 1)
+
+/* Header names patchscope reads or writes itself. */
+#define HTTP_CONNECTION		"Connection"
+#define HTTP_CONTENT_ENCODING	"Content-Encoding"
+#define HTTP_CONTENT_LENGTH	"Content-Length"
+#define HTTP_CONTENT_TYPE	"Content-Type"
+#define HTTP_HOST		"Host"
+#define HTTP_TRANSFER_ENCODING	"Transfer-Encoding"
+#define HTTP_VIA		"Via"
+#define HTTP_X_DIAGNOSES	"X-Patchscope-Diagnoses"
+#define HTTP_X_DIAGNOSIS	"X-Patchscope-Diagnosis"
+#define HTTP_X_ERROR		"X-Patchscope-Error"
+#define HTTP_X_REPLAY		"X-Patchscope-Replay"
+#define HTTP_X_REPLAY_ENTRY	"X-Patchscope-Replay-Entry"
+#define HTTP_X_REPLAY_SEQUENCE	"X-Patchscope-Replay-Sequence"
+
 struct http_header {
 	char	*name;
 	char	*value;
