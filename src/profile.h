@@ -15,6 +15,7 @@
 struct buf;
 struct diag_list;
 struct exchange;
+struct profile_seed;
 struct replay_index;
 struct rules;
 struct snapshot;
