@@ -70,6 +70,16 @@ buf_reset(struct buf *b)
 		b->data[0] = '\0';
 }
 
+/* Empty; free the memory when one use made the buffer big. */
+void
+buf_recycle(struct buf *b, size_t keep)
+{
+	if (b->cap > keep)
+		buf_free(b);
+	else
+		buf_reset(b);
+}
+
 /* Release the memory. */
 void
 buf_free(struct buf *b)

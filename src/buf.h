@@ -24,6 +24,8 @@ void	buf_printf(struct buf *, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
 /* Empty the buffer, keeping its memory. */
 void	buf_reset(struct buf *);
+/* Empty the buffer; give its memory back when it grew past keep bytes. */
+void	buf_recycle(struct buf *, size_t keep);
 /* Free the memory; the buffer is empty and reusable afterwards. */
 void	buf_free(struct buf *);
 /* Return the contents as a C string ("" when empty); valid until changed. */

@@ -31,11 +31,15 @@ exchange_body_free(struct exchange_body *b)
 void
 exchange_body_set(struct exchange_body *b, const char *data, size_t len)
 {
-	free(b->data);
-	b->data = xmalloc(len + 1);
+	char	*copy;
+
+	/* data may point into the old bytes: copy before freeing them. */
+	copy = xmalloc(len + 1);
 	if (len > 0)
-		memcpy(b->data, data, len);
-	b->data[len] = '\0';
+		memcpy(copy, data, len);
+	copy[len] = '\0';
+	free(b->data);
+	b->data = copy;
 	b->len = len;
 	b->size = len;
 	b->truncated = 0;
@@ -63,6 +67,49 @@ exchange_fix_length(struct http_headers *h, const struct exchange_body *body)
 	http_headers_remove(h, "Content-Length");
 	snprintf(len, sizeof len, "%zu", body->len);
 	http_headers_add(h, HTTP_LIT(HTTP_CONTENT_LENGTH), len, strlen(len));
+}
+
+static char *
+dup_or_null(const char *s)
+{
+	return s != NULL ? xstrdup(s) : NULL;
+}
+
+static void
+body_copy(struct exchange_body *dst, const struct exchange_body *src)
+{
+	if (src->data != NULL)
+		exchange_body_set(dst, src->data, src->len);
+	dst->size = src->size;
+	dst->truncated = src->truncated;
+	dst->decoded_from = dup_or_null(src->decoded_from);
+}
+
+/* Copy src into dst, an initialized empty exchange. */
+void
+exchange_copy(struct exchange *dst, const struct exchange *src)
+{
+	dst->started = dup_or_null(src->started);
+	dst->time_ms = src->time_ms;
+	dst->send_ms = src->send_ms;
+	dst->wait_ms = src->wait_ms;
+	dst->receive_ms = src->receive_ms;
+	dst->server_ip = dup_or_null(src->server_ip);
+	dst->method = dup_or_null(src->method);
+	dst->url = dup_or_null(src->url);
+	dst->http_version = dup_or_null(src->http_version);
+	exchange_headers_copy(&dst->req_headers, &src->req_headers);
+	body_copy(&dst->req_body, &src->req_body);
+	dst->req_wire_bytes = src->req_wire_bytes;
+	dst->status = src->status;
+	dst->reason = dup_or_null(src->reason);
+	exchange_headers_copy(&dst->resp_headers, &src->resp_headers);
+	body_copy(&dst->resp_body, &src->resp_body);
+	dst->resp_wire_bytes = src->resp_wire_bytes;
+	if (src->diagnoses != NULL)
+		dst->diagnoses = json_deep_copy(src->diagnoses);
+	dst->answered_by = dup_or_null(src->answered_by);
+	dst->error = dup_or_null(src->error);
 }
 
 /* Free everything. */

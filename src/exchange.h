@@ -66,6 +66,8 @@ struct exchange {
 void	exchange_init(struct exchange *);
 /* Free everything an exchange owns; it is empty and reusable afterwards. */
 void	exchange_free(struct exchange *);
+/* Copy src into dst, an initialized empty exchange (deep: dst owns all). */
+void	exchange_copy(struct exchange *dst, const struct exchange *src);
 /* Copy len bytes into a body (replacing what it held); size becomes len. */
 void	exchange_body_set(struct exchange_body *, const char *data, size_t len);
 /* Free a body's members; it is empty afterwards. */

@@ -7,6 +7,9 @@
 
 #include <stdarg.h>
 
+struct capture_info;
+struct exchange;
+
 enum log_level {
 	LOG_LEVEL_WARN = 0,	/* warnings and errors only (--quiet) */
 	LOG_LEVEL_INFO,		/* one line per exchange (default) */
@@ -29,6 +32,13 @@ void	log_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	log_raw(const char *line);
 /* Return nonzero when stderr is a terminal (colour is then welcome). */
 int	log_is_tty(void);
+/*
+ * The log's sink of finished exchanges: one line per exchange (or one JSON
+ * object with json), and its diagnoses compiler style under it; color
+ * paints their severities.
+ */
+void	log_exchange(const struct exchange *, const struct capture_info *,
+	    int json, int color);
 /* Log an error with strerror(errno) and exit 2. */
 void	fatal(const char *, ...)
 	    __attribute__((format(printf, 1, 2), noreturn));

@@ -174,7 +174,14 @@ write_file(struct recorder *r, const struct buf *initial, char **cause)
 {
 	int	fd;
 
-	fd = open(r->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, r->mode);
+	/*
+	 * A fresh file, never one found there: a link planted at FILE.tmp
+	 * would otherwise be followed and the file it names overwritten.
+	 */
+	if (unlink(r->tmp) != 0 && errno != ENOENT && errno != EISDIR)
+		log_debug("unlink %s: %s", r->tmp, strerror(errno));
+	fd = open(r->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+	    r->mode);
 	if (fd == -1) {
 		*cause = xasprintf("cannot create %s: %s", r->tmp,
 		    strerror(errno));

@@ -11,6 +11,7 @@
 #include <netdb.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
@@ -351,4 +352,16 @@ upstream_connect_error(struct bufferevent *bev, const char *host, int port,
 		return xasprintf("could not connect to %s:%d", host, port);
 	return xasprintf("could not connect to %s:%d: %s", host, port,
 	    evutil_socket_error_to_string(err));
+}
+
+/* RFC 6761 6.4: names under .invalid never resolve; do not ask DNS. */
+int
+upstream_host_invalid(const char *host)
+{
+	size_t	len = strlen(host);
+
+	if (len > 0 && host[len - 1] == '.')
+		len--;
+	return (len == 7 && strncasecmp(host, "invalid", 7) == 0) ||
+	    (len > 8 && strncasecmp(host + len - 8, ".invalid", 8) == 0);
 }

@@ -59,6 +59,8 @@ unsigned upstream_pool_idle(const struct upstream_pool *);
  */
 struct bufferevent *upstream_connect(struct upstream_pool *, int tls,
 	    const char *name, const char *host, int port, char **cause);
+/* Return nonzero for names under .invalid, which never resolve. */
+int	upstream_host_invalid(const char *host);
 /*
  * Describe a failed connection attempt for a person and classify it. The
  * caller frees the string.

@@ -709,12 +709,10 @@ START_TEST(timer_retries_a_failed_flush_every_second)
 }
 END_TEST
 
-#ifdef RECORDER_KNOWN_BUGS
 /*
- * Known bug, kept out of the build: FILE.tmp is opened without O_EXCL or
- * O_NOFOLLOW, so a symbolic link planted at FILE.tmp (in a directory others
- * can write, such as /tmp) makes a flush truncate and overwrite the file it
- * points to, and the rename then leaves FILE itself a link to that file.
+ * A symbolic link planted at FILE.tmp (in a directory others can write,
+ * such as /tmp) must not make a flush overwrite the file it points to, nor
+ * leave FILE a link to it (FILE.tmp is created fresh, O_EXCL|O_NOFOLLOW).
  */
 START_TEST(flush_does_not_follow_a_link_at_the_tmp_path)
 {
@@ -742,7 +740,6 @@ START_TEST(flush_does_not_follow_a_link_at_the_tmp_path)
 	free(path);
 }
 END_TEST
-#endif
 
 int
 main(void)
@@ -769,9 +766,7 @@ main(void)
 	tcase_add_test(tc, close_says_when_the_last_entries_were_lost);
 	tcase_add_test(tc, timer_flushes_within_a_second);
 	tcase_add_test(tc, timer_retries_a_failed_flush_every_second);
-#ifdef RECORDER_KNOWN_BUGS
 	tcase_add_test(tc, flush_does_not_follow_a_link_at_the_tmp_path);
-#endif
 	suite_add_tcase(s, tc);
 	return unit_run(s);
 }

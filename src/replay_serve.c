@@ -1,0 +1,269 @@
+/*
+ * replay_serve: answer requests from a cassette, never from an origin.
+ *
+ * The request is held whole (its body is part of what matches), then the
+ * capture gives it decoded and redacted, as the cassette's requests were
+ * recorded, and the replay index picks the answer. A recorded answer goes
+ * through the same inspection as a live one (diagnosis headers, errors
+ * array, learning the profile); patchscope's own recorded answers (guard,
+ * errors) are sent as they were.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <llhttp.h>
+
+#include "annotate.h"
+#include "buf.h"
+#include "capture.h"
+#include "conn.h"
+#include "diagnose.h"
+#include "exchange.h"
+#include "forward.h"
+#include "half.h"
+#include "http.h"
+#include "log.h"
+#include "options.h"
+#include "replay.h"
+#include "replay_serve.h"
+#include "response.h"
+#include "xmalloc.h"
+
+static int	replay_start(struct conn *);
+static void	replay_request_done(struct conn *);
+
+const struct handler replay_handler = {
+	"replay", replay_start, replay_request_done
+};
+
+/* A request sent as to a server: its URL from the Host header. */
+int
+replay_target(struct conn *conn, const char *path)
+{
+	const char	*host, *errstr;
+	char		*url;
+	int		 rc;
+
+	if (http_headers_count(&conn->client.headers, HTTP_HOST) > 1) {
+		conn_fail(conn, 400, "bad_request",
+		    "the request has more than one Host header");
+		return -1;
+	}
+	host = http_headers_get(&conn->client.headers, HTTP_HOST);
+	if (host == NULL || *host == '\0')
+		host = "localhost";
+	url = xasprintf("http://%s%s", host, path);
+	rc = http_url_parse(url, &conn->target, &errstr);
+	free(url);
+	if (rc != 0) {
+		conn_fail(conn, 400, "bad_request", "bad request target or "
+		    "Host header: %s", errstr);
+		return -1;
+	}
+	conn->have_target = 1;
+	conn->origin_form = 1;
+	return 0;
+}
+
+/* The request head is in: hold it whole, since all of it is matched. */
+static int
+replay_start(struct conn *conn)
+{
+	conn->client.hold = 1;
+	conn->cap.keep_req = 1;
+	capture_request_headers(&conn->cap, &conn->client.headers);
+	conn_set_state(conn, CONN_READ_HELD);
+	conn_arm(conn, TIMER_IDLE);
+	return 0;
+}
+
+/* Answer from a recorded exchange, annotated as a live one would be. */
+static void
+replay_hit(struct conn *conn, const struct replay_hit *hit)
+{
+	const struct exchange	*x = hit->x;
+	struct half		*o = &conn->origin;
+	char			 num[64];
+	int			 no_body;
+
+	conn->resp_status = x->status;
+	no_body = conn->method == HTTP_HEAD || x->status == 204 ||
+	    x->status == 304 || x->status < 200;
+	http_headers_clear(&o->headers);
+	exchange_headers_copy(&o->headers, &x->resp_headers);
+	http_headers_strip_hop(&o->headers);
+	if (!no_body) {
+		http_headers_remove(&o->headers, HTTP_CONTENT_LENGTH);
+		snprintf(num, sizeof num, "%zu", x->resp_body.len);
+		http_headers_add(&o->headers, HTTP_LIT(HTTP_CONTENT_LENGTH),
+		    num, strlen(num));
+	}
+	buf_reset(&o->reason);
+	buf_adds(&o->reason, x->reason != NULL && *x->reason != '\0' ?
+	    x->reason : http_reason(x->status));
+	http_headers_add(&o->headers, HTTP_LIT(HTTP_X_REPLAY),
+	    HTTP_LIT("hit"));
+	snprintf(num, sizeof num, "%zu", hit->entry);
+	http_headers_add(&o->headers, HTTP_LIT(HTTP_X_REPLAY_ENTRY), num,
+	    strlen(num));
+	snprintf(num, sizeof num, "%zu/%zu", hit->nth, hit->of);
+	http_headers_add(&o->headers, HTTP_LIT(HTTP_X_REPLAY_SEQUENCE), num,
+	    strlen(num));
+	if (!conn->client_keepalive || conn->proxy->draining) {
+		conn->close_after = 1;
+		http_headers_add(&o->headers, HTTP_LIT(HTTP_CONNECTION),
+		    HTTP_LIT("close"));
+	} else if (conn->client_http10)
+		http_headers_add(&o->headers, HTTP_LIT(HTTP_CONNECTION),
+		    HTTP_LIT("keep-alive"));
+	capture_response(&conn->cap, x->status, buf_str(&o->reason),
+	    &o->headers);
+	o->body_bytes = no_body || x->resp_body.data == NULL ? 0 :
+	    x->resp_body.len;
+	log_debug("[#%" PRIu64 "] replay: entry %zu (%zu of %zu)", conn->id,
+	    hit->entry, hit->nth, hit->of);
+	/* patchscope's own recorded answer (guard, error) is as it was. */
+	if (x->answered_by != NULL) {
+		if (!conn->proxy->opts->no_annotate)
+			annotate_headers(&conn->cap.diags, &o->headers);
+	} else
+		response_inspect(conn, no_body);
+	/* What is held or learned from needs the body in the capture. */
+	if ((conn->hold_resp || conn->cap.learn_resp) && o->body_bytes > 0)
+		buf_add(&conn->cap.resp.raw, x->resp_body.data,
+		    x->resp_body.len);
+	if (!conn->hold_resp) {
+		response_send_head(conn);
+		if (o->body_bytes > 0)
+			half_write(&conn->client, x->resp_body.data,
+			    x->resp_body.len);
+	}
+	o->msg_done = 1;
+	conn_exchange_finish(conn);
+}
+
+/* No recorded exchange matches: 404 with the miss report; keep alive. */
+static void
+replay_miss(struct conn *conn, const struct exchange *req)
+{
+	struct http_headers	 h = { NULL, 0, 0 };
+	struct buf		 body = { NULL, 0, 0 };
+	json_t			*report;
+	char			*text;
+	const char		*msg;
+
+	report = replay_miss_report(conn->proxy->replay, req,
+	    conn->origin_form);
+	msg = json_string_value(json_object_get(report, "message"));
+	log_info("[#%" PRIu64 "] replay miss: %s", conn->id,
+	    msg != NULL ? msg : "no recorded exchange matches");
+	text = json_dumps(report, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	json_decref(report);
+	buf_adds(&body, text != NULL ? text : "{}");
+	buf_add(&body, "\n", 1);
+	free(text);
+	http_headers_add(&h, HTTP_LIT(HTTP_CONTENT_TYPE),
+	    HTTP_LIT("application/json"));
+	http_headers_add(&h, HTTP_LIT(HTTP_X_REPLAY), HTTP_LIT("miss"));
+	http_headers_add(&h, HTTP_LIT(HTTP_X_ERROR), HTTP_LIT("replay_miss"));
+	if (!conn->proxy->opts->no_annotate)
+		annotate_headers(&conn->cap.diags, &h);
+	conn_answer(conn, 404, &h, body.data, body.len);
+	conn->origin.msg_done = 1;
+	http_headers_clear(&h);
+	buf_free(&body);
+	conn_exchange_finish(conn);
+}
+
+/*
+ * --fallback=proxy with a request sent as to a server: send it to the
+ * cassette's (first) origin. Return 0, or -1 after an error answer.
+ */
+static int
+replay_fallback_origin(struct conn *conn)
+{
+	const struct exchange	*first;
+	struct http_url		 u;
+	struct buf		 authority = { NULL, 0, 0 };
+	const char		*errstr;
+
+	first = replay_entry(conn->proxy->replay, 0);
+	if (first == NULL || first->url == NULL ||
+	    http_url_parse(first->url, &u, &errstr) != 0) {
+		conn_fail(conn, 502, "replay_miss", "no recorded exchange "
+		    "matches, and the cassette names no origin to forward "
+		    "the request to");
+		return -1;
+	}
+	free(conn->target.scheme);
+	free(conn->target.host);
+	conn->target.scheme = u.scheme;
+	conn->target.host = u.host;
+	conn->target.port = u.port;
+	free(u.target);
+	http_headers_remove(&conn->client.headers, HTTP_HOST);
+	http_url_authority(&authority, &conn->target);
+	http_headers_add(&conn->client.headers, HTTP_LIT(HTTP_HOST),
+	    authority.data, authority.len);
+	buf_reset(&authority);
+	conn_abs_url(conn, &authority);
+	capture_request_url(&conn->cap, buf_str(&authority));
+	buf_free(&authority);
+	free(conn->origin_host);
+	free(conn->origin_name);
+	conn->origin_host = xstrdup(conn->target.host);
+	conn->origin_name = xstrdup(conn->target.host);
+	conn->origin_port = conn->target.port;
+	conn->origin_tls = strcmp(conn->target.scheme, "https") == 0;
+	conn->origin_form = 0;
+	return 0;
+}
+
+/* A miss with --fallback=proxy: forward it, and record it if recording. */
+static void
+replay_fallback(struct conn *conn)
+{
+	struct proxy	*p = conn->proxy;
+
+	log_info("[#%" PRIu64 "] replay miss: forwarding it "
+	    "(--fallback=proxy)%s", conn->id, p->recorder != NULL ?
+	    " and appending the exchange to the cassette" : "");
+	if (conn->origin_form && replay_fallback_origin(conn) != 0)
+		return;
+	if (p->recorder != NULL)
+		forward_record_begin(conn);
+	forward_release(conn);
+}
+
+/* The whole request is in: answer it from the cassette. */
+static void
+replay_request_done(struct conn *conn)
+{
+	struct proxy		*p = conn->proxy;
+	struct half		*c = &conn->client;
+	struct exchange		 req;
+	struct replay_hit	 hit;
+
+	if (p->opts->guard && diag_list_has_errors(&conn->cap.diags)) {
+		forward_guard_answer(conn);
+		return;
+	}
+	exchange_init(&req);
+	capture_request_exchange(&conn->cap, p->redactor, &req);
+	/* The head and the body of the answer leave in one write. */
+	c->corked = 1;
+	if (replay_match(p->replay, &req, conn->origin_form, &hit) == 0)
+		replay_hit(conn, &hit);
+	else if (p->opts->fallback_proxy)
+		replay_fallback(conn);
+	else
+		replay_miss(conn, &req);
+	if (conn->state != CONN_CLOSED && c->bev != NULL)
+		half_uncork(c);
+	else
+		half_discard_cork(c);
+	exchange_free(&req);
+}
