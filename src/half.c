@@ -507,6 +507,9 @@ half_parse_input(struct half *h)
 		    (const char *)evbuffer_pullup(in, (ev_ssize_t)len) : "";
 		h->exec_start = data;
 		err = llhttp_execute(&h->parser, data, len);
+		/* No callback closes, but never drain a freed buffer. */
+		if (h->bev == NULL)
+			return;
 		used = len;
 		if (err == HPE_PAUSED) {
 			pos = llhttp_get_error_pos(&h->parser);

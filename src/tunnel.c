@@ -208,6 +208,8 @@ tunnel_raw(struct conn *conn)
 	bufferevent_setcb(o->bev, tunnel_origin_read_cb,
 	    tunnel_origin_write_cb, tunnel_origin_event_cb, conn);
 	bufferevent_setwatermark(o->bev, EV_WRITE, HALF_RELAY_LOW, 0);
+	bufferevent_set_max_single_read(o->bev, HALF_SINGLE_IO);
+	bufferevent_set_max_single_write(o->bev, HALF_SINGLE_IO);
 	bufferevent_enable(o->bev, EV_READ | EV_WRITE);
 	return 1;
 }
