@@ -99,14 +99,17 @@ uri_split(const char *url, struct uri_parts *parts)
 		uri_span_set(&parts->scheme, url, sep);
 		auth = sep + 3;
 		auth_end = auth + strcspn(auth, "/?#");
-		/* RFC 3986 3.2.1: userinfo holds no '@', so the last one
-		 * ends it. */
-		host = auth;
-		for (p = auth; p < auth_end; p++)
-			if (*p == '@')
-				host = p + 1;
-		if (host != auth)
-			uri_span_set(&parts->userinfo, auth, host - 1);
+		/*
+		 * Userinfo holds no '@' (RFC 3986 3.2.1): the first one ends
+		 * it, and a host with another '@' is for strict callers to
+		 * refuse ("a@b@c" is read two ways by different clients).
+		 */
+		host = memchr(auth, '@', (size_t)(auth_end - auth));
+		if (host != NULL) {
+			uri_span_set(&parts->userinfo, auth, host);
+			host++;
+		} else
+			host = auth;
 		uri_hostport_split(host, (size_t)(auth_end - host), 0, parts);
 		rest = auth_end;
 	}

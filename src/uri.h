@@ -23,7 +23,7 @@ struct uri_span {
  */
 struct uri_parts {
 	struct uri_span	scheme;		/* before "://", as written */
-	struct uri_span	userinfo;	/* before the authority's last '@' */
+	struct uri_span	userinfo;	/* before the authority's first '@' */
 	struct uri_span	host;		/* an IPv6 literal without brackets */
 	struct uri_span	port;		/* after the host: ":80", "" or junk */
 	struct uri_span	path;		/* up to '?' or '#'; may be empty */
