@@ -265,18 +265,6 @@ enc_cookies(const struct http_headers *h, int set)
 	return a;
 }
 
-static int
-hex_value(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /*
  * Return a query part as JSON: percent-decoded ('+' stays: HAR keeps what
  * the URL says) if that gives UTF-8 without NUL, else as it is.
@@ -984,6 +972,19 @@ scan_ws(struct scan *s)
 		off++;
 	}
 	s->off = off;
+}
+
+/* The value of a hex digit of a \u escape, or -1. */
+static int
+hex_value(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
 }
 
 /* Read the four hex digits of a \u escape at off. */
