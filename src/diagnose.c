@@ -179,7 +179,7 @@ diag_escape(struct buf *b, const char *s, size_t len, size_t max,
 		}
 		n = utf8_seq_len(s + i, len - i);
 		if (n == 0)
-			buf_adds(b, "\xef\xbf\xbd");
+			buf_adds(b, UTF8_REPLACEMENT);
 		else if (quotes && (p[i] == '"' || p[i] == '\\'))
 			buf_printf(b, "\\%c", p[i]);
 		else if (p[i] == '\n')
