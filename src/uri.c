@@ -166,8 +166,8 @@ uri_decode(const char *s, size_t len, char *out, int flags)
 		if (c == '%' && i + 2 < len) {
 			hi = uri_hex((unsigned char)s[i + 1]);
 			lo = uri_hex((unsigned char)s[i + 2]);
-			if (hi >= 0 && lo >= 0 &&
-			    ((hi | lo) != 0 || !(flags & URI_DECODE_KEEP_NUL))) {
+			if (hi >= 0 && lo >= 0 && ((hi | lo) != 0 ||
+			    !(flags & URI_DECODE_KEEP_NUL))) {
 				out[n++] = (char)(hi << 4 | lo);
 				i += 2;
 				continue;

@@ -98,7 +98,7 @@ START_TEST(split_empty_path_and_query_only)
 }
 END_TEST
 
-START_TEST(split_a_question_mark_after_the_fragment_is_no_query)
+START_TEST(split_question_mark_in_fragment_is_no_query)
 {
 	struct uri_parts	p;
 
@@ -407,7 +407,7 @@ uri_suite(void)
 	tcase_add_test(tc, split_without_scheme_is_all_path_and_query);
 	tcase_add_test(tc, split_needs_scheme_characters_before_the_separator);
 	tcase_add_test(tc, split_empty_path_and_query_only);
-	tcase_add_test(tc, split_a_question_mark_after_the_fragment_is_no_query);
+	tcase_add_test(tc, split_question_mark_in_fragment_is_no_query);
 	tcase_add_test(tc, split_userinfo_ends_at_the_first_at_sign);
 	tcase_add_test(tc, split_ipv6_literals_lose_their_brackets);
 	tcase_add_test(tc, hostport_bare_ipv6_only_when_asked);
