@@ -23,16 +23,16 @@ struct api_segment {
 };
 
 /*
- * Percent-decode a span into a fresh string. "%00" stays as it is: a NUL
- * cannot live in a C string. In a query, '+' stands for a space.
+ * Percent-decode a path segment into a fresh string: '+' is a '+' in a
+ * path, and "%00" stays as it is (a NUL cannot live in a C string).
  */
 static char *
-api_decode_dup(const char *s, size_t len, int flags)
+api_decode_dup(const char *s, size_t len)
 {
 	struct buf	 b = { NULL, 0, 0 };
 	char		*r;
 
-	uri_decode_buf(&b, s, len, URI_DECODE_KEEP_NUL | flags);
+	uri_decode_buf(&b, s, len, URI_DECODE_KEEP_NUL);
 	r = xstrdup(buf_str(&b));
 	buf_free(&b);
 	return r;
@@ -46,7 +46,8 @@ api_segment_is(const struct api_segment *seg, const char *word)
 
 /*
  * Collect the value of every "fields" parameter of the query, joined with
- * "," as servers that take a list do; NULL when there is none.
+ * "," as servers that take a list do; NULL when there is none. In a query
+ * '+' stands for a space (form encoding).
  */
 static char *
 api_query_fields(struct uri_span query)
@@ -117,8 +118,8 @@ api_profile_target(const char *target, char **account, char **profile,
 	    !api_segment_is(&seg[nseg - 2], "profiles"))
 		goto out;
 	if (nseg == 4)
-		*account = api_decode_dup(seg[1].p, seg[1].len, 0);
-	*profile = api_decode_dup(seg[nseg - 1].p, seg[nseg - 1].len, 0);
+		*account = api_decode_dup(seg[1].p, seg[1].len);
+	*profile = api_decode_dup(seg[nseg - 1].p, seg[nseg - 1].len);
 	if (u.query.p != NULL)
 		*fields = api_query_fields(u.query);
 	rc = 0;
