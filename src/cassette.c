@@ -860,7 +860,7 @@ scan_fail_at(struct scan *s, size_t at, const char *why)
 		if (s->p[i] == '\n') {
 			line++;
 			col = 1;
-		} else if (((unsigned char)s->p[i] & 0xc0) != 0x80)
+		} else if (!UTF8_IS_CONT(s->p[i]))
 			col++;
 	}
 	free(s->cause);

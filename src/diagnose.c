@@ -543,7 +543,7 @@ diag_too_deep(const char *s, size_t len, int *line, int *col)
 		if (s[i] == '\n') {
 			(*line)++;
 			*col = 0;
-		} else if (((unsigned char)s[i] & 0xc0) != 0x80)
+		} else if (!UTF8_IS_CONT(s[i]))
 			(*col)++;
 		if (in_str) {
 			if (esc)

@@ -36,6 +36,7 @@
 #include "http.h"
 #include "replay.h"
 #include "uri.h"
+#include "utf8.h"
 #include "xmalloc.h"
 
 #define RP_NONE			((size_t)-1)
@@ -1030,7 +1031,7 @@ rp_json_quote(json_t *v, int depth)
 			return json_copy(v);
 		/* Cut on a character boundary: jansson strings are UTF-8. */
 		len = RP_MAX_STRING;
-		while (len > 0 && ((unsigned char)s[len] & 0xc0) == 0x80)
+		while (len > 0 && UTF8_IS_CONT(s[len]))
 			len--;
 		buf_add(&b, s, len);
 		buf_adds(&b, "...");

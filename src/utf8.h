@@ -13,6 +13,9 @@ struct buf;
 /* utf8_valid and utf8_sanitize flags. */
 #define UTF8_NO_NUL	0x1	/* a NUL byte counts as invalid */
 
+/* Is byte c a continuation byte (10xxxxxx), not the start of a character? */
+#define UTF8_IS_CONT(c)		(((unsigned char)(c) & 0xc0) == 0x80)
+
 /* The replacement character U+FFFD, as UTF-8. */
 #define UTF8_REPLACEMENT	"\xef\xbf\xbd"
 

@@ -148,6 +148,21 @@ START_TEST(encode_and_seq_len_agree_on_every_code_point)
 }
 END_TEST
 
+START_TEST(continuation_bytes_are_10xxxxxx)
+{
+	const char	*s = "a\xc3\xa9\xe2\x82\xac";
+	size_t		 i, starts = 0;
+
+	ck_assert(UTF8_IS_CONT('\x80'));
+	ck_assert(UTF8_IS_CONT('\xbf'));
+	ck_assert(!UTF8_IS_CONT('\x7f'));
+	ck_assert(!UTF8_IS_CONT('\xc0'));
+	for (i = 0; s[i] != '\0'; i++)
+		starts += !UTF8_IS_CONT(s[i]);
+	ck_assert_uint_eq(starts, 3);
+}
+END_TEST
+
 static Suite *
 utf8_suite(void)
 {
@@ -163,6 +178,7 @@ utf8_suite(void)
 	tcase_add_test(tc, sanitize_replaces_each_bad_byte);
 	tcase_add_test(tc, encode_writes_shortest_form);
 	tcase_add_test(tc, encode_and_seq_len_agree_on_every_code_point);
+	tcase_add_test(tc, continuation_bytes_are_10xxxxxx);
 	suite_add_tcase(s, tc);
 	return s;
 }
