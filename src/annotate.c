@@ -15,6 +15,7 @@
 #include "buf.h"
 #include "diagnose.h"
 #include "http.h"
+#include "uri.h"
 
 /*
  * Append text as it may go in a header value: a path comes from the keys
@@ -24,14 +25,8 @@
 static void
 annotate_header_text(struct buf *b, const char *text)
 {
-	const unsigned char	*p;
-
-	for (p = (const unsigned char *)text; *p != '\0'; p++) {
-		if (*p < 0x20 || *p == 0x7f || *p == '%')
-			buf_printf(b, "%%%02X", *p);
-		else
-			buf_add(b, p, 1);
-	}
+	uri_encode(b, text, strlen(text),
+	    URI_ENCODE_CONTROL | URI_ENCODE_PERCENT);
 }
 
 /* Add the diagnosis headers. */

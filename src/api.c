@@ -12,6 +12,7 @@
 
 #include "api.h"
 #include "buf.h"
+#include "uri.h"
 #include "xmalloc.h"
 
 #define API_MAX_SEGMENTS	4	/* "v1", account, "profiles", profile */
@@ -21,52 +22,17 @@ struct api_segment {
 	size_t		 len;
 };
 
-static int
-api_hex(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /*
- * Percent-decode len bytes of s into out. A '%' not followed by two hex
- * digits is kept as it is, and so is "%00": a NUL cannot live in a C string.
- * In a query, '+' stands for a space (form encoding).
+ * Percent-decode a path segment into a fresh string: '+' is a '+' in a
+ * path, and "%00" stays as it is (a NUL cannot live in a C string).
  */
-static void
-api_decode(const char *s, size_t len, int plus, struct buf *out)
-{
-	size_t	i;
-	int	hi, lo;
-	char	c;
-
-	for (i = 0; i < len; i++) {
-		c = s[i];
-		if (c == '%' && i + 2 < len) {
-			hi = api_hex((unsigned char)s[i + 1]);
-			lo = api_hex((unsigned char)s[i + 2]);
-			if (hi >= 0 && lo >= 0 && (hi | lo) != 0) {
-				c = (char)(hi << 4 | lo);
-				i += 2;
-			}
-		} else if (c == '+' && plus)
-			c = ' ';
-		buf_add(out, &c, 1);
-	}
-}
-
 static char *
-api_decode_dup(const char *s, size_t len, int plus)
+api_decode_dup(const char *s, size_t len)
 {
-	struct buf	b = { NULL, 0, 0 };
+	struct buf	 b = { NULL, 0, 0 };
 	char		*r;
 
-	api_decode(s, len, plus, &b);
+	uri_decode_buf(&b, s, len, URI_DECODE_KEEP_NUL);
 	r = xstrdup(buf_str(&b));
 	buf_free(&b);
 	return r;
@@ -79,35 +45,33 @@ api_segment_is(const struct api_segment *seg, const char *word)
 }
 
 /*
- * Collect the value of every "fields" parameter of the query [q, end),
- * joined with "," as servers that take a list do; NULL when there is none.
+ * Collect the value of every "fields" parameter of the query, joined with
+ * "," as servers that take a list do; NULL when there is none. In a query
+ * '+' stands for a space (form encoding).
  */
 static char *
-api_query_fields(const char *q, size_t len)
+api_query_fields(struct uri_span query)
 {
-	struct buf	 name = { NULL, 0, 0 }, val = { NULL, 0, 0 };
-	const char	*end = q + len, *amp, *eq;
-	char		*r = NULL;
-	int		 found = 0;
+	struct buf		 name = { NULL, 0, 0 }, val = { NULL, 0, 0 };
+	struct uri_param	 f;
+	const char		*p = query.p, *end = query.p + query.len, *amp;
+	char			*r = NULL;
+	int			 found = 0;
 
-	while (q < end) {
-		amp = memchr(q, '&', (size_t)(end - q));
-		if (amp == NULL)
-			amp = end;
-		eq = memchr(q, '=', (size_t)(amp - q));
-		if (eq == NULL)
-			eq = amp;
+	while (p < end) {
+		amp = uri_query_field(p, end, &f);
+		p = amp + (amp < end);
 		buf_reset(&name);
-		api_decode(q, (size_t)(eq - q), 1, &name);
-		if (strcmp(buf_str(&name), "fields") == 0) {
-			if (found)
-				buf_add(&val, ",", 1);
-			if (eq < amp)
-				api_decode(eq + 1, (size_t)(amp - eq - 1), 1,
-				    &val);
-			found = 1;
-		}
-		q = amp + (amp < end);
+		uri_decode_buf(&name, f.name.p, f.name.len,
+		    URI_DECODE_KEEP_NUL | URI_DECODE_PLUS);
+		if (strcmp(buf_str(&name), "fields") != 0)
+			continue;
+		if (found)
+			buf_add(&val, ",", 1);
+		if (f.value.p != NULL)
+			uri_decode_buf(&val, f.value.p, f.value.len,
+			    URI_DECODE_KEEP_NUL | URI_DECODE_PLUS);
+		found = 1;
 	}
 	if (found)
 		r = xstrdup(buf_str(&val));
@@ -122,24 +86,20 @@ api_profile_target(const char *target, char **account, char **profile,
     char **fields)
 {
 	struct api_segment	 seg[API_MAX_SEGMENTS];
-	const char		*p, *path_end, *q = NULL, *q_end = NULL, *slash;
+	struct uri_parts	 u;
+	const char		*p, *path_end, *slash;
 	size_t			 nseg = 0;
 	int			 rc = -1;
 
 	*account = *profile = *fields = NULL;
-	p = target;
-	/* Absolute form: skip "scheme://authority". */
-	if (strncasecmp(p, "http://", 7) == 0 ||
-	    strncasecmp(p, "https://", 8) == 0) {
-		p = strstr(p, "://") + 3;
-		p += strcspn(p, "/?#");
-	}
-	path_end = p + strcspn(p, "?#");
-	if (*path_end == '?') {
-		q = path_end + 1;
-		q_end = q + strcspn(q, "#");
-	}
-	if (*p != '/')
+	uri_split(target, &u);
+	/* Origin-form, or absolute-form with an http(s) scheme. */
+	if (u.scheme.p != NULL && uri_default_port(u.scheme.p,
+	    u.scheme.len) == 0)
+		goto out;
+	p = u.path.p;
+	path_end = p + u.path.len;
+	if (p == path_end || *p != '/')
 		goto out;
 	/* Split "/a/b/c" into at most API_MAX_SEGMENTS non-empty segments. */
 	while (p < path_end) {
@@ -158,10 +118,10 @@ api_profile_target(const char *target, char **account, char **profile,
 	    !api_segment_is(&seg[nseg - 2], "profiles"))
 		goto out;
 	if (nseg == 4)
-		*account = api_decode_dup(seg[1].p, seg[1].len, 0);
-	*profile = api_decode_dup(seg[nseg - 1].p, seg[nseg - 1].len, 0);
-	if (q != NULL)
-		*fields = api_query_fields(q, (size_t)(q_end - q));
+		*account = api_decode_dup(seg[1].p, seg[1].len);
+	*profile = api_decode_dup(seg[nseg - 1].p, seg[nseg - 1].len);
+	if (u.query.p != NULL)
+		*fields = api_query_fields(u.query);
 	rc = 0;
 out:
 	return rc;

@@ -33,6 +33,8 @@
 #include "cassette.h"
 #include "exchange.h"
 #include "http.h"
+#include "uri.h"
+#include "utf8.h"
 #include "xmalloc.h"
 
 #define CASSETTE_EPOCH		"1970-01-01T00:00:00.000Z"
@@ -42,79 +44,19 @@
 					   entry to the next */
 
 /*
- * UTF-8 and base64.
+ * Text (valid UTF-8, see utf8.h) and base64.
  */
-
-/* Return the length of the valid UTF-8 sequence at p, or 0 (RFC 3629). */
-static size_t
-utf8_seq(const unsigned char *p, size_t avail)
-{
-	size_t		n, i;
-	uint32_t	cp;
-
-	if (p[0] < 0x80)
-		return 1;
-	if (p[0] >= 0xc2 && p[0] <= 0xdf) {
-		n = 2;
-		cp = p[0] & 0x1f;
-	} else if (p[0] >= 0xe0 && p[0] <= 0xef) {
-		n = 3;
-		cp = p[0] & 0x0f;
-	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
-		n = 4;
-		cp = p[0] & 0x07;
-	} else
-		return 0;
-	if (avail < n)
-		return 0;
-	for (i = 1; i < n; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (p[i] & 0x3f);
-	}
-	/* Overlong forms, surrogates and code points past U+10FFFF. */
-	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
-	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-		return 0;
-	return n;
-}
-
-/* Return nonzero when s is valid UTF-8 with no NUL byte. */
-static int
-utf8_text(const char *s, size_t len)
-{
-	const unsigned char	*p = (const unsigned char *)s;
-	size_t			 i, n;
-
-	for (i = 0; i < len; i += n) {
-		if (p[i] == '\0')
-			return 0;
-		n = utf8_seq(p + i, len - i);
-		if (n == 0)
-			return 0;
-	}
-	return 1;
-}
 
 /* Return a JSON string of s; bytes that are not UTF-8 become U+FFFD. */
 static json_t *
 enc_strn(const char *s, size_t len)
 {
-	const unsigned char	*p = (const unsigned char *)s;
-	struct buf		 b = { NULL, 0, 0 };
-	json_t			*j;
-	size_t			 i, n;
+	struct buf	 b = { NULL, 0, 0 };
+	json_t		*j;
 
-	if (utf8_text(s, len))
+	if (utf8_valid(s, len, UTF8_NO_NUL))
 		return json_stringn(s, len);
-	for (i = 0; i < len; i += n) {
-		n = p[i] == '\0' ? 0 : utf8_seq(p + i, len - i);
-		if (n == 0) {
-			buf_adds(&b, "\xef\xbf\xbd");
-			n = 1;
-		} else
-			buf_add(&b, p + i, n);
-	}
+	utf8_sanitize(&b, s, len, UTF8_NO_NUL);
 	j = json_stringn(buf_str(&b), b.len);
 	buf_free(&b);
 	return j;
@@ -323,42 +265,21 @@ enc_cookies(const struct http_headers *h, int set)
 	return a;
 }
 
-static int
-hex_value(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* Return [s, e) as JSON: percent-decoded if that gives UTF-8, else raw. */
+/*
+ * Return a query part as JSON: percent-decoded ('+' stays: HAR keeps what
+ * the URL says) if that gives UTF-8 without NUL, else as it is.
+ */
 static json_t *
-enc_query_part(const char *s, const char *e)
+enc_query_part(struct uri_span part)
 {
 	struct buf	 b = { NULL, 0, 0 };
 	json_t		*j;
-	const char	*p;
-	int		 hi, lo;
-	char		 c;
 
-	for (p = s; p < e; p++) {
-		if (*p == '%' && e - p >= 3 &&
-		    (hi = hex_value((unsigned char)p[1])) >= 0 &&
-		    (lo = hex_value((unsigned char)p[2])) >= 0) {
-			c = (char)(hi << 4 | lo);
-			buf_add(&b, &c, 1);
-			p += 2;
-		} else
-			buf_add(&b, p, 1);
-	}
-	if (utf8_text(buf_str(&b), b.len))
-		j = json_stringn(buf_str(&b), b.len);
+	uri_decode_buf(&b, part.p, part.len, 0);
+	if (utf8_valid(b.data, b.len, UTF8_NO_NUL))
+		j = json_stringn(b.data, b.len);
 	else
-		j = enc_strn(s, (size_t)(e - s));
+		j = enc_strn(part.p, part.len);
 	buf_free(&b);
 	return j;
 }
@@ -367,29 +288,26 @@ enc_query_part(const char *s, const char *e)
 static json_t *
 enc_query(const char *url)
 {
-	json_t		*a = json_array(), *o;
-	const char	*q, *end, *p, *amp, *eq;
+	json_t			*a = json_array(), *o;
+	struct uri_parts	 parts;
+	struct uri_param	 f;
+	const char		*p, *end, *amp;
 
-	q = url != NULL ? strchr(url, '?') : NULL;
-	if (q == NULL)
+	if (url == NULL)
 		return a;
-	q++;
-	end = q + strcspn(q, "#");
-	for (p = q; p < end; p = amp + 1) {
-		amp = memchr(p, '&', (size_t)(end - p));
-		if (amp == NULL)
-			amp = end;
+	uri_split(url, &parts);
+	if (parts.query.p == NULL)
+		return a;
+	end = parts.query.p + parts.query.len;
+	for (p = parts.query.p; p < end; p = amp + 1) {
+		amp = uri_query_field(p, end, &f);
 		if (amp > p) {
-			eq = memchr(p, '=', (size_t)(amp - p));
 			o = json_object();
-			json_object_set_new(o, "name", enc_query_part(p,
-			    eq != NULL ? eq : amp));
-			json_object_set_new(o, "value", eq != NULL ?
-			    enc_query_part(eq + 1, amp) : json_string(""));
+			json_object_set_new(o, "name", enc_query_part(f.name));
+			json_object_set_new(o, "value", f.value.p != NULL ?
+			    enc_query_part(f.value) : json_string(""));
 			json_array_append_new(a, o);
 		}
-		if (amp == end)
-			break;
 	}
 	return a;
 }
@@ -404,7 +322,7 @@ enc_body(json_t *o, const struct exchange_body *b, const char *enc_key)
 	char	*text;
 	size_t	 len;
 
-	if (utf8_text(b->data, b->len))
+	if (utf8_valid(b->data, b->len, UTF8_NO_NUL))
 		json_object_set_new(o, "text", json_stringn(b->data, b->len));
 	else {
 		text = b64_encode((const unsigned char *)b->data, b->len,
@@ -942,7 +860,7 @@ scan_fail_at(struct scan *s, size_t at, const char *why)
 		if (s->p[i] == '\n') {
 			line++;
 			col = 1;
-		} else if (((unsigned char)s->p[i] & 0xc0) != 0x80)
+		} else if (!UTF8_IS_CONT(s->p[i]))
 			col++;
 	}
 	free(s->cause);
@@ -1056,6 +974,19 @@ scan_ws(struct scan *s)
 	s->off = off;
 }
 
+/* The value of a hex digit of a \u escape, or -1. */
+static int
+hex_value(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
 /* Read the four hex digits of a \u escape at off. */
 static int
 scan_hex4(struct scan *s, unsigned *v)
@@ -1151,8 +1082,7 @@ scan_string(struct scan *s, char *key)
 			} else
 				return scan_fail(s, "bad escape in a string");
 		} else if (c >= 0x80) {
-			seq = utf8_seq((const unsigned char *)s->p + s->off,
-			    s->len - s->off);
+			seq = utf8_seq_len(s->p + s->off, s->len - s->off);
 			if (seq == 0)
 				return scan_fail(s,
 				    "invalid UTF-8 in a string");
@@ -1517,32 +1447,6 @@ fast_hex4(const char *p)
 	return v;
 }
 
-/* Write code point u as UTF-8 at o; return the number of bytes. */
-static size_t
-fast_utf8(uint32_t u, char *o)
-{
-	if (u < 0x80) {
-		o[0] = (char)u;
-		return 1;
-	}
-	if (u < 0x800) {
-		o[0] = (char)(0xc0 | u >> 6);
-		o[1] = (char)(0x80 | (u & 0x3f));
-		return 2;
-	}
-	if (u < 0x10000) {
-		o[0] = (char)(0xe0 | u >> 12);
-		o[1] = (char)(0x80 | ((u >> 6) & 0x3f));
-		o[2] = (char)(0x80 | (u & 0x3f));
-		return 3;
-	}
-	o[0] = (char)(0xf0 | u >> 18);
-	o[1] = (char)(0x80 | ((u >> 12) & 0x3f));
-	o[2] = (char)(0x80 | ((u >> 6) & 0x3f));
-	o[3] = (char)(0x80 | (u & 0x3f));
-	return 4;
-}
-
 /*
  * Undo the escapes of the raw text of a string (n bytes, checked by the
  * scanner) into dst, which has room for n bytes: no escape is shorter
@@ -1587,7 +1491,7 @@ fast_unescape(const char *p, size_t n, char *dst)
 				u = 0x10000 + ((u - 0xd800) << 10) +
 				    (lo - 0xdc00);
 			}
-			o += fast_utf8(u, o);
+			o += utf8_encode(u, o);
 			break;
 		default:
 			/* " \ / */

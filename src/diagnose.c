@@ -33,6 +33,8 @@
 #include "diagnose.h"
 #include "rules.h"
 #include "snapshot.h"
+#include "uri.h"
+#include "utf8.h"
 #include "xmalloc.h"
 
 #define DIAG_QUOTE_MAX		64	/* code points of a quoted value */
@@ -158,37 +160,6 @@ static const struct diag_top_check diag_top_checks[] = {
 
 #define NITEMS(a)	(sizeof (a) / sizeof (a)[0])
 
-/* Length of the UTF-8 sequence at s (n bytes left), or 0 if invalid. */
-static size_t
-diag_utf8_len(const unsigned char *s, size_t n)
-{
-	size_t		len, i;
-	uint32_t	cp;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		len = 2;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		len = 3;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		len = 4;
-	else
-		return 0;
-	if (n < len)
-		return 0;
-	cp = s[0] & (0x7f >> len);
-	for (i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3f);
-	}
-	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-	    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return len;
-}
-
 /*
  * Append len bytes of s escaped for a message: control characters (and,
  * when quotes is set, quotes and backslashes) escaped as in JSON, invalid
@@ -206,9 +177,9 @@ diag_escape(struct buf *b, const char *s, size_t len, size_t max,
 			buf_adds(b, "...");
 			break;
 		}
-		n = diag_utf8_len(p + i, len - i);
+		n = utf8_seq_len(s + i, len - i);
 		if (n == 0)
-			buf_adds(b, "\xef\xbf\xbd");
+			buf_adds(b, UTF8_REPLACEMENT);
 		else if (quotes && (p[i] == '"' || p[i] == '\\'))
 			buf_printf(b, "\\%c", p[i]);
 		else if (p[i] == '\n')
@@ -372,10 +343,8 @@ diag_path_key(struct diag_ctx *c, const char *key)
 			buf_adds(&c->path, "~0");
 		else if (ch == '/')
 			buf_adds(&c->path, "~1");
-		else if (ch < 0x20 || ch == 0x7f)
-			buf_printf(&c->path, "%%%02X", ch);
 		else
-			buf_add(&c->path, key, 1);
+			uri_encode(&c->path, key, 1, URI_ENCODE_CONTROL);
 	}
 	return old;
 }
@@ -574,7 +543,7 @@ diag_too_deep(const char *s, size_t len, int *line, int *col)
 		if (s[i] == '\n') {
 			(*line)++;
 			*col = 0;
-		} else if (((unsigned char)s[i] & 0xc0) != 0x80)
+		} else if (!UTF8_IS_CONT(s[i]))
 			(*col)++;
 		if (in_str) {
 			if (esc)
@@ -709,33 +678,23 @@ diag_check_method(struct diag_ctx *c, const json_t *v)
 static int
 diag_is_http_url(const char *s)
 {
-	const char	*host, *end, *at, *colon, *p;
+	struct uri_parts	 u;
+	const char		*p, *colon, *end;
 
-	if (strncasecmp(s, "https://", 8) == 0)
-		host = s + 8;
-	else if (strncasecmp(s, "http://", 7) == 0)
-		host = s + 7;
-	else
-		return 0;
 	for (p = s; *p != '\0'; p++)
 		if ((unsigned char)*p <= 0x20 || *p == 0x7f)
 			return 0;
-	end = host + strcspn(host, "/?#");
-	at = memchr(host, '@', (size_t)(end - host));
-	if (at != NULL)
-		host = at + 1;
-	if (*host == '[')
-		colon = memchr(host, ']', (size_t)(end - host));
-	else
-		colon = host;
-	if (colon == NULL)
+	uri_split(s, &u);
+	if (uri_default_port(u.scheme.p, u.scheme.len) == 0 ||
+	    u.host.p == NULL)
 		return 0;
-	colon = memchr(colon, ':', (size_t)(end - colon));
-	if (colon == NULL)
-		return end > host;
-	if (colon == host)
+	/* "[v6" with no ']' is no host; an empty one is none either. */
+	if (!u.ipv6 && (u.host.len == 0 || u.host.p[0] == '['))
 		return 0;
-	for (p = colon + 1; p < end; p++)
+	/* Only digits after the port's ':', if any. */
+	end = u.port.p + u.port.len;
+	colon = memchr(u.port.p, ':', u.port.len);
+	for (p = colon != NULL ? colon + 1 : end; p < end; p++)
 		if (*p < '0' || *p > '9')
 			return 0;
 	return 1;

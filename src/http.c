@@ -12,6 +12,7 @@
 
 #include "buf.h"
 #include "http.h"
+#include "uri.h"
 #include "xmalloc.h"
 
 /* What patchscope knows about particular headers. */
@@ -211,98 +212,94 @@ http_host_char(int c)
 	return isalnum(c) || c == '-' || c == '.' || c == '_';
 }
 
-/* Parse an absolute-form target. */
+/* Set *errstr for a URL that uri_split found no "scheme://" in. */
+static int
+http_url_no_scheme(const char *url, const char **errstr)
+{
+	const char	*sep;
+
+	sep = strstr(url, "://");
+	if (sep == NULL)
+		*errstr = "not an absolute URL";
+	else if (sep == url)
+		*errstr = "only http:// and https:// URLs can be proxied";
+	else
+		*errstr = "bad URL scheme";
+	return -1;
+}
+
+/*
+ * Parse an absolute-form target: uri_split takes it apart, this decides
+ * what a proxy accepts.
+ */
 int
 http_url_parse(const char *url, struct http_url *u, const char **errstr)
 {
-	const char	*p, *auth, *auth_end, *host, *host_end, *at, *q;
-	long		 port = -1;
-	char		*end;
-	size_t		 i;
+	struct uri_parts	 p;
+	size_t			 i;
+	int			 port;
 
 	memset(u, 0, sizeof *u);
-	p = strstr(url, "://");
-	if (p == NULL) {
-		*errstr = "not an absolute URL";
-		return -1;
-	}
-	for (q = url; q < p; q++)
-		if (!isalpha((unsigned char)*q)) {
+	uri_split(url, &p);
+	if (p.scheme.p == NULL)
+		return http_url_no_scheme(url, errstr);
+	for (i = 0; i < p.scheme.len; i++)
+		if (!isalpha((unsigned char)p.scheme.p[i])) {
 			*errstr = "bad URL scheme";
 			return -1;
 		}
-	if (p - url == 4 && strncasecmp(url, "http", 4) == 0)
-		u->scheme = xstrdup("http");
-	else if (p - url == 5 && strncasecmp(url, "https", 5) == 0)
-		u->scheme = xstrdup("https");
-	else {
+	port = uri_default_port(p.scheme.p, p.scheme.len);
+	if (port == 0) {
 		*errstr = "only http:// and https:// URLs can be proxied";
 		return -1;
 	}
-	auth = p + 3;
-	auth_end = auth + strcspn(auth, "/?#");
-	if (auth_end[0] == '#') {
+	u->scheme = xstrdup(port == 443 ? "https" : "http");
+	if (*p.path.p == '#') {
 		*errstr = "a request target must not carry a #fragment";
 		goto fail;
 	}
-	/* Userinfo is deprecated in http URLs (RFC 9110 4.2.4): drop it. */
-	at = memchr(auth, '@', (size_t)(auth_end - auth));
-	host = at != NULL ? at + 1 : auth;
-	if (*host == '[') {
-		host_end = memchr(host, ']', (size_t)(auth_end - host));
-		if (host_end == NULL || host_end == host + 1) {
+	/* Userinfo is deprecated in http URLs (RFC 9110 4.2.4): dropped. */
+	if (p.ipv6) {
+		for (i = 0; i < p.host.len; i++)
+			if (!isxdigit((unsigned char)p.host.p[i]) &&
+			    p.host.p[i] != ':' && p.host.p[i] != '.')
+				break;
+		if (p.host.len == 0 || i < p.host.len) {
 			*errstr = "bad IPv6 address in URL";
 			goto fail;
 		}
-		for (q = host + 1; q < host_end; q++)
-			if (!isxdigit((unsigned char)*q) && *q != ':' &&
-			    *q != '.') {
-				*errstr = "bad IPv6 address in URL";
-				goto fail;
-			}
-		u->host = xstrndup(host + 1, (size_t)(host_end - host - 1));
-		p = host_end + 1;
+	} else if (p.host.len > 0 && p.host.p[0] == '[') {
+		*errstr = "bad IPv6 address in URL";	/* no ']' */
+		goto fail;
+	} else if (p.host.len == 0) {
+		*errstr = "URL has no host";
+		goto fail;
 	} else {
-		host_end = host;
-		while (host_end < auth_end && *host_end != ':')
-			host_end++;
-		if (host_end == host) {
-			*errstr = "URL has no host";
-			goto fail;
-		}
-		for (q = host; q < host_end; q++)
-			if (!http_host_char((unsigned char)*q)) {
+		for (i = 0; i < p.host.len; i++)
+			if (!http_host_char((unsigned char)p.host.p[i])) {
 				*errstr = "bad character in URL host";
 				goto fail;
 			}
-		u->host = xstrndup(host, (size_t)(host_end - host));
-		p = host_end;
 	}
+	u->host = xstrndup(p.host.p, p.host.len);
 	for (i = 0; u->host[i] != '\0'; i++)
 		u->host[i] = (char)tolower((unsigned char)u->host[i]);
-	if (p < auth_end) {
-		if (*p != ':' || p + 1 == auth_end ||
-		    !isdigit((unsigned char)p[1])) {
-			*errstr = "bad port in URL";
-			goto fail;
-		}
-		port = strtol(p + 1, &end, 10);
-		if (end != auth_end || port < 1 || port > 65535) {
+	if (p.port.len > 0) {
+		port = uri_port(p.port);
+		if (port < 1 || port > 65535) {
 			*errstr = "bad port in URL";
 			goto fail;
 		}
 	}
-	if (port == -1)
-		port = strcmp(u->scheme, "https") == 0 ? 443 : 80;
-	u->port = (int)port;
-	if (strchr(auth_end, '#') != NULL) {
+	u->port = port;
+	if (p.fragment.p != NULL) {
 		*errstr = "a request target must not carry a #fragment";
 		goto fail;
 	}
-	if (*auth_end == '/')
-		u->target = xstrdup(auth_end);
+	if (*p.path.p == '/')
+		u->target = xstrdup(p.path.p);
 	else
-		u->target = xasprintf("/%s", auth_end);
+		u->target = xasprintf("/%s", p.path.p);
 	return 0;
 fail:
 	http_url_free(u);
@@ -321,7 +318,7 @@ http_authority_parse(const char *s, struct http_url *u, const char **errstr)
 		*errstr = "a CONNECT target is host:port, nothing else";
 		return -1;
 	}
-	/* The port is required (RFC 9110 9.3.6). */
+	/* The port is required (RFC 9110 9.3.6): a ':' after any ']'. */
 	if (strrchr(s, ':') == NULL || strrchr(s, ']') > strrchr(s, ':')) {
 		*errstr = "a CONNECT target needs a port (host:443)";
 		return -1;
@@ -346,35 +343,19 @@ http_url_free(struct http_url *u)
 int
 http_host_matches(const char *host, const struct http_url *u)
 {
-	const char	*h = host, *h_end, *colon;
-	int		 dflt, port;
-	char		*end;
-	long		 p;
+	struct uri_parts	p;
+	int			port;
 
-	dflt = strcmp(u->scheme, "https") == 0 ? 443 : 80;
-	if (*h == '[') {
-		h_end = strchr(h, ']');
-		if (h_end == NULL)
-			return 0;
-		h++;
-		colon = h_end[1] == ':' ? h_end + 1 : NULL;
-		if (colon == NULL && h_end[1] != '\0')
-			return 0;
-	} else {
-		colon = strchr(h, ':');
-		h_end = colon != NULL ? colon : h + strlen(h);
-	}
-	if ((size_t)(h_end - h) != strlen(u->host) ||
-	    strncasecmp(h, u->host, (size_t)(h_end - h)) != 0)
+	memset(&p, 0, sizeof p);
+	uri_hostport_split(host, strlen(host), 0, &p);
+	if (p.host.len != strlen(u->host) ||
+	    strncasecmp(p.host.p, u->host, p.host.len) != 0)
 		return 0;
-	port = dflt;
-	if (colon != NULL) {
-		if (!isdigit((unsigned char)colon[1]))
+	port = uri_default_port(u->scheme, strlen(u->scheme));
+	if (p.port.len > 0) {
+		port = uri_port(p.port);
+		if (port < 1 || port > 65535)
 			return 0;
-		p = strtol(colon + 1, &end, 10);
-		if (*end != '\0' || p < 1 || p > 65535)
-			return 0;
-		port = (int)p;
 	}
 	return port == u->port;
 }
@@ -383,7 +364,7 @@ http_host_matches(const char *host, const struct http_url *u)
 void
 http_url_authority(struct buf *b, const struct http_url *u)
 {
-	int	dflt = strcmp(u->scheme, "https") == 0 ? 443 : 80;
+	int	dflt = uri_default_port(u->scheme, strlen(u->scheme));
 
 	if (strchr(u->host, ':') != NULL)
 		buf_printf(b, "[%s]", u->host);

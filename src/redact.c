@@ -39,6 +39,7 @@
 #include "http.h"
 #include "redact.h"
 #include "sha256.h"
+#include "uri.h"
 #include "xmalloc.h"
 
 /* JSON containers nested deeper than this are not looked into. */
@@ -484,36 +485,11 @@ redact_set_cookie(struct redact_walk *w, const char *v, struct buf *out)
 	return changed;
 }
 
-static int
-redact_hex(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	return tolower((unsigned char)c) - 'a' + 10;
-}
-
-/* Percent-decode %XX (not "+": a query's "+" is kept as it is). */
-static void
-redact_pct_decode(const char *s, size_t len, struct buf *out)
-{
-	size_t	i;
-	char	c;
-
-	buf_add(out, "", 0);		/* a string even when empty */
-	for (i = 0; i < len; i++) {
-		if (s[i] == '%' && i + 2 < len &&
-		    isxdigit((unsigned char)s[i + 1]) &&
-		    isxdigit((unsigned char)s[i + 2])) {
-			c = (char)(redact_hex(s[i + 1]) << 4 |
-			    redact_hex(s[i + 2]));
-			buf_add(out, &c, 1);
-			i += 2;
-		} else
-			buf_add(out, s + i, 1);
-	}
-}
-
-/* Append a secret parameter's value, marked on its decoded bytes. */
+/*
+ * Append a secret parameter's value, marked on its percent-decoded bytes.
+ * '+' is not decoded (replay's matching reads it as a space): the markers
+ * in cassettes already written hash it as '+'.
+ */
 static int
 redact_param_value(struct redact_walk *w, const char *v, size_t len,
     struct buf *out)
@@ -522,7 +498,7 @@ redact_param_value(struct redact_walk *w, const char *v, size_t len,
 	char		 m[REDACT_MARKER_LEN + 1];
 	int		 changed;
 
-	redact_pct_decode(v, len, &d);
+	uri_decode_buf(&d, v, len, 0);
 	changed = redact_value(w, d.data, d.len, m);
 	if (changed) {
 		/* The encoded form may be what occurs elsewhere. */
@@ -540,7 +516,7 @@ redact_param_name(const struct redactor *r, const char *name, size_t len)
 	struct buf	d = { NULL, 0, 0 };
 	int		secret;
 
-	redact_pct_decode(name, len, &d);
+	uri_decode_buf(&d, name, len, 0);
 	secret = redact_query_name(r, d.data, d.len);
 	buf_free(&d);
 	return secret;
@@ -551,19 +527,17 @@ static int
 redact_query(struct redact_walk *w, const char *q, size_t len,
     struct buf *out)
 {
-	const char	*p = q, *end = q + len, *amp, *eq;
-	int		 changed = 0;
+	struct uri_param	 f;
+	const char		*p = q, *end = q + len, *amp;
+	int			 changed = 0;
 
 	for (;;) {
-		amp = memchr(p, '&', (size_t)(end - p));
-		if (amp == NULL)
-			amp = end;
-		eq = memchr(p, '=', (size_t)(amp - p));
-		if (eq != NULL &&
-		    redact_param_name(w->r, p, (size_t)(eq - p))) {
-			buf_add(out, p, (size_t)(eq + 1 - p));
-			changed |= redact_param_value(w, eq + 1,
-			    (size_t)(amp - eq - 1), out);
+		amp = uri_query_field(p, end, &f);
+		if (f.value.p != NULL &&
+		    redact_param_name(w->r, f.name.p, f.name.len)) {
+			buf_add(out, p, (size_t)(f.value.p - p));
+			changed |= redact_param_value(w, f.value.p,
+			    f.value.len, out);
 		} else
 			buf_add(out, p, (size_t)(amp - p));
 		if (amp == end)
@@ -579,18 +553,17 @@ redact_query(struct redact_walk *w, const char *q, size_t len,
 static int
 redact_url_walk(struct redact_walk *w, const char *url, struct buf *out)
 {
-	const char	*q, *qend;
-	int		 changed;
+	struct uri_parts	u;
+	int			changed;
 
-	q = url + strcspn(url, "?#");
-	if (*q != '?') {
+	uri_split(url, &u);
+	if (u.query.p == NULL) {
 		buf_adds(out, url);
 		return 0;
 	}
-	qend = q + strcspn(q, "#");
-	buf_add(out, url, (size_t)(q + 1 - url));
-	changed = redact_query(w, q + 1, (size_t)(qend - q - 1), out);
-	buf_adds(out, qend);
+	buf_add(out, url, (size_t)(u.query.p - url));
+	changed = redact_query(w, u.query.p, u.query.len, out);
+	buf_adds(out, u.query.p + u.query.len);
 	return changed;
 }
 

@@ -35,6 +35,8 @@
 #include "exchange.h"
 #include "http.h"
 #include "replay.h"
+#include "uri.h"
+#include "utf8.h"
 #include "xmalloc.h"
 
 #define RP_NONE			((size_t)-1)
@@ -143,13 +145,6 @@ struct replay_index {
 	size_t		  misses_total;
 };
 
-struct rp_param {
-	const char	*name;		/* decoded, in the request's qbuf */
-	size_t		 namelen;
-	const char	*value;
-	size_t		 valuelen;
-};
-
 /* The parts of a request that matching compares. */
 struct rp_req {
 	const char	*method;
@@ -160,9 +155,7 @@ struct rp_req {
 	char		*origin;	/* "scheme://host:port", or "" */
 	const char	*path;		/* in url (or a static "/") */
 	size_t		 pathlen;
-	struct rp_param	*params;
-	char		*qbuf;		/* the decoded names and values */
-	size_t		 nparams;
+	struct uri_query query;		/* decoded, sorted ('+': space) */
 	char		**hvals;	/* per match header; NULL: absent */
 	size_t		 nhvals;
 	const char	*body;		/* canonical body */
@@ -305,173 +298,48 @@ rp_jstrz(const char *s)
 	return s == NULL ? json_null() : rp_jstr(s, strlen(s));
 }
 
-static int
-rp_hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /*
- * Decode %XX and '+' (a space in a form-encoded query) into out, which
- * has room for len bytes; bad escapes stay. Return the decoded length.
- */
-static size_t
-rp_pct_decode(const char *s, size_t len, char *out)
-{
-	size_t	i, n = 0;
-	int	hi, lo;
-
-	for (i = 0; i < len; i++) {
-		if (s[i] == '%' && i + 2 < len) {
-			hi = rp_hexval((unsigned char)s[i + 1]);
-			lo = rp_hexval((unsigned char)s[i + 2]);
-			if (hi >= 0 && lo >= 0) {
-				out[n++] = (char)(hi << 4 | lo);
-				i += 2;
-				continue;
-			}
-		}
-		out[n++] = s[i] == '+' ? ' ' : s[i];
-	}
-	return n;
-}
-
-static int
-rp_param_cmp(const void *a, const void *b)
-{
-	const struct rp_param	*pa = a, *pb = b;
-	int			 c;
-
-	c = rp_bytes_cmp(pa->name, pa->namelen, pb->name, pb->namelen);
-	if (c != 0)
-		return c;
-	return rp_bytes_cmp(pa->value, pa->valuelen, pb->value, pb->valuelen);
-}
-
-/*
- * Split a query on '&' into parameters sorted by name and value, decoded
- * into one buffer (decoding never lengthens a name or a value).
- */
-static void
-rp_query_parse(struct rp_req *r, const char *q, size_t len)
-{
-	const char	*s = q, *end = q + len, *amp, *eq, *name_end;
-	struct rp_param	*p;
-	size_t		 n = 1, used = 0;
-
-	for (s = q; s < end; s++)
-		if (*s == '&')
-			n++;
-	r->params = xcalloc(n, sizeof *r->params);
-	r->qbuf = xmalloc(len + 1);
-	for (s = q; s < end; s = amp + 1) {
-		amp = memchr(s, '&', (size_t)(end - s));
-		if (amp == NULL)
-			amp = end;
-		if (amp == s)
-			continue;
-		p = &r->params[r->nparams++];
-		eq = memchr(s, '=', (size_t)(amp - s));
-		name_end = eq != NULL ? eq : amp;
-		p->name = r->qbuf + used;
-		p->namelen = rp_pct_decode(s, (size_t)(name_end - s),
-		    r->qbuf + used);
-		used += p->namelen;
-		p->value = r->qbuf + used;
-		p->valuelen = 0;
-		if (eq != NULL) {
-			p->valuelen = rp_pct_decode(eq + 1,
-			    (size_t)(amp - eq - 1), r->qbuf + used);
-			used += p->valuelen;
-		}
-	}
-	if (r->nparams > 1)
-		qsort(r->params, r->nparams, sizeof *r->params, rp_param_cmp);
-}
-
-static int
-rp_scheme_char(int c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	    (c >= '0' && c <= '9') || c == '+' || c == '-' || c == '.';
-}
-
-/*
- * Split an absolute URL into origin, path and query. Lenient: a URL with
- * no "scheme://" is all path and query, with an empty origin.
+ * Take the URL apart (uri_split). Lenient: a URL with no "scheme://" is
+ * all path and query, with an empty origin; a port that is not one is
+ * the scheme's default.
  */
 static void
 rp_url_split(struct rp_req *r)
 {
-	const char	*url = r->url, *sep, *auth, *auth_end, *host, *host_end;
-	const char	*p, *rest, *q;
-	long		 port;
-	char		*end;
-	size_t		 i, len;
+	struct uri_parts	 u;
+	size_t			 i;
+	int			 port;
 
-	sep = strstr(url, "://");
-	for (q = url; sep != NULL && q < sep; q++)
-		if (!rp_scheme_char((unsigned char)*q))
-			sep = NULL;
-	if (sep == NULL || sep == url) {
+	uri_split(r->url, &u);
+	if (u.scheme.p == NULL)
 		r->origin = xstrdup("");
-		rest = url;
-	} else {
-		r->scheme = xstrndup(url, (size_t)(sep - url));
+	else {
+		r->scheme = xstrndup(u.scheme.p, u.scheme.len);
 		for (i = 0; r->scheme[i] != '\0'; i++)
 			if (r->scheme[i] >= 'A' && r->scheme[i] <= 'Z')
 				r->scheme[i] += 'a' - 'A';
-		auth = sep + 3;
-		auth_end = auth + strcspn(auth, "/?#");
-		host = auth;
-		for (p = auth; p < auth_end; p++)
-			if (*p == '@')
-				host = p + 1;
-		host_end = NULL;
-		if (*host == '[')
-			host_end = memchr(host, ']', (size_t)(auth_end - host));
-		if (host_end != NULL) {
-			r->host = xstrndup(host + 1,
-			    (size_t)(host_end - host - 1));
-			p = host_end + 1;
-		} else {
-			host_end = memchr(host, ':', (size_t)(auth_end - host));
-			if (host_end == NULL)
-				host_end = auth_end;
-			r->host = xstrndup(host, (size_t)(host_end - host));
-			p = host_end;
-		}
+		r->host = xstrndup(u.host.p, u.host.len);
 		for (i = 0; r->host[i] != '\0'; i++)
 			if (r->host[i] >= 'A' && r->host[i] <= 'Z')
 				r->host[i] += 'a' - 'A';
-		r->port = strcmp(r->scheme, "https") == 0 ? 443 :
-		    strcmp(r->scheme, "http") == 0 ? 80 : 0;
-		if (p < auth_end && *p == ':' && p + 1 < auth_end &&
-		    p[1] >= '0' && p[1] <= '9') {
-			port = strtol(p + 1, &end, 10);
-			if (end == auth_end && port >= 0 && port <= 65535)
-				r->port = (int)port;
-		}
+		r->port = uri_default_port(u.scheme.p, u.scheme.len);
+		port = uri_port(u.port);
+		if (port >= 0 && port <= 65535)
+			r->port = port;
 		r->origin = xasprintf(strchr(r->host, ':') != NULL ?
 		    "%s://[%s]:%d" : "%s://%s:%d", r->scheme, r->host,
 		    r->port);
-		rest = auth_end;
 	}
-	len = strcspn(rest, "?#");
-	r->path = rest;
-	r->pathlen = len;
-	if (len == 0 && r->scheme != NULL) {
+	r->path = u.path.p;
+	r->pathlen = u.path.len;
+	if (u.path.len == 0 && r->scheme != NULL) {
 		r->path = "/";
 		r->pathlen = 1;
 	}
-	if (rest[len] == '?')
-		rp_query_parse(r, rest + len + 1, strcspn(rest + len + 1, "#"));
+	/* Form decoding: "a+b" and "a%20b" are the same value. */
+	if (u.query.p != NULL)
+		uri_query_parse(&r->query, u.query.p, u.query.len,
+		    URI_DECODE_PLUS);
 }
 
 /* Return all values of a header joined with ", ", or NULL when absent. */
@@ -586,8 +454,7 @@ rp_req_free(struct rp_req *r)
 	free(r->scheme);
 	free(r->host);
 	free(r->origin);
-	free(r->params);
-	free(r->qbuf);
+	uri_query_free(&r->query);
 	for (i = 0; i < r->nhvals; i++)
 		free(r->hvals[i]);
 	free(r->hvals);
@@ -612,10 +479,10 @@ rp_loose_key(const struct rp_req *r, struct buf *b)
 
 	rp_key_add(b, r->method, strlen(r->method));
 	rp_key_add(b, r->path, r->pathlen);
-	buf_add(b, &r->nparams, sizeof r->nparams);
-	for (i = 0; i < r->nparams; i++) {
-		rp_key_add(b, r->params[i].name, r->params[i].namelen);
-		rp_key_add(b, r->params[i].value, r->params[i].valuelen);
+	buf_add(b, &r->query.n, sizeof r->query.n);
+	for (i = 0; i < r->query.n; i++) {
+		rp_key_add(b, r->query.v[i].name.p, r->query.v[i].name.len);
+		rp_key_add(b, r->query.v[i].value.p, r->query.v[i].value.len);
 	}
 	for (i = 0; i < r->nhvals; i++) {
 		if (r->hvals[i] == NULL)
@@ -964,36 +831,24 @@ rp_pick_by_host(const struct replay_index *idx, size_t gi,
 {
 	const struct rp_group	*g = &idx->groups[gi];
 	const struct rp_origin	*o;
-	const char		*host, *end, *colon;
-	char			*num_end;
-	size_t			 si, len;
-	long			 port = -1;
+	struct uri_parts	 u;
+	const char		*host;
+	size_t			 si;
+	int			 port;
 
 	if (idx->seqs[g->first].next == RP_NONE)
 		return g->first;
 	host = http_headers_get(&req->req_headers, "Host");
 	if (host == NULL)
 		return g->first;
-	end = *host == '[' ? strchr(host, ']') : NULL;
-	if (end != NULL) {
-		colon = end[1] == ':' ? end + 1 : NULL;
-		host++;
-	} else {
-		colon = strchr(host, ':');
-		if (colon != NULL && strchr(colon + 1, ':') != NULL)
-			colon = NULL;	/* a bare IPv6 address */
-		end = colon != NULL ? colon : host + strlen(host);
-	}
-	len = (size_t)(end - host);
-	if (colon != NULL && colon[1] >= '0' && colon[1] <= '9') {
-		port = strtol(colon + 1, &num_end, 10);
-		if (*num_end != '\0')
-			port = -1;
-	}
+	/* A bare IPv6 address is a host; a port that is not one, none. */
+	memset(&u, 0, sizeof u);
+	uri_hostport_split(host, strlen(host), URI_BARE_IPV6, &u);
+	port = uri_port(u.port);
 	for (si = g->first; si != RP_NONE; si = idx->seqs[si].next) {
 		o = &idx->origins[idx->seqs[si].origin];
-		if (strlen(o->host) == len &&
-		    strncasecmp(o->host, host, len) == 0 &&
+		if (strlen(o->host) == u.host.len &&
+		    strncasecmp(o->host, u.host.p, u.host.len) == 0 &&
 		    (port == -1 || port == o->port))
 			return si;
 	}
@@ -1096,7 +951,7 @@ rp_diff_field(struct rp_diffs *d, const char *field, json_t *name,
 
 /* Join the values of one name's run of parameters with ",". */
 static json_t *
-rp_param_values(const struct rp_param *p, size_t n)
+rp_param_values(const struct uri_param *p, size_t n)
 {
 	struct buf	 b = { NULL, 0, 0 };
 	json_t		*v;
@@ -1107,7 +962,7 @@ rp_param_values(const struct rp_param *p, size_t n)
 	for (i = 0; i < n; i++) {
 		if (i > 0)
 			buf_add(&b, ",", 1);
-		buf_add(&b, p[i].value, p[i].valuelen);
+		buf_add(&b, p[i].value.p, p[i].value.len);
 	}
 	v = rp_jstr(b.data != NULL ? b.data : "", b.len);
 	buf_free(&b);
@@ -1119,42 +974,39 @@ static void
 rp_diff_query(struct rp_diffs *d, const struct rp_req *a,
     const struct rp_req *b)
 {
-	const struct rp_param	*pa, *pb, *name;
+	const struct uri_query	*qa = &a->query, *qb = &b->query;
+	const struct uri_param	*pa, *pb, *name;
 	size_t			 i = 0, j = 0, i2, j2, k;
 	int			 c, same;
 
-	while ((i < a->nparams || j < b->nparams) && d->count < d->stop) {
-		pa = i < a->nparams ? &a->params[i] : NULL;
-		pb = j < b->nparams ? &b->params[j] : NULL;
+	while ((i < qa->n || j < qb->n) && d->count < d->stop) {
+		pa = i < qa->n ? &qa->v[i] : NULL;
+		pb = j < qb->n ? &qb->v[j] : NULL;
 		if (pa == NULL)
 			c = 1;
 		else if (pb == NULL)
 			c = -1;
 		else
-			c = rp_bytes_cmp(pa->name, pa->namelen, pb->name,
-			    pb->namelen);
+			c = uri_span_cmp(pa->name, pb->name);
 		name = c <= 0 ? pa : pb;
-		for (i2 = i; c <= 0 && i2 < a->nparams && rp_bytes_cmp(
-		    a->params[i2].name, a->params[i2].namelen, name->name,
-		    name->namelen) == 0; i2++)
+		for (i2 = i; c <= 0 && i2 < qa->n &&
+		    uri_span_cmp(qa->v[i2].name, name->name) == 0; i2++)
 			continue;
-		for (j2 = j; c >= 0 && j2 < b->nparams && rp_bytes_cmp(
-		    b->params[j2].name, b->params[j2].namelen, name->name,
-		    name->namelen) == 0; j2++)
+		for (j2 = j; c >= 0 && j2 < qb->n &&
+		    uri_span_cmp(qb->v[j2].name, name->name) == 0; j2++)
 			continue;
 		same = i2 - i == j2 - j;
 		for (k = 0; same && k < i2 - i; k++)
-			same = rp_bytes_cmp(a->params[i + k].value,
-			    a->params[i + k].valuelen, b->params[j + k].value,
-			    b->params[j + k].valuelen) == 0;
+			same = uri_span_cmp(qa->v[i + k].value,
+			    qb->v[j + k].value) == 0;
 		if (!same && d->out == NULL)
 			rp_diff_add(d, NULL);
 		else if (!same)
-			rp_diff_field(d, "query", rp_jstr(name->name,
-			    name->namelen), i2 > i ?
-			    rp_param_values(&a->params[i], i2 - i) :
+			rp_diff_field(d, "query", rp_jstr(name->name.p,
+			    name->name.len), i2 > i ?
+			    rp_param_values(&qa->v[i], i2 - i) :
 			    json_null(), j2 > j ?
-			    rp_param_values(&b->params[j], j2 - j) :
+			    rp_param_values(&qb->v[j], j2 - j) :
 			    json_null());
 		i = i2;
 		j = j2;
@@ -1179,7 +1031,7 @@ rp_json_quote(json_t *v, int depth)
 			return json_copy(v);
 		/* Cut on a character boundary: jansson strings are UTF-8. */
 		len = RP_MAX_STRING;
-		while (len > 0 && ((unsigned char)s[len] & 0xc0) == 0x80)
+		while (len > 0 && UTF8_IS_CONT(s[len]))
 			len--;
 		buf_add(&b, s, len);
 		buf_adds(&b, "...");
@@ -1358,7 +1210,8 @@ rp_compare(const struct replay_index *idx, const struct rp_req *a,
 	if (rp_bytes_cmp(a->path, a->pathlen, b->path, b->pathlen) != 0)
 		rp_diff_field(d, "path", NULL, rp_jstr(a->path, a->pathlen),
 		    rp_jstr(b->path, b->pathlen));
-	rp_diff_query(d, a, b);
+	if (uri_query_cmp(&a->query, &b->query) != 0)
+		rp_diff_query(d, a, b);
 	for (i = 0; i < idx->nheaders && d->count < d->stop; i++) {
 		if (a->hvals[i] == NULL && b->hvals[i] == NULL)
 			continue;
