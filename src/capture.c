@@ -28,6 +28,7 @@
 #include "exchange.h"
 #include "http.h"
 #include "redact.h"
+#include "uri.h"
 #include "xmalloc.h"
 
 #define KEEP_BUF_BYTES		8192	/* buffers kept between exchanges */
@@ -386,9 +387,12 @@ capture_fill(struct capture *cap, struct exchange *x,
 static char *
 capture_log_target(const char *target)
 {
-	if (target != NULL && target[0] == '/' && strlen(target) < 200)
-		return xstrndup(target, strcspn(target, "?"));
-	return xstrdup("-");
+	struct uri_parts	u;
+
+	if (target == NULL || target[0] != '/' || strlen(target) >= 200)
+		return xstrdup("-");
+	uri_split(target, &u);
+	return xstrndup(u.path.p, u.path.len);
 }
 
 /* The exchange is over: build it, redact it, hand it to each sink. */

@@ -23,6 +23,7 @@
 #include "replay_serve.h"
 #include "request.h"
 #include "tunnel.h"
+#include "uri.h"
 #include "xmalloc.h"
 
 /*
@@ -75,7 +76,8 @@ request_check_framing(struct conn *conn)
 static int
 request_target(struct conn *conn)
 {
-	const char	*errstr, *scheme_end, *url = buf_str(&conn->client.url);
+	const char	*errstr, *url = buf_str(&conn->client.url);
+	struct uri_parts parts;
 
 	if (conn->have_tunnel) {
 		if (url[0] != '/') {
@@ -87,17 +89,15 @@ request_target(struct conn *conn)
 		return tunnel_target(conn, url);
 	}
 	/* "scheme://..." with a scheme other than http. */
-	scheme_end = strstr(url, "://");
-	if (scheme_end != NULL && scheme_end > url &&
-	    strspn(url, "abcdefghijklmnopqrstuvwxyz"
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+.-") ==
-	    (size_t)(scheme_end - url) && strncasecmp(url, "http://", 7) != 0) {
+	uri_split(url, &parts);
+	if (parts.scheme.p != NULL && (parts.scheme.len != 4 ||
+	    strncasecmp(parts.scheme.p, "http", 4) != 0)) {
 		conn_fail(conn, 400, "unsupported_scheme",
 		    "%.*s:// URLs cannot be sent to the proxy in absolute "
 		    "form; only http:// URLs are (for https, clients use "
 		    "CONNECT: set https_proxy)",
-		    (int)((scheme_end - url) > 16 ? 16 : (scheme_end - url)),
-		    url);
+		    (int)(parts.scheme.len > 16 ? 16 : parts.scheme.len),
+		    parts.scheme.p);
 		return -1;
 	}
 	if (url[0] == '/' && conn->proxy->mode == PROXY_REPLAY)

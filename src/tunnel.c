@@ -31,6 +31,7 @@
 #include "options.h"
 #include "tunnel.h"
 #include "upstream.h"
+#include "uri.h"
 #include "xmalloc.h"
 
 /* The answer to a CONNECT that patchscope takes on. */
@@ -47,6 +48,7 @@ const struct handler tunnel_handler = {
 int
 tunnel_target(struct conn *conn, const char *path)
 {
+	struct uri_parts hp;
 	const char	*host, *errstr;
 	char		*url;
 	int		 rc;
@@ -81,8 +83,9 @@ tunnel_target(struct conn *conn, const char *path)
 	}
 	conn->have_target = 1;
 	/* A Host without a port means the tunnel's port. */
-	if (conn->target.port == 443 && (strrchr(host, ':') == NULL ||
-	    strrchr(host, ']') > strrchr(host, ':')))
+	memset(&hp, 0, sizeof hp);
+	uri_hostport_split(host, strlen(host), 0, &hp);
+	if (conn->target.port == 443 && hp.port.len == 0)
 		conn->target.port = conn->tunnel.port;
 	if (conn->target.port != conn->tunnel.port) {
 		conn_fail(conn, 400, "host_mismatch", "the Host header (%.100s) "
