@@ -12,6 +12,9 @@
 #include "cmd.h"
 #include "options.h"
 
+#define COPYRIGHT	"Copyright (C) 2026 The patchscope authors."
+#define LICENSE		"License ISC: <https://opensource.org/licenses/ISC>."
+
 /* The commands, in the order patchscope --help lists them. */
 static const struct cmd_entry *const commands[] = {
 	&cmd_proxy_entry,
@@ -51,11 +54,17 @@ usage(void)
 	    "See patchscope(1) for details.\n");
 }
 
-/* patchscope --version. */
+/* patchscope --version, as the GNU coding standards lay it out (4.8.1). */
 static void
 version(void)
 {
-	printf("patchscope %s\n", PACKAGE_VERSION);
+	printf("%s %s\n"
+	    COPYRIGHT "\n"
+	    LICENSE "\n"
+	    "This is free software: you are free to change and redistribute "
+	    "it.\n"
+	    "There is NO WARRANTY, to the extent permitted by law.\n",
+	    PACKAGE_NAME, PACKAGE_VERSION);
 }
 
 /* patchscope COMMAND --help: its usage, what it does, its options. */
