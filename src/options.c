@@ -201,6 +201,8 @@ const struct options_spec options_table[] = {
 	  .help = "show this help" },
 	{ .name = NULL }
 };
+_Static_assert(sizeof options_table / sizeof options_table[0] <=
+    OPTIONS_MAX + 1, "options_table has more rows than OPTIONS_MAX");
 
 static void
 options_list_free(char ***list, size_t *n)
@@ -586,7 +588,7 @@ options_store(struct options *o, const struct options_spec *spec,
 
 /* The names of the commands in a set: "replay", "record and replay". */
 static char *
-options_names(unsigned commands)
+options_command_list(unsigned commands)
 {
 	struct buf	 b = { NULL, 0, 0 };
 	unsigned	 left = commands;
@@ -691,7 +693,7 @@ options_parse(struct options *o, int argc, char **argv, char **cause)
 			return -1;
 		}
 		if ((spec->commands & OPTIONS_CMD(o->mode)) == 0) {
-			only = options_names(spec->commands & known);
+			only = options_command_list(spec->commands & known);
 			if (ch < 256)
 				*cause = xasprintf("option -%c is for %s only",
 				    ch, only);
@@ -749,8 +751,10 @@ options_usage(enum options_mode mode)
 			buf_printf(&b, "      --%s", spec->name);
 		if (spec->arg != NULL)
 			buf_printf(&b, " %s", spec->arg);
-		if (b.len - start >= HELP_COLUMN)
-			buf_adds(&b, "\n");
+		if (b.len - start >= HELP_COLUMN) {
+			buf_adds(&b, "\n");	/* the help on a line of its own */
+			start = b.len;
+		}
 		help = (spec->alt_commands & OPTIONS_CMD(mode)) != 0 ?
 		    spec->alt_help : spec->help;
 		for (line = help; *line != '\0'; line = end) {
