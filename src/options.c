@@ -749,8 +749,10 @@ options_usage(enum options_mode mode)
 			buf_printf(&b, "  -%c, --%s", spec->letter, spec->name);
 		else
 			buf_printf(&b, "      --%s", spec->name);
+		/* A choice is shown attached, as DESIGN.md writes it. */
 		if (spec->arg != NULL)
-			buf_printf(&b, " %s", spec->arg);
+			buf_printf(&b, "%c%s", spec->kind == OPTIONS_CHOICE ?
+			    '=' : ' ', spec->arg);
 		if (b.len - start >= HELP_COLUMN) {
 			buf_adds(&b, "\n");	/* the help on a line of its own */
 			start = b.len;

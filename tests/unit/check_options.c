@@ -279,7 +279,8 @@ usage_lists(const char *usage, const char *name)
 
 	for (p = usage; (p = strstr(p, " --")) != NULL; p += 3)
 		if (strncmp(p + 3, name, len) == 0 &&
-		    (p[3 + len] == ' ' || p[3 + len] == '\n'))
+		    (p[3 + len] == ' ' || p[3 + len] == '=' ||
+		    p[3 + len] == '\n'))
 			return 1;
 	return 0;
 }
