@@ -1,10 +1,17 @@
 /*
- * options: parse the serving commands' options with getopt_long.
+ * options: every command's options, from one table.
  *
- * Every value is checked here, so the shell only ever sees sane limits:
- * timeouts within (0, 1 day], sizes within their documented bounds.
+ * options_table has one row per option: its names, its value, the
+ * commands that take it, how the value is checked and stored in struct
+ * options, and its help. From it come getopt_long's tables for each
+ * command, the refusals of options a command does not take, and each
+ * command's --help lines. Every value is checked here, so the shell only
+ * ever sees sane limits: timeouts within (0, 1 day], sizes within their
+ * documented bounds.
  */
 #include <ctype.h>
+#include <stddef.h>
+#include <stdio.h>
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -13,68 +20,189 @@
 #include <string.h>
 #include <strings.h>
 
+#include "buf.h"
 #include "options.h"
 #include "xmalloc.h"
 
 #define MAX_TIMEOUT_MS	(24u * 3600u * 1000u)
+#define OPTIONS_MAX	64	/* rows in options_table */
+#define HELP_COLUMN	30	/* where the help text starts in --help */
 
-enum {
-	OPT_CONNECT_TIMEOUT = 256,
-	OPT_RESPONSE_TIMEOUT,
-	OPT_IDLE_TIMEOUT,
-	OPT_HEADER_TIMEOUT,
-	OPT_MAX_HEADER_BYTES,
-	OPT_MAX_BODY_BUFFER,
-	OPT_MAX_CONNECTIONS,
-	OPT_CA_DIR,
-	OPT_UPSTREAM_CA,
-	OPT_INSECURE_UPSTREAM,
-	OPT_NO_INTERCEPT,
-	OPT_GUARD,
-	OPT_NO_ANNOTATE,
-	OPT_LOG_JSON,
-	OPT_RULES,
-	OPT_REDACT_HEADER,
-	OPT_REDACT_QUERY,
-	OPT_REDACT_JSON_KEY,
-	OPT_NO_REDACT,
-	OPT_FALLBACK,
-	OPT_MATCH_HEADER,
-	OPT_REPORT,
-	OPT_STRICT
+#define CMD(m)		OPTIONS_CMD(OPTIONS_##m)
+#define CASSETTE	(CMD(RECORD) | CMD(REPLAY))
+#define ALL		(OPTIONS_CMD(OPTIONS_NMODES) - 1)
+#define FIELD(f)	.field = offsetof(struct options, f)
+#define LIST(f)		FIELD(f), .count = offsetof(struct options, n_##f)
+
+/*
+ * The commands: their names, and what their command lines may hold. A
+ * command whose --help ends the parse ignores what follows it (the GNU
+ * standards, 4.8.2); the others check the whole line first.
+ */
+static const struct {
+	const char	*name;
+	unsigned	 known;		/* options it recognises */
+	int		 operands;	/* takes arguments after its options */
+	int		 help_ends;	/* --help ends the parse */
+} options_commands[OPTIONS_NMODES] = {
+	[OPTIONS_PROXY] =	{ "proxy",	OPTIONS_SERVE,	0, 0 },
+	[OPTIONS_RECORD] =	{ "record",	OPTIONS_SERVE,	0, 0 },
+	[OPTIONS_REPLAY] =	{ "replay",	OPTIONS_SERVE,	0, 0 },
+	[OPTIONS_SHOW] =	{ "show",	CMD(SHOW),	1, 1 },
+	[OPTIONS_LINT] =	{ "lint",	CMD(LINT),	1, 1 },
+	[OPTIONS_CA] =		{ "ca",		CMD(CA),	0, 0 },
+	[OPTIONS_ENV] =		{ "env",	CMD(ENV),	0, 0 },
 };
 
-static const struct option long_options[] = {
-	{ "listen",		required_argument, NULL, 'l' },
-	{ "connect-timeout",	required_argument, NULL, OPT_CONNECT_TIMEOUT },
-	{ "response-timeout",	required_argument, NULL, OPT_RESPONSE_TIMEOUT },
-	{ "idle-timeout",	required_argument, NULL, OPT_IDLE_TIMEOUT },
-	{ "header-timeout",	required_argument, NULL, OPT_HEADER_TIMEOUT },
-	{ "max-header-bytes",	required_argument, NULL, OPT_MAX_HEADER_BYTES },
-	{ "max-body-buffer",	required_argument, NULL, OPT_MAX_BODY_BUFFER },
-	{ "max-connections",	required_argument, NULL, OPT_MAX_CONNECTIONS },
-	{ "ca-dir",		required_argument, NULL, OPT_CA_DIR },
-	{ "upstream-ca",	required_argument, NULL, OPT_UPSTREAM_CA },
-	{ "insecure-upstream",	no_argument,	   NULL, OPT_INSECURE_UPSTREAM },
-	{ "no-intercept",	required_argument, NULL, OPT_NO_INTERCEPT },
-	{ "guard",		no_argument,	   NULL, OPT_GUARD },
-	{ "no-annotate",	no_argument,	   NULL, OPT_NO_ANNOTATE },
-	{ "log-json",		no_argument,	   NULL, OPT_LOG_JSON },
-	{ "rules",		required_argument, NULL, OPT_RULES },
-	{ "cassette",		required_argument, NULL, 'c' },
-	{ "redact-header",	required_argument, NULL, OPT_REDACT_HEADER },
-	{ "redact-query",	required_argument, NULL, OPT_REDACT_QUERY },
-	{ "redact-json-key",	required_argument, NULL, OPT_REDACT_JSON_KEY },
-	{ "no-redact",		no_argument,	   NULL, OPT_NO_REDACT },
-	{ "fallback",		required_argument, NULL, OPT_FALLBACK },
-	{ "match-header",	required_argument, NULL, OPT_MATCH_HEADER },
-	{ "report",		required_argument, NULL, OPT_REPORT },
-	{ "strict",		no_argument,	   NULL, OPT_STRICT },
-	{ "verbose",		no_argument,	   NULL, 'v' },
-	{ "quiet",		no_argument,	   NULL, 'q' },
-	{ "help",		no_argument,	   NULL, 'h' },
-	{ NULL, 0, NULL, 0 }
+/*
+ * Every option, once. A command recognises the options of its "known" set
+ * above: one it recognises but does not take (proxy -c) is refused as
+ * being for the commands that do; any other is an unknown option. The
+ * serving commands know each other's options.
+ */
+const struct options_spec options_table[] = {
+	{ .name = "cassette", .letter = 'c', .arg = "FILE",
+	  .commands = CASSETTE, .kind = OPTIONS_STRING, FIELD(cassette),
+	  .help = "the HAR file to record to (created, or\n"
+	    "appended to)",
+	  .alt_commands = CMD(REPLAY),
+	  .alt_help = "the HAR file to answer from" },
+	{ .name = "redact-header", .arg = "NAME",
+	  .commands = CASSETTE, .kind = OPTIONS_NAME, LIST(redact_headers),
+	  .help = "also redact this header's value" },
+	{ .name = "redact-query", .arg = "NAME",
+	  .commands = CASSETTE, .kind = OPTIONS_NAME, LIST(redact_queries),
+	  .help = "also redact this query parameter's value" },
+	{ .name = "redact-json-key", .arg = "NAME",
+	  .commands = CASSETTE, .kind = OPTIONS_NAME, LIST(redact_json_keys),
+	  .help = "also redact this JSON key's value, at any depth" },
+	{ .name = "no-redact",
+	  .commands = CASSETTE, .kind = OPTIONS_FLAG, FIELD(no_redact),
+	  .help = "store secrets as they are (prints a warning;\n"
+	    "never attach such a cassette to a ticket)" },
+	{ .name = "fallback", .arg = "error|proxy",
+	  .commands = CMD(REPLAY), .kind = OPTIONS_CHOICE,
+	  FIELD(fallback_proxy),
+	  .help = "on a miss: answer 404 with a miss report\n"
+	    "(default), or forward the request and append\n"
+	    "the exchange to the cassette" },
+	{ .name = "match-header", .arg = "NAME",
+	  .commands = CMD(REPLAY), .kind = OPTIONS_NAME, LIST(match_headers),
+	  .help = "requests must also agree on this header" },
+	{ .name = "report", .arg = "FILE",
+	  .commands = CMD(REPLAY), .kind = OPTIONS_STRING, FIELD(report_file),
+	  .help = "write the run's report (unused entries, misses)\n"
+	    "as JSON to FILE on exit" },
+	{ .name = "strict",
+	  .commands = CMD(REPLAY), .kind = OPTIONS_FLAG, FIELD(strict),
+	  .help = "exit 1 when an entry was never used or a\n"
+	    "request missed" },
+	{ .name = "snapshot", .arg = "FILE",
+	  .commands = CMD(LINT), .kind = OPTIONS_STRING, FIELD(snapshot_file),
+	  .help = "the body of a GET of the profile (an object\n"
+	    "with \"actions\"): then actions that the PATCH\n"
+	    "would delete, and ids the profile does not\n"
+	    "have, are found too" },
+	{ .name = "listen", .letter = 'l', .arg = "ADDR:PORT",
+	  .commands = OPTIONS_SERVE | CMD(ENV), .kind = OPTIONS_LISTEN,
+	  .help = "where to accept clients (default\n"
+	    OPTIONS_DEFAULT_LISTEN "); port 0 picks a free port",
+	  .alt_commands = CMD(ENV),
+	  .alt_help = "where the proxy listens (default "
+	    OPTIONS_DEFAULT_LISTEN ")" },
+	{ .name = "connect-timeout", .arg = "SECS",
+	  .commands = OPTIONS_SERVE, .kind = OPTIONS_SECONDS,
+	  FIELD(connect_timeout_ms),
+	  .help = "give up connecting to an origin (default 10)" },
+	{ .name = "response-timeout", .arg = "SECS",
+	  .commands = OPTIONS_SERVE, .kind = OPTIONS_SECONDS,
+	  FIELD(response_timeout_ms),
+	  .help = "wait this long for the first byte of an\n"
+	    "origin's response, then answer 504 (default 60)" },
+	{ .name = "idle-timeout", .arg = "SECS",
+	  .commands = OPTIONS_SERVE, .kind = OPTIONS_SECONDS,
+	  FIELD(idle_timeout_ms),
+	  .help = "close idle keep-alive connections and stalled\n"
+	    "transfers (default 60)" },
+	{ .name = "header-timeout", .arg = "SECS",
+	  .commands = OPTIONS_SERVE, .kind = OPTIONS_SECONDS,
+	  FIELD(header_timeout_ms),
+	  .help = "a client must send its request headers in time,\n"
+	    "else 408 (default 10)" },
+	{ .name = "max-header-bytes", .arg = "SIZE",
+	  .commands = OPTIONS_SERVE, .kind = OPTIONS_SIZE,
+	  FIELD(max_header_bytes), .lo = 1024, .hi = 1024 * 1024,
+	  .help = "largest request head, else 431 (default 64K)" },
+	{ .name = "max-body-buffer", .arg = "SIZE",
+	  .commands = OPTIONS_SERVE, .kind = OPTIONS_SIZE,
+	  FIELD(max_body_buffer), .lo = 1, .hi = 1024 * 1024 * 1024,
+	  .help = "most body held in memory for inspection\n"
+	    "(default 16M)" },
+	{ .name = "max-connections", .arg = "N",
+	  .commands = OPTIONS_SERVE, .kind = OPTIONS_COUNT,
+	  FIELD(max_connections), .hi = 100000,
+	  .help = "most client connections at once, else 503\n"
+	    "(default 1024)" },
+	{ .name = "ca-dir", .arg = "DIR",
+	  .commands = OPTIONS_SERVE | CMD(CA) | CMD(ENV),
+	  .kind = OPTIONS_STRING, FIELD(ca_dir),
+	  .help = "where patchscope's CA lives (default\n"
+	    "$PATCHSCOPE_HOME, else ~/.patchscope)",
+	  .alt_commands = CMD(CA) | CMD(ENV),
+	  .alt_help = "where the CA lives (default $PATCHSCOPE_HOME,\n"
+	    "else ~/.patchscope); created if missing" },
+	{ .name = "dir", .arg = "DIR",
+	  .commands = CMD(CA) | CMD(ENV), .kind = OPTIONS_STRING,
+	  FIELD(ca_dir),
+	  .help = "the same as --ca-dir" },
+	{ .name = "upstream-ca", .arg = "FILE",
+	  .commands = OPTIONS_SERVE, .kind = OPTIONS_STRING,
+	  FIELD(upstream_ca),
+	  .help = "also trust this CA (PEM) for origins' TLS" },
+	{ .name = "insecure-upstream",
+	  .commands = OPTIONS_SERVE, .kind = OPTIONS_FLAG,
+	  FIELD(insecure_upstream),
+	  .help = "do not verify origins' certificates" },
+	{ .name = "no-intercept", .arg = "HOST,...",
+	  .commands = OPTIONS_SERVE, .kind = OPTIONS_HOSTS,
+	  LIST(no_intercept),
+	  .help = "tunnel HTTPS to these hosts without decrypting" },
+	{ .name = "guard",
+	  .commands = OPTIONS_SERVE, .kind = OPTIONS_FLAG, FIELD(guard),
+	  .help = "do not send a profile PATCH with error-level\n"
+	    "diagnoses; answer 422 with them" },
+	{ .name = "no-annotate",
+	  .commands = OPTIONS_SERVE, .kind = OPTIONS_FLAG, FIELD(no_annotate),
+	  .help = "never change a response (diagnoses are logged)" },
+	{ .name = "log-json",
+	  .commands = OPTIONS_SERVE, .kind = OPTIONS_FLAG, FIELD(log_json),
+	  .help = "log one JSON object per exchange" },
+	{ .name = "rules", .arg = "FILE",
+	  .commands = OPTIONS_SERVE | CMD(LINT), .kind = OPTIONS_STRING,
+	  FIELD(rules_file),
+	  .help = "known types, anchors, fields and placeholders\n"
+	    "(default: the built-in rules)" },
+	{ .name = "json",
+	  .commands = CMD(LINT) | CMD(SHOW), .kind = OPTIONS_FLAG, FIELD(json),
+	  .help = "print {\"diagnoses\": [...]} instead of text",
+	  .alt_commands = CMD(SHOW),
+	  .alt_help = "one JSON object per exchange, one per line" },
+	{ .name = "verbose", .letter = 'v',
+	  .commands = OPTIONS_SERVE, .kind = OPTIONS_LEVEL, FIELD(log_level),
+	  .lo = LOG_LEVEL_DEBUG,
+	  .help = "also log connection details" },
+	{ .name = "quiet", .letter = 'q',
+	  .commands = OPTIONS_SERVE, .kind = OPTIONS_LEVEL, FIELD(log_level),
+	  .lo = LOG_LEVEL_WARN,
+	  .help = "log only warnings and errors" },
+	{ .name = "help", .letter = 'h',
+	  .commands = ALL, .kind = OPTIONS_FLAG,
+	  FIELD(help),
+	  .help = "show this help" },
+	{ .name = NULL }
 };
+_Static_assert(sizeof options_table / sizeof options_table[0] <=
+    OPTIONS_MAX + 1, "options_table has more rows than OPTIONS_MAX");
 
 static void
 options_list_free(char ***list, size_t *n)
@@ -126,6 +254,8 @@ options_free(struct options *o)
 	options_list_free(&o->match_headers, &o->n_match_headers);
 	free(o->report_file);
 	o->report_file = NULL;
+	free(o->snapshot_file);
+	o->snapshot_file = NULL;
 }
 
 /* Append a copy of s to a list. */
@@ -161,7 +291,7 @@ options_add_name(char ***list, size_t *n, const char *s, char **cause)
 
 /* Add the comma-separated hosts of --no-intercept, lower-cased. */
 static int
-options_add_no_intercept(struct options *o, const char *list, char **cause)
+options_add_hosts(char ***hosts, size_t *n, const char *list, char **cause)
 {
 	const char	*p = list, *end;
 	char		*host;
@@ -178,11 +308,11 @@ options_add_no_intercept(struct options *o, const char *list, char **cause)
 		host = xstrndup(p, len);
 		for (i = 0; i < len; i++)
 			host[i] = (char)tolower((unsigned char)host[i]);
-		options_list_add(&o->no_intercept, &o->n_no_intercept, host);
+		options_list_add(hosts, n, host);
 		free(host);
 		p = *end == ',' ? end + 1 : end;
 	}
-	if (o->n_no_intercept == 0) {
+	if (*n == 0) {
 		*cause = xasprintf("expected HOST[,HOST...]");
 		return -1;
 	}
@@ -344,185 +474,248 @@ options_prefix(const char *name, int rc, char **cause)
 	return -1;
 }
 
-static int	options_mode_check(enum options_mode, int, const char *,
-		    char **);
+/* Write a size as the --help texts do: 1K, 1M, 1G, else bytes. */
+static void
+options_size_name(unsigned long long v, char *out, size_t len)
+{
+	if (v >= 1024 * 1024 * 1024 && v % (1024 * 1024 * 1024) == 0)
+		snprintf(out, len, "%lluG", v / (1024 * 1024 * 1024));
+	else if (v >= 1024 * 1024 && v % (1024 * 1024) == 0)
+		snprintf(out, len, "%lluM", v / (1024 * 1024));
+	else if (v >= 1024 && v % 1024 == 0)
+		snprintf(out, len, "%lluK", v / 1024);
+	else
+		snprintf(out, len, "%llu", v);
+}
 
-/* Parse argv of a serving command. */
+/* A byte size within the row's bounds. */
+static int
+options_store_size(const struct options_spec *spec, const char *arg,
+    size_t *out, char **cause)
+{
+	char	lo[32], hi[32];
+
+	if (options_parse_size(arg, out, cause) != 0)
+		return -1;
+	if (*out >= spec->lo && *out <= spec->hi)
+		return 0;
+	options_size_name(spec->lo, lo, sizeof lo);
+	options_size_name(spec->hi, hi, sizeof hi);
+	if (spec->lo > 1)
+		*cause = xasprintf("must be from %s to %s", lo, hi);
+	else
+		*cause = xasprintf("must be at most %s", hi);
+	return -1;
+}
+
+/* One of the words of spec->arg ("error|proxy"): store its index. */
+static int
+options_store_choice(const struct options_spec *spec, const char *arg,
+    int *out, char **cause)
+{
+	struct buf	 words = { NULL, 0, 0 };
+	const char	*p = spec->arg, *end;
+	size_t		 len;
+	int		 i;
+
+	for (i = 0; *p != '\0'; i++) {
+		end = p + strcspn(p, "|");
+		len = (size_t)(end - p);
+		if (strlen(arg) == len && strncmp(arg, p, len) == 0) {
+			*out = i;
+			buf_free(&words);
+			return 0;
+		}
+		if (i > 0)
+			buf_adds(&words, *end == '\0' ? " or " : ", ");
+		buf_printf(&words, "\"%.*s\"", (int)len, p);
+		p = *end == '|' ? end + 1 : end;
+	}
+	*cause = xasprintf("expected %s, not \"%s\"", buf_str(&words), arg);
+	buf_free(&words);
+	return -1;
+}
+
+/* Check arg as spec says and store it in o; -1 with *cause. */
+static int
+options_store(struct options *o, const struct options_spec *spec,
+    const char *arg, char **cause)
+{
+	void	*field = (char *)o + spec->field;
+	void	*count = (char *)o + spec->count;	/* lists only */
+	char	**str = field, *host;
+	int	 rc = 0;
+
+	switch (spec->kind) {
+	case OPTIONS_FLAG:
+		*(int *)field = 1;
+		break;
+	case OPTIONS_LEVEL:
+		*(enum log_level *)field = (enum log_level)spec->lo;
+		break;
+	case OPTIONS_STRING:
+		free(*str);
+		*str = xstrdup(arg);
+		break;
+	case OPTIONS_NAME:
+		rc = options_add_name(field, count, arg, cause);
+		break;
+	case OPTIONS_HOSTS:
+		rc = options_add_hosts(field, count, arg, cause);
+		break;
+	case OPTIONS_LISTEN:
+		rc = options_parse_listen(arg, &host, &o->listen_port, cause);
+		if (rc == 0) {
+			free(o->listen_host);
+			o->listen_host = host;
+		}
+		break;
+	case OPTIONS_SECONDS:
+		rc = options_parse_seconds(arg, field, cause);
+		break;
+	case OPTIONS_SIZE:
+		rc = options_store_size(spec, arg, field, cause);
+		break;
+	case OPTIONS_COUNT:
+		rc = options_parse_count(arg, (unsigned)spec->hi, field, cause);
+		break;
+	case OPTIONS_CHOICE:
+		rc = options_store_choice(spec, arg, field, cause);
+		break;
+	}
+	return options_prefix(spec->name, rc, cause);
+}
+
+/* The names of the commands in a set: "replay", "record and replay". */
+static char *
+options_command_list(unsigned commands)
+{
+	struct buf	 b = { NULL, 0, 0 };
+	unsigned	 left = commands;
+	int		 m;
+	char		*s;
+
+	for (m = 0; m < OPTIONS_NMODES; m++) {
+		if ((left & OPTIONS_CMD(m)) == 0)
+			continue;
+		left &= ~OPTIONS_CMD(m);
+		if (b.len > 0)
+			buf_adds(&b, left == 0 ? " and " : ", ");
+		buf_adds(&b, options_commands[m].name);
+	}
+	s = xstrdup(buf_str(&b));
+	buf_free(&b);
+	return s;
+}
+
+/*
+ * Build getopt_long's tables from the rows a command knows: long options
+ * return 256 + their row, short ones their letter.
+ */
+static void
+options_getopt_tables(unsigned known, struct option *longopts,
+    char *shortopts)
+{
+	const struct options_spec	*spec;
+	size_t				 i, n = 0;
+	char				*s = shortopts;
+
+	*s++ = ':';	/* a missing value returns ':' */
+	for (i = 0; options_table[i].name != NULL; i++) {
+		spec = &options_table[i];
+		if ((spec->commands & known) == 0)
+			continue;
+		longopts[n].name = spec->name;
+		longopts[n].has_arg = spec->arg != NULL ? required_argument :
+		    no_argument;
+		longopts[n].flag = NULL;
+		longopts[n].val = 256 + (int)i;
+		n++;
+		if (spec->letter != 0) {
+			*s++ = (char)spec->letter;
+			if (spec->arg != NULL)
+				*s++ = ':';
+		}
+	}
+	memset(&longopts[n], 0, sizeof longopts[n]);
+	*s = '\0';
+}
+
+/* The row getopt_long returned ch for; NULL if none. */
+static const struct options_spec *
+options_lookup(int ch, unsigned known)
+{
+	size_t	i;
+
+	if (ch >= 256)
+		return &options_table[ch - 256];
+	for (i = 0; options_table[i].name != NULL; i++)
+		if (options_table[i].letter == ch &&
+		    (options_table[i].commands & known) != 0)
+			return &options_table[i];
+	return NULL;
+}
+
+/* The message for an option getopt_long did not accept. */
+static char *
+options_refused(int ch, char **argv)
+{
+	if (ch == ':')
+		return xasprintf("option %s needs a value", argv[optind - 1]);
+	if (optopt >= 256)
+		return xasprintf("option --%s does not take a value",
+		    options_table[optopt - 256].name);
+	if (optopt != 0)
+		return xasprintf("unknown option -%c", optopt);
+	return xasprintf("unknown option %s", argv[optind - 1]);
+}
+
+/* Parse argv of a command. */
 int
 options_parse(struct options *o, int argc, char **argv, char **cause)
 {
-	int	 ch, idx, rc;
-	char	*host;
+	const struct options_spec	*spec;
+	struct option			 longopts[OPTIONS_MAX + 1];
+	char				 shortopts[2 + 2 * OPTIONS_MAX], *only;
+	unsigned			 known;
+	int				 ch;
 
 	*cause = NULL;
+	known = options_commands[o->mode].known;
+	options_getopt_tables(known, longopts, shortopts);
 	optind = 0;	/* glibc: a full reset of getopt */
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, ":l:c:vqh", long_options,
-	    &idx)) != -1) {
-		rc = 0;
-		if (options_mode_check(o->mode, ch, argv[optind - 1],
-		    cause) != 0)
-			return -1;
-		switch (ch) {
-		case 'l':
-			rc = options_parse_listen(optarg, &host,
-			    &o->listen_port, cause);
-			if (rc == 0) {
-				free(o->listen_host);
-				o->listen_host = host;
-			}
-			rc = options_prefix("listen", rc, cause);
-			break;
-		case OPT_CONNECT_TIMEOUT:
-			rc = options_prefix("connect-timeout",
-			    options_parse_seconds(optarg,
-			    &o->connect_timeout_ms, cause), cause);
-			break;
-		case OPT_RESPONSE_TIMEOUT:
-			rc = options_prefix("response-timeout",
-			    options_parse_seconds(optarg,
-			    &o->response_timeout_ms, cause), cause);
-			break;
-		case OPT_IDLE_TIMEOUT:
-			rc = options_prefix("idle-timeout",
-			    options_parse_seconds(optarg,
-			    &o->idle_timeout_ms, cause), cause);
-			break;
-		case OPT_HEADER_TIMEOUT:
-			rc = options_prefix("header-timeout",
-			    options_parse_seconds(optarg,
-			    &o->header_timeout_ms, cause), cause);
-			break;
-		case OPT_MAX_HEADER_BYTES:
-			rc = options_prefix("max-header-bytes",
-			    options_parse_size(optarg, &o->max_header_bytes,
-			    cause), cause);
-			if (rc == 0 && (o->max_header_bytes < 1024 ||
-			    o->max_header_bytes > 1024 * 1024)) {
-				*cause = xasprintf("--max-header-bytes: must "
-				    "be from 1K to 1M");
-				rc = -1;
-			}
-			break;
-		case OPT_MAX_BODY_BUFFER:
-			rc = options_prefix("max-body-buffer",
-			    options_parse_size(optarg, &o->max_body_buffer,
-			    cause), cause);
-			if (rc == 0 && o->max_body_buffer > 1024 * 1024 * 1024) {
-				*cause = xasprintf("--max-body-buffer: must "
-				    "be at most 1G");
-				rc = -1;
-			}
-			break;
-		case OPT_MAX_CONNECTIONS:
-			rc = options_prefix("max-connections",
-			    options_parse_count(optarg, 100000,
-			    &o->max_connections, cause), cause);
-			break;
-		case OPT_CA_DIR:
-			free(o->ca_dir);
-			o->ca_dir = xstrdup(optarg);
-			break;
-		case OPT_UPSTREAM_CA:
-			free(o->upstream_ca);
-			o->upstream_ca = xstrdup(optarg);
-			break;
-		case OPT_INSECURE_UPSTREAM:
-			o->insecure_upstream = 1;
-			break;
-		case OPT_NO_INTERCEPT:
-			rc = options_prefix("no-intercept",
-			    options_add_no_intercept(o, optarg, cause), cause);
-			break;
-		case OPT_GUARD:
-			o->guard = 1;
-			break;
-		case OPT_NO_ANNOTATE:
-			o->no_annotate = 1;
-			break;
-		case OPT_LOG_JSON:
-			o->log_json = 1;
-			break;
-		case OPT_RULES:
-			free(o->rules_file);
-			o->rules_file = xstrdup(optarg);
-			break;
-		case 'c':
-			free(o->cassette);
-			o->cassette = xstrdup(optarg);
-			break;
-		case OPT_REDACT_HEADER:
-			rc = options_prefix("redact-header", options_add_name(
-			    &o->redact_headers, &o->n_redact_headers, optarg,
-			    cause), cause);
-			break;
-		case OPT_REDACT_QUERY:
-			rc = options_prefix("redact-query", options_add_name(
-			    &o->redact_queries, &o->n_redact_queries, optarg,
-			    cause), cause);
-			break;
-		case OPT_REDACT_JSON_KEY:
-			rc = options_prefix("redact-json-key", options_add_name(
-			    &o->redact_json_keys, &o->n_redact_json_keys,
-			    optarg, cause), cause);
-			break;
-		case OPT_NO_REDACT:
-			o->no_redact = 1;
-			break;
-		case OPT_FALLBACK:
-			if (strcmp(optarg, "error") == 0)
-				o->fallback_proxy = 0;
-			else if (strcmp(optarg, "proxy") == 0)
-				o->fallback_proxy = 1;
-			else {
-				*cause = xasprintf("--fallback: expected "
-				    "\"error\" or \"proxy\", not \"%s\"",
-				    optarg);
-				rc = -1;
-			}
-			break;
-		case OPT_MATCH_HEADER:
-			rc = options_prefix("match-header", options_add_name(
-			    &o->match_headers, &o->n_match_headers, optarg,
-			    cause), cause);
-			break;
-		case OPT_REPORT:
-			free(o->report_file);
-			o->report_file = xstrdup(optarg);
-			break;
-		case OPT_STRICT:
-			o->strict = 1;
-			break;
-		case 'v':
-			o->log_level = LOG_LEVEL_DEBUG;
-			break;
-		case 'q':
-			o->log_level = LOG_LEVEL_WARN;
-			break;
-		case 'h':
-			o->help = 1;
-			break;
-		case ':':
-			*cause = xasprintf("option %s needs a value",
-			    argv[optind - 1]);
-			return -1;
-		default:
-			if (optopt != 0)
-				*cause = xasprintf("unknown option -%c",
-				    optopt);
-			else
-				*cause = xasprintf("unknown option %s",
-				    argv[optind - 1]);
+	while ((ch = getopt_long(argc, argv, shortopts, longopts,
+	    NULL)) != -1) {
+		spec = options_lookup(ch, known);
+		if (spec == NULL) {
+			*cause = options_refused(ch, argv);
 			return -1;
 		}
-		if (rc != 0)
+		if ((spec->commands & OPTIONS_CMD(o->mode)) == 0) {
+			only = options_command_list(spec->commands & known);
+			if (ch < 256)
+				*cause = xasprintf("option -%c is for %s only",
+				    ch, only);
+			else
+				*cause = xasprintf("option --%s is for %s only",
+				    spec->name, only);
+			free(only);
 			return -1;
+		}
+		if (options_store(o, spec, optarg, cause) != 0)
+			return -1;
+		if (o->help && options_commands[o->mode].help_ends)
+			return 0;
 	}
-	if (optind < argc) {
+	if (optind < argc && !options_commands[o->mode].operands) {
 		*cause = xasprintf("unexpected argument \"%s\"", argv[optind]);
 		return -1;
 	}
-	if (o->mode != OPTIONS_PROXY && o->cassette == NULL && !o->help) {
+	o->operands = argv + optind;
+	o->n_operands = argc - optind;
+	if ((o->mode == OPTIONS_RECORD || o->mode == OPTIONS_REPLAY) &&
+	    o->cassette == NULL && !o->help) {
 		*cause = xasprintf("missing -c FILE (the cassette to %s)",
 		    o->mode == OPTIONS_RECORD ? "record to" : "replay");
 		return -1;
@@ -530,127 +723,53 @@ options_parse(struct options *o, int argc, char **argv, char **cause)
 	return 0;
 }
 
-/*
- * Refuse an option that its command does not take: the cassette options
- * belong to record and replay, the matching ones to replay alone.
- */
-static int
-options_mode_check(enum options_mode mode, int ch, const char *arg,
-    char **cause)
+/* The name of a command. */
+const char *
+options_name(enum options_mode mode)
 {
-	const char	*only = NULL;
+	return options_commands[mode].name;
+}
 
-	switch (ch) {
-	case 'c':
-	case OPT_REDACT_HEADER:
-	case OPT_REDACT_QUERY:
-	case OPT_REDACT_JSON_KEY:
-	case OPT_NO_REDACT:
-		if (mode == OPTIONS_PROXY)
-			only = "record and replay";
-		break;
-	case OPT_FALLBACK:
-	case OPT_MATCH_HEADER:
-	case OPT_REPORT:
-	case OPT_STRICT:
-		if (mode != OPTIONS_REPLAY)
-			only = "replay";
-		break;
+/* The --help lines of the options a command takes, in table order. */
+char *
+options_usage(enum options_mode mode)
+{
+	const struct options_spec	*spec;
+	struct buf			 b = { NULL, 0, 0 };
+	const char			*help, *line, *end;
+	size_t				 i, start;
+	char				*s;
+
+	for (i = 0; options_table[i].name != NULL; i++) {
+		spec = &options_table[i];
+		if ((spec->commands & OPTIONS_CMD(mode)) == 0)
+			continue;
+		start = b.len;
+		if (spec->letter != 0)
+			buf_printf(&b, "  -%c, --%s", spec->letter, spec->name);
+		else
+			buf_printf(&b, "      --%s", spec->name);
+		/* A choice is shown attached, as DESIGN.md writes it. */
+		if (spec->arg != NULL)
+			buf_printf(&b, "%c%s", spec->kind == OPTIONS_CHOICE ?
+			    '=' : ' ', spec->arg);
+		if (b.len - start >= HELP_COLUMN) {
+			buf_adds(&b, "\n");	/* the help on a line of its own */
+			start = b.len;
+		}
+		help = (spec->alt_commands & OPTIONS_CMD(mode)) != 0 ?
+		    spec->alt_help : spec->help;
+		for (line = help; *line != '\0'; line = end) {
+			end = line + strcspn(line, "\n");
+			buf_printf(&b, "%*s%.*s\n",
+			    (int)(HELP_COLUMN - (b.len - start)), "",
+			    (int)(end - line), line);
+			start = b.len;
+			if (*end == '\n')
+				end++;
+		}
 	}
-	if (only == NULL)
-		return 0;
-	*cause = xasprintf("option %.*s is for %s only", (int)strcspn(arg, "="),
-	    arg, only);
-	return -1;
-}
-
-/* Usage text of the serving options. */
-const char *
-options_usage(void)
-{
-	return
-	"  -l, --listen ADDR:PORT      where to accept clients (default "
-	    OPTIONS_DEFAULT_LISTEN ");\n"
-	"                              port 0 picks a free port\n"
-	"      --connect-timeout SECS  give up connecting to an origin "
-	    "(default 10)\n"
-	"      --response-timeout SECS wait this long for the first byte of "
-	    "an\n"
-	"                              origin's response, then answer 504 "
-	    "(default 60)\n"
-	"      --idle-timeout SECS     close idle keep-alive connections and "
-	    "stalled\n"
-	"                              transfers (default 60)\n"
-	"      --header-timeout SECS   a client must send its request headers "
-	    "in time,\n"
-	"                              else 408 (default 10)\n"
-	"      --max-header-bytes SIZE largest request head, else 431 "
-	    "(default 64K)\n"
-	"      --max-body-buffer SIZE  most body held in memory for "
-	    "inspection (default 16M)\n"
-	"      --max-connections N     most client connections at once, "
-	    "else 503 (default 1024)\n"
-	"      --ca-dir DIR            where patchscope's CA lives (default\n"
-	"                              $PATCHSCOPE_HOME, else ~/.patchscope)\n"
-	"      --upstream-ca FILE      also trust this CA (PEM) for origins' "
-	    "TLS\n"
-	"      --insecure-upstream     do not verify origins' certificates\n"
-	"      --no-intercept HOST,... tunnel HTTPS to these hosts without "
-	    "decrypting\n"
-	"      --guard                 do not send a profile PATCH with "
-	    "error-level\n"
-	"                              diagnoses; answer 422 with them\n"
-	"      --no-annotate           never change a response (diagnoses "
-	    "are logged)\n"
-	"      --log-json              log one JSON object per exchange\n"
-	"      --rules FILE            known types, anchors, fields and "
-	    "placeholders\n"
-	"                              (default: the built-in rules)\n"
-	"  -v, --verbose               also log connection details\n"
-	"  -q, --quiet                 log only warnings and errors\n"
-	"  -h, --help                  show this help\n";
-}
-
-/* Usage text of the options of record. */
-const char *
-options_usage_record(void)
-{
-	return
-	"  -c, --cassette FILE         the HAR file to record to (created, or "
-	    "appended to)\n"
-	"      --redact-header NAME    also redact this header's value\n"
-	"      --redact-query NAME     also redact this query parameter's "
-	    "value\n"
-	"      --redact-json-key NAME  also redact this JSON key's value, at "
-	    "any depth\n"
-	"      --no-redact             store secrets as they are (prints a "
-	    "warning;\n"
-	"                              never attach such a cassette to a "
-	    "ticket)\n";
-}
-
-/* Usage text of the options of replay. */
-const char *
-options_usage_replay(void)
-{
-	return
-	"  -c, --cassette FILE         the HAR file to answer from\n"
-	"      --fallback=error|proxy  on a miss: answer 404 with a miss "
-	    "report\n"
-	"                              (default), or forward the request and "
-	    "append\n"
-	"                              the exchange to the cassette\n"
-	"      --match-header NAME     requests must also agree on this "
-	    "header\n"
-	"      --report FILE           write the run's report (unused entries, "
-	    "misses)\n"
-	"                              as JSON to FILE on exit\n"
-	"      --strict                exit 1 when an entry was never used or "
-	    "a\n"
-	"                              request missed\n"
-	"      --redact-header NAME, --redact-query NAME, --redact-json-key "
-	    "NAME,\n"
-	"      --no-redact             as for record: live requests are "
-	    "redacted the\n"
-	"                              same way before they are matched\n";
+	s = xstrdup(buf_str(&b));
+	buf_free(&b);
+	return s;
 }

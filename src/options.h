@@ -1,6 +1,7 @@
 /*
- * options: the command line of the serving commands, parsed into a plain
- * struct. Pure: no sockets, no printing; errors travel up as a message.
+ * options: the command line of every command, parsed into a plain struct
+ * from one table of options (options_table). Pure: no sockets, no
+ * printing; errors travel up as a message.
  */
 #ifndef PATCHSCOPE_OPTIONS_H
 #define PATCHSCOPE_OPTIONS_H
@@ -12,12 +13,22 @@
 #define OPTIONS_DEFAULT_LISTEN		"127.0.0.1:8080"
 #define OPTIONS_MAX_HEADERS		512	/* header lines per message */
 
-/* Which serving command the options are for. */
+/* Which command the options are for; the first three serve. */
 enum options_mode {
 	OPTIONS_PROXY,
 	OPTIONS_RECORD,
-	OPTIONS_REPLAY
+	OPTIONS_REPLAY,
+	OPTIONS_SHOW,
+	OPTIONS_LINT,
+	OPTIONS_CA,
+	OPTIONS_ENV,
+	OPTIONS_NMODES
 };
+
+/* A set of commands, as bits: OPTIONS_CMD(OPTIONS_LINT) | ... */
+#define OPTIONS_CMD(mode)	(1u << (mode))
+#define OPTIONS_SERVE		(OPTIONS_CMD(OPTIONS_PROXY) | \
+	OPTIONS_CMD(OPTIONS_RECORD) | OPTIONS_CMD(OPTIONS_REPLAY))
 
 struct options {
 	enum options_mode mode;		/* set before options_parse */
@@ -56,15 +67,54 @@ struct options {
 	size_t		 n_match_headers;
 	char		*report_file;	/* replay --report FILE */
 	int		 strict;	/* replay: stale cassette exits 1 */
+
+	/* show, lint. */
+	int		 json;		/* --json */
+	char		*snapshot_file;	/* lint --snapshot FILE */
+	char		**operands;	/* after the options (in argv) */
+	int		 n_operands;
 };
+
+/* What an option's value is and where it goes in struct options. */
+enum options_kind {
+	OPTIONS_FLAG,		/* no value: the int field becomes 1 */
+	OPTIONS_LEVEL,		/* no value: log_level becomes lo */
+	OPTIONS_STRING,		/* a copy of the value (char *) */
+	OPTIONS_NAME,		/* appended to a list: 1 to 256 bytes */
+	OPTIONS_HOSTS,		/* HOST[,HOST...], lower-cased, to a list */
+	OPTIONS_LISTEN,		/* ADDR:PORT into listen_host, listen_port */
+	OPTIONS_SECONDS,	/* a duration, in ms (unsigned) */
+	OPTIONS_SIZE,		/* bytes within [lo, hi] (size_t) */
+	OPTIONS_COUNT,		/* a whole number within [1, hi] (unsigned) */
+	OPTIONS_CHOICE		/* a word of arg "a|b": its index (int) */
+};
+
+/* One option: one row of options_table. */
+struct options_spec {
+	const char	*name;		/* long name, without "--" */
+	int		 letter;	/* short name, or 0 */
+	const char	*arg;		/* the value's name; NULL: takes none */
+	unsigned	 commands;	/* OPTIONS_CMD bits of who takes it */
+	enum options_kind kind;
+	size_t		 field;		/* offsetof(struct options, ...) */
+	size_t		 count;		/* lists: offsetof their count */
+	unsigned long long lo, hi;	/* bounds, or the level to set */
+	const char	*help;		/* --help text; '\n' between lines */
+	unsigned	 alt_commands;	/* these print alt_help instead */
+	const char	*alt_help;
+};
+
+/* Every option of every command, in --help order; ends with a NULL name. */
+extern const struct options_spec options_table[];
 
 /* Fill in the documented defaults. */
 void	options_defaults(struct options *);
 /* Free what options_parse allocated. */
 void	options_free(struct options *);
 /*
- * Parse the options of a serving command (argv[0] is the command name).
- * Return 0, or -1 with *cause set to a message the caller frees.
+ * Parse the options of command o->mode (argv[0] is the command name);
+ * operands are left in o->operands. Return 0, or -1 with *cause set to a
+ * message the caller frees.
  */
 int	options_parse(struct options *, int argc, char **argv, char **cause);
 /* Split "ADDR:PORT" (or "[v6]:PORT" or ":PORT"); -1 and *cause on error. */
@@ -78,10 +128,9 @@ int	options_parse_count(const char *, unsigned max, unsigned *,
 	    char **cause);
 /* Return nonzero when host is in the --no-intercept list. */
 int	options_no_intercept(const struct options *, const char *host);
-/* The usage text of the serving options, for --help. */
-const char *options_usage(void);
-/* The usage text of the options of record or replay only. */
-const char *options_usage_record(void);
-const char *options_usage_replay(void);
+/* Return the name of a command ("proxy"). */
+const char *options_name(enum options_mode);
+/* Return the --help lines of the options of a command; the caller frees. */
+char	*options_usage(enum options_mode);
 
 #endif

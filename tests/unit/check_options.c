@@ -1,5 +1,9 @@
-/* Unit tests for options: listen addresses, durations, sizes, limits. */
+/*
+ * Unit tests for options: listen addresses, durations, sizes, limits, and
+ * the option table that drives every command's parsing and --help.
+ */
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -206,6 +210,330 @@ START_TEST(parse_errors_name_the_cause)
 }
 END_TEST
 
+/* A value the row accepts, for parsing it where it is taken. */
+static const char *
+good_value(const struct options_spec *spec)
+{
+	switch (spec->kind) {
+	case OPTIONS_NAME:
+		return "X-Name";
+	case OPTIONS_HOSTS:
+		return "a.example,b.example";
+	case OPTIONS_LISTEN:
+		return "127.0.0.1:0";
+	case OPTIONS_SECONDS:
+		return "1.5";
+	case OPTIONS_SIZE:
+		return "64K";
+	case OPTIONS_COUNT:
+		return "7";
+	case OPTIONS_CHOICE:
+		return "proxy";
+	case OPTIONS_STRING:
+		return "some-file";
+	default:
+		return NULL;
+	}
+}
+
+/*
+ * Parse {cmd, args...} as command mode; the cause, or NULL on success.
+ * The argv built is freed, or left in *keep (o->operands point into it).
+ */
+static char *
+parse_keep(enum options_mode mode, const char *const *args,
+    struct options *o, char ***keep)
+{
+	char	**argv, *cause = NULL;
+	int	  argc = 0;
+
+	while (args[argc] != NULL)
+		argc++;
+	argv = argv_dup(args);
+	options_defaults(o);
+	o->mode = mode;
+	if (options_parse(o, argc, argv, &cause) == 0) {
+		ck_assert_ptr_null(cause);
+		cause = NULL;
+	} else
+		ck_assert_ptr_nonnull(cause);
+	if (keep != NULL)
+		*keep = argv;
+	else
+		argv_free(argv);
+	return cause;
+}
+
+static char *
+parse_as(enum options_mode mode, const char *const *args, struct options *o)
+{
+	return parse_keep(mode, args, o, NULL);
+}
+
+/* Does the usage text list --name as an option (not inside another)? */
+static int
+usage_lists(const char *usage, const char *name)
+{
+	const char	*p;
+	size_t		 len = strlen(name);
+
+	for (p = usage; (p = strstr(p, " --")) != NULL; p += 3)
+		if (strncmp(p + 3, name, len) == 0 &&
+		    (p[3 + len] == ' ' || p[3 + len] == '=' ||
+		    p[3 + len] == '\n'))
+			return 1;
+	return 0;
+}
+
+START_TEST(table_names_are_unique_and_rows_complete)
+{
+	const struct options_spec	*a, *b;
+	size_t				 i, j, n = 0;
+
+	for (i = 0; options_table[i].name != NULL; i++) {
+		a = &options_table[i];
+		n++;
+		ck_assert_msg(a->commands != 0, "--%s: no command", a->name);
+		ck_assert_msg(a->help != NULL && *a->help != '\0',
+		    "--%s: no help", a->name);
+		ck_assert_msg((a->arg == NULL) == (a->kind == OPTIONS_FLAG ||
+		    a->kind == OPTIONS_LEVEL), "--%s: value and kind disagree",
+		    a->name);
+		ck_assert_msg((a->alt_commands & ~a->commands) == 0 &&
+		    (a->alt_commands != 0) == (a->alt_help != NULL),
+		    "--%s: alt_help for commands that do not take it", a->name);
+		for (j = i + 1; options_table[j].name != NULL; j++) {
+			b = &options_table[j];
+			ck_assert_msg(strcmp(a->name, b->name) != 0,
+			    "--%s is in the table twice", a->name);
+			ck_assert_msg(a->letter == 0 || a->letter != b->letter,
+			    "-%c is both --%s and --%s", a->letter, a->name,
+			    b->name);
+		}
+	}
+	ck_assert_uint_ge(n, 31);
+}
+END_TEST
+
+START_TEST(usage_lists_exactly_the_options_a_command_takes)
+{
+	const struct options_spec	*spec;
+	char				*usage, *line, *save = NULL, *copy;
+	char				 flag[4];
+	int				 m;
+	size_t				 i;
+
+	for (m = 0; m < OPTIONS_NMODES; m++) {
+		usage = options_usage((enum options_mode)m);
+		for (i = 0; options_table[i].name != NULL; i++) {
+			spec = &options_table[i];
+			ck_assert_msg(usage_lists(usage, spec->name) ==
+			    ((spec->commands & OPTIONS_CMD(m)) != 0),
+			    "%s --help and --%s", options_name(m), spec->name);
+			if (spec->letter == 0 ||
+			    (spec->commands & OPTIONS_CMD(m)) == 0)
+				continue;
+			snprintf(flag, sizeof flag, "-%c,", spec->letter);
+			ck_assert_msg(strstr(usage, flag) != NULL,
+			    "%s --help lacks %s", options_name(m), flag);
+		}
+		/* Lines fit a terminal of 80 columns. */
+		copy = strdup(usage);
+		for (line = strtok_r(copy, "\n", &save); line != NULL;
+		    line = strtok_r(NULL, "\n", &save))
+			ck_assert_msg(strlen(line) < 80, "%s --help: \"%s\"",
+			    options_name(m), line);
+		free(copy);
+		free(usage);
+	}
+}
+END_TEST
+
+START_TEST(every_command_takes_its_options)
+{
+	const struct options_spec	*spec;
+	const char			*args[8];
+	struct options			 o;
+	char				 opt[64], *cause;
+	int				 m, n;
+	size_t				 i;
+
+	for (i = 0; options_table[i].name != NULL; i++) {
+		spec = &options_table[i];
+		for (m = 0; m < OPTIONS_NMODES; m++) {
+			if ((spec->commands & OPTIONS_CMD(m)) == 0)
+				continue;
+			n = 0;
+			args[n++] = options_name(m);
+			if ((m == OPTIONS_RECORD || m == OPTIONS_REPLAY) &&
+			    strcmp(spec->name, "cassette") != 0) {
+				args[n++] = "-c";
+				args[n++] = "x.har";
+			}
+			snprintf(opt, sizeof opt, "--%s", spec->name);
+			args[n++] = opt;
+			if (spec->arg != NULL)
+				args[n++] = good_value(spec);
+			args[n] = NULL;
+			cause = parse_as((enum options_mode)m, args, &o);
+			ck_assert_msg(cause == NULL, "%s --%s: %s",
+			    options_name(m), spec->name, cause);
+			if (spec->kind == OPTIONS_STRING)
+				ck_assert_str_eq(*(char **)((char *)&o +
+				    spec->field), "some-file");
+			options_free(&o);
+		}
+	}
+}
+END_TEST
+
+START_TEST(other_commands_refuse_them)
+{
+	const struct options_spec	*spec;
+	const char			*args[4];
+	struct options			 o;
+	char				 opt[64], *cause;
+	int				 m, short_form;
+	size_t				 i;
+
+	for (i = 0; options_table[i].name != NULL; i++) {
+		spec = &options_table[i];
+		for (m = 0; m < OPTIONS_NMODES; m++) {
+			if ((spec->commands & OPTIONS_CMD(m)) != 0)
+				continue;
+			for (short_form = 0; short_form < 2; short_form++) {
+				if (short_form && spec->letter == 0)
+					continue;
+				if (short_form)
+					snprintf(opt, sizeof opt, "-%c",
+					    spec->letter);
+				else
+					snprintf(opt, sizeof opt, "--%s",
+					    spec->name);
+				args[0] = options_name(m);
+				args[1] = opt;
+				args[2] = spec->arg != NULL ? "x" : NULL;
+				args[3] = NULL;
+				cause = parse_as((enum options_mode)m, args,
+				    &o);
+				ck_assert_msg(cause != NULL, "%s took %s",
+				    options_name(m), opt);
+				/*
+				 * A serving command names who takes one of
+				 * the serving options; the rest are unknown.
+				 */
+				if ((OPTIONS_CMD(m) & OPTIONS_SERVE) != 0 &&
+				    (spec->commands & OPTIONS_SERVE) != 0)
+					ck_assert_msg(strstr(cause, " only") !=
+					    NULL, "%s %s: %s", options_name(m),
+					    opt, cause);
+				else
+					ck_assert_msg(strstr(cause, "unknown "
+					    "option") != NULL, "%s %s: %s",
+					    options_name(m), opt, cause);
+				ck_assert_msg(strstr(cause, opt) != NULL,
+				    "%s %s: %s", options_name(m), opt, cause);
+				free(cause);
+				options_free(&o);
+			}
+		}
+	}
+}
+END_TEST
+
+static void
+expect_refusal(enum options_mode mode, const char *const *args,
+    const char *message)
+{
+	struct options	 o;
+	char		*cause;
+
+	cause = parse_as(mode, args, &o);
+	ck_assert_ptr_nonnull(cause);
+	ck_assert_str_eq(cause, message);
+	free(cause);
+	options_free(&o);
+}
+
+START_TEST(refusals_say_what_is_wrong)
+{
+	static const char *a1[] = { "proxy", "-c", "x.har", NULL };
+	static const char *a2[] = { "record", "-c", "x.har", "--strict",
+	    NULL };
+	static const char *a3[] = { "proxy", "--cass", "x.har", NULL };
+	static const char *a4[] = { "proxy", "--json", NULL };
+	static const char *a5[] = { "proxy", "--guard=1", NULL };
+	static const char *a6[] = { "replay", "-c", "x", "--fallback=maybe",
+	    NULL };
+	static const char *a7[] = { "proxy", "--max-body-buffer", "2G",
+	    NULL };
+	static const char *a8[] = { "ca", "--listen", "127.0.0.1:1", NULL };
+	static const char *a9[] = { "lint", "-q", "x", NULL };
+
+	expect_refusal(OPTIONS_PROXY, a1,
+	    "option -c is for record and replay only");
+	expect_refusal(OPTIONS_RECORD, a2,
+	    "option --strict is for replay only");
+	expect_refusal(OPTIONS_PROXY, a3,
+	    "option --cassette is for record and replay only");
+	expect_refusal(OPTIONS_PROXY, a4, "unknown option --json");
+	expect_refusal(OPTIONS_PROXY, a5,
+	    "option --guard does not take a value");
+	expect_refusal(OPTIONS_REPLAY, a6,
+	    "--fallback: expected \"error\" or \"proxy\", not \"maybe\"");
+	expect_refusal(OPTIONS_PROXY, a7,
+	    "--max-body-buffer: must be at most 1G");
+	expect_refusal(OPTIONS_CA, a8, "unknown option --listen");
+	expect_refusal(OPTIONS_LINT, a9, "unknown option -q");
+}
+END_TEST
+
+START_TEST(operands_are_left_for_show_and_lint)
+{
+	static const char *a1[] = { "lint", "p.json", "--json", "--snapshot",
+	    "s.json", NULL };
+	static const char *a2[] = { "show", "a.har", "b.har", NULL };
+	static const char *a3[] = { "env", "stray", NULL };
+	struct options	 o;
+	char		**argv;
+
+	ck_assert_ptr_null(parse_keep(OPTIONS_LINT, a1, &o, &argv));
+	ck_assert_int_eq(o.n_operands, 1);
+	ck_assert_str_eq(o.operands[0], "p.json");
+	ck_assert_int_eq(o.json, 1);
+	ck_assert_str_eq(o.snapshot_file, "s.json");
+	options_free(&o);
+	argv_free(argv);
+	ck_assert_ptr_null(parse_keep(OPTIONS_SHOW, a2, &o, &argv));
+	ck_assert_int_eq(o.n_operands, 2);
+	ck_assert_str_eq(o.operands[1], "b.har");
+	options_free(&o);
+	argv_free(argv);
+	expect_refusal(OPTIONS_ENV, a3, "unexpected argument \"stray\"");
+}
+END_TEST
+
+START_TEST(help_ends_the_parse_of_show_and_lint_only)
+{
+	static const char *a1[] = { "show", "--help", "--bogus", NULL };
+	static const char *a2[] = { "lint", "--help", NULL };
+	static const char *a3[] = { "proxy", "--help", "--bogus", NULL };
+	static const char *a4[] = { "record", "--help", NULL };
+	struct options	 o;
+
+	ck_assert_ptr_null(parse_as(OPTIONS_SHOW, a1, &o));
+	ck_assert_int_eq(o.help, 1);
+	options_free(&o);
+	ck_assert_ptr_null(parse_as(OPTIONS_LINT, a2, &o));
+	ck_assert_int_eq(o.help, 1);
+	options_free(&o);
+	expect_refusal(OPTIONS_PROXY, a3, "unknown option --bogus");
+	/* --help needs no -c. */
+	ck_assert_ptr_null(parse_as(OPTIONS_RECORD, a4, &o));
+	options_free(&o);
+}
+END_TEST
+
 static Suite *
 options_suite(void)
 {
@@ -219,6 +547,15 @@ options_suite(void)
 	tcase_add_test(tc, sizes_take_binary_suffixes);
 	tcase_add_test(tc, parse_reads_every_option);
 	tcase_add_test(tc, parse_errors_name_the_cause);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("table");
+	tcase_add_test(tc, table_names_are_unique_and_rows_complete);
+	tcase_add_test(tc, usage_lists_exactly_the_options_a_command_takes);
+	tcase_add_test(tc, every_command_takes_its_options);
+	tcase_add_test(tc, other_commands_refuse_them);
+	tcase_add_test(tc, refusals_say_what_is_wrong);
+	tcase_add_test(tc, operands_are_left_for_show_and_lint);
+	tcase_add_test(tc, help_ends_the_parse_of_show_and_lint_only);
 	suite_add_tcase(s, tc);
 	return s;
 }

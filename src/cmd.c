@@ -1,0 +1,93 @@
+/*
+ * cmd: what the command files share: the usage-error line and reading a
+ * whole file (a cassette) into memory.
+ */
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cmd.h"
+#include "xmalloc.h"
+
+#define CMD_MAX_FILE	((size_t)4 << 30)	/* 4 GiB */
+
+/* One line on stderr naming the cause; return 2. */
+int
+cmd_usage_error(const char *cmd, const char *cause)
+{
+	fprintf(stderr, "patchscope: %s (see 'patchscope %s%s--help')\n",
+	    cause, cmd != NULL ? cmd : "", cmd != NULL ? " " : "");
+	return 2;
+}
+
+/* Map (or read) a whole file; -1 with *cause set. */
+int
+cmd_file_open(const char *path, struct cmd_file *f, char **cause)
+{
+	struct stat	 st;
+	char		 chunk[65536];
+	ssize_t		 n;
+	int		 fd;
+
+	memset(f, 0, sizeof *f);
+	f->data = "";
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1 ||
+	    fstat(fd, &st) != 0) {
+		*cause = xasprintf("cannot read %s: %s", path, strerror(errno));
+		if (fd != -1)
+			close(fd);
+		return -1;
+	}
+	if (S_ISREG(st.st_mode) && (uint64_t)st.st_size > CMD_MAX_FILE) {
+		*cause = xasprintf("%s is larger than 4 GiB", path);
+		close(fd);
+		return -1;
+	}
+	/* Mapped, the file costs no copy (a 200 MB cassette, 200 MB less). */
+	if (S_ISREG(st.st_mode) && st.st_size > 0) {
+		f->map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE,
+		    fd, 0);
+		if (f->map != MAP_FAILED) {
+			f->data = f->map;
+			f->len = (size_t)st.st_size;
+			close(fd);
+			return 0;
+		}
+		f->map = NULL;
+	}
+	for (;;) {
+		n = read(fd, chunk, sizeof chunk);
+		if (n == 0)
+			break;
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 || f->copy.len + (size_t)n > CMD_MAX_FILE) {
+			*cause = n < 0 ? xasprintf("cannot read %s: %s", path,
+			    strerror(errno)) : xasprintf("%s is larger than 4 "
+			    "GiB", path);
+			buf_free(&f->copy);
+			close(fd);
+			return -1;
+		}
+		buf_add(&f->copy, chunk, (size_t)n);
+	}
+	close(fd);
+	f->data = f->copy.data != NULL ? f->copy.data : "";
+	f->len = f->copy.len;
+	return 0;
+}
+
+/* Release a file opened by cmd_file_open; safe on a zeroed one. */
+void
+cmd_file_close(struct cmd_file *f)
+{
+	if (f->map != NULL)
+		munmap(f->map, f->len);
+	buf_free(&f->copy);
+	memset(f, 0, sizeof *f);
+}

@@ -1,0 +1,315 @@
+/*
+ * cmd_serve: proxy, record and replay, the commands that start the server.
+ * They load what the run needs first (a replay cassette, a recorder), so a
+ * file that cannot be used changes nothing; then they start the proxy,
+ * print the one "listening on ADDR:PORT" line on stdout, serve until
+ * SIGINT or SIGTERM, and say what the run did (cassette written, replay
+ * report). The server is used only through proxy.h.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <event2/event.h>
+#include <jansson.h>
+
+#include "cassette.h"
+#include "cmd.h"
+#include "exchange.h"
+#include "log.h"
+#include "options.h"
+#include "proxy.h"
+#include "recorder.h"
+#include "redact.h"
+#include "replay.h"
+
+static int	cmd_serve(struct options *);
+
+const struct cmd_entry cmd_proxy_entry = {
+	.mode = OPTIONS_PROXY,
+	.summary = "forward HTTP(S) proxy: relays every exchange and logs it",
+	.args = "[OPTIONS]",
+	.about =
+	    "Run a forward HTTP proxy. Point a client at it (for example\n"
+	    "http_proxy=http://127.0.0.1:8080) and every exchange is relayed\n"
+	    "and logged on stderr.\n",
+	.run = cmd_serve
+};
+
+const struct cmd_entry cmd_record_entry = {
+	.mode = OPTIONS_RECORD,
+	.summary = "the same, and records every exchange to a HAR cassette",
+	.args = "[OPTIONS] -c FILE",
+	.about =
+	    "Run the proxy and append every exchange (plain and intercepted "
+	    "HTTPS) to\nFILE, a HAR 1.2 cassette that browsers' devtools and "
+	    "HAR viewers open.\nSecrets (Authorization, cookies, API keys, "
+	    "tokens in queries and JSON)\nare replaced by redacted:<hash> "
+	    "before anything is written. The file is\nvalid at every moment "
+	    "and is brought up to date every second.\n",
+	.run = cmd_serve
+};
+
+const struct cmd_entry cmd_replay_entry = {
+	.mode = OPTIONS_REPLAY,
+	.summary = "answer from a cassette; nothing leaves the machine",
+	.args = "[OPTIONS] -c FILE",
+	.about =
+	    "Answer requests from a cassette; nothing leaves the machine. "
+	    "Send requests\nstraight to it (a test's base URL, e.g. "
+	    "http://127.0.0.1:PORT), through it as\na proxy (http_proxy), or "
+	    "over HTTPS through it (https_proxy, trusting the\nCA of "
+	    "'patchscope ca'). A request that matches no recorded one gets "
+	    "404 with\nX-Patchscope-Replay: miss and a JSON body naming the "
+	    "nearest recorded request\nand how it differs.\n",
+	.notes =
+	    "Live requests are redacted as record redacts (--redact-header,\n"
+	    "--redact-query, --redact-json-key, --no-redact) before they are\n"
+	    "matched.\n",
+	.run = cmd_serve
+};
+
+static void
+cmd_serve_signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+	(void)what;
+	log_info("received %s", sig == SIGINT ? "SIGINT" : "SIGTERM");
+	proxy_shutdown(arg);
+}
+
+struct cmd_serve_loader {
+	struct replay_index	*idx;
+	struct redactor		*redactor;
+	size_t			 skipped;	/* entries with no response */
+};
+
+/* Index one cassette entry, redacted as live requests will be. */
+static int
+cmd_serve_load_cb(struct exchange *x, size_t index, void *arg, char **cause)
+{
+	struct cmd_serve_loader	*ctx = arg;
+
+	(void)index;
+	(void)cause;
+	/*
+	 * Live requests are redacted before matching, so the recorded ones
+	 * must be too (a cassette made with --no-redact, or by a browser).
+	 * Responses are served as recorded.
+	 */
+	redact_request(ctx->redactor, x);
+	/* Keep the numbering of log.entries: index every entry. */
+	if (x->status == 0)
+		ctx->skipped++;
+	replay_add(ctx->idx, x);
+	exchange_free(x);
+	return 0;
+}
+
+/* Load the cassette to replay; NULL after printing why. */
+static struct replay_index *
+cmd_serve_load(const struct options *opts, struct redactor *redactor)
+{
+	struct cmd_serve_loader	 ctx;
+	struct cmd_file		 text;
+	struct timespec		 t0, t1;
+	char			*cause = NULL;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (cmd_file_open(opts->cassette, &text, &cause) != 0) {
+		fprintf(stderr, "patchscope: %s\n", cause);
+		free(cause);
+		return NULL;
+	}
+	ctx.idx = replay_new((const char *const *)opts->match_headers,
+	    opts->n_match_headers);
+	ctx.redactor = redactor;
+	ctx.skipped = 0;
+	if (cassette_parse(text.data, text.len, cmd_serve_load_cb, &ctx, NULL,
+	    &cause) != 0) {
+		fprintf(stderr, "patchscope: %s: %s (the file is left as it "
+		    "is)\n", opts->cassette, cause);
+		free(cause);
+		cmd_file_close(&text);
+		replay_free(ctx.idx);
+		return NULL;
+	}
+	cmd_file_close(&text);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	log_info("replay: %zu entries from %s (%.0f ms)",
+	    replay_count(ctx.idx), opts->cassette,
+	    (double)(t1.tv_sec - t0.tv_sec) * 1000.0 +
+	    (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
+	if (ctx.skipped > 0)
+		log_info("replay: %zu entries have no response (status 0) and "
+		    "never match", ctx.skipped);
+	return ctx.idx;
+}
+
+/*
+ * Say which entries were never served and which requests missed: in the
+ * log, and as JSON in --report FILE. Return 1 when --strict and the
+ * cassette is stale, 2 when the report cannot be written, else 0.
+ */
+static int
+cmd_serve_report(const struct options *opts, struct replay_index *idx)
+{
+	json_t		*report, *v;
+	size_t		 i, unused, misses;
+	FILE		*f;
+	int		 rc = 0;
+
+	report = replay_report(idx);
+	unused = json_array_size(json_object_get(report, "unused"));
+	v = json_object_get(report, "misses_total");
+	misses = v != NULL ? (size_t)json_integer_value(v) :
+	    json_array_size(json_object_get(report, "misses"));
+	log_info("replay: %zu entries, %" JSON_INTEGER_FORMAT " served, %zu "
+	    "never used, %zu request(s) missed", replay_count(idx),
+	    json_integer_value(json_object_get(report, "served")), unused,
+	    misses);
+	for (i = 0; i < unused && i < 20; i++) {
+		v = json_array_get(json_object_get(report, "unused"), i);
+		log_info("replay:   unused entry %" JSON_INTEGER_FORMAT
+		    ": %s %s",
+		    json_integer_value(json_object_get(v, "entry")),
+		    json_string_value(json_object_get(v, "method")),
+		    json_string_value(json_object_get(v, "url")));
+	}
+	for (i = 0; i < json_array_size(json_object_get(report, "misses")) &&
+	    i < 20; i++) {
+		v = json_array_get(json_object_get(report, "misses"), i);
+		log_info("replay:   missed: %s %s",
+		    json_string_value(json_object_get(v, "method")),
+		    json_string_value(json_object_get(v, "url")));
+	}
+	if (opts->report_file != NULL) {
+		f = fopen(opts->report_file, "w");
+		if (f == NULL || json_dumpf(report, f, JSON_INDENT(2) |
+		    JSON_PRESERVE_ORDER) != 0 || fputc('\n', f) == EOF ||
+		    fclose(f) != 0) {
+			fprintf(stderr, "patchscope: cannot write the report "
+			    "to %s: %s\n", opts->report_file, strerror(errno));
+			rc = 2;
+		}
+	}
+	if (rc == 0 && opts->strict && (unused > 0 || misses > 0)) {
+		log_warnx("replay --strict: the cassette is stale (%zu unused "
+		    "entries, %zu misses)", unused, misses);
+		rc = 1;
+	}
+	json_decref(report);
+	return rc;
+}
+
+/* proxy, record and replay: serve until SIGINT or SIGTERM. */
+static int
+cmd_serve(struct options *opts)
+{
+	enum options_mode	 mode = opts->mode;
+	struct event_base	*base;
+	struct proxy		*proxy;
+	struct event		*sigint, *sigterm;
+	struct event_config	*cfg;
+	struct recorder		*rec = NULL;
+	struct replay_index	*idx = NULL;
+	struct redactor		*redactor;
+	char			*cause = NULL;
+	size_t			 recorded;
+	int			 rc = 0, loaded;
+
+	log_init(opts->log_level);
+	signal(SIGPIPE, SIG_IGN);
+	/*
+	 * The epoll changelist folds the add/remove of a write event within
+	 * one loop pass into nothing: keep-alive exchanges then cost far
+	 * fewer epoll_ctl calls. We never dup() a descriptor, the one case
+	 * the changelist gets wrong.
+	 */
+	cfg = event_config_new();
+	if (cfg != NULL)
+		event_config_set_flag(cfg,
+		    EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+	base = cfg != NULL ? event_base_new_with_config(cfg) : NULL;
+	if (cfg != NULL)
+		event_config_free(cfg);
+	if (base == NULL) {
+		fprintf(stderr, "patchscope: cannot create the event loop\n");
+		return 2;
+	}
+	/* The cassette first: one that cannot be read changes nothing. */
+	loaded = 1;
+	if (mode == OPTIONS_REPLAY) {
+		redactor = proxy_redactor_new(opts);
+		idx = cmd_serve_load(opts, redactor);
+		redact_free(redactor);
+		loaded = idx != NULL;
+	}
+	if (loaded && (mode == OPTIONS_RECORD ||
+	    (mode == OPTIONS_REPLAY && opts->fallback_proxy))) {
+		rec = recorder_open(base, opts->cassette, opts->no_redact,
+		    &cause);
+		if (rec == NULL) {
+			fprintf(stderr, "patchscope: %s\n", cause);
+			free(cause);
+			loaded = 0;
+		}
+	}
+	proxy = loaded ? proxy_new(base, opts, &cause) : NULL;
+	if (proxy == NULL) {
+		if (loaded) {
+			fprintf(stderr, "patchscope: %s\n", cause);
+			free(cause);
+		}
+		(void)recorder_close(rec, NULL);
+		replay_free(idx);
+		event_base_free(base);
+		return 2;
+	}
+	if (opts->no_redact)
+		log_warnx("--no-redact: credentials and secrets are stored in "
+		    "%s as they are; do not attach it to a ticket or commit it",
+		    opts->cassette);
+	if (rec != NULL) {
+		proxy_set_recorder(proxy, rec);
+		log_info("recording to %s", opts->cassette);
+	}
+	if (idx != NULL)
+		proxy_set_replay(proxy, idx);
+	if (strncmp(proxy_address(proxy), "127.", 4) != 0 &&
+	    strncmp(proxy_address(proxy), "[::1]:", 6) != 0)
+		log_warnx("listening on %s, which is not a loopback address: "
+		    "other machines can use this proxy", proxy_address(proxy));
+	sigint = evsignal_new(base, SIGINT, cmd_serve_signal_cb, proxy);
+	sigterm = evsignal_new(base, SIGTERM, cmd_serve_signal_cb, proxy);
+	evsignal_add(sigint, NULL);
+	evsignal_add(sigterm, NULL);
+	printf("listening on %s\n", proxy_address(proxy));
+	fflush(stdout);
+	event_base_dispatch(base);
+	proxy_free(proxy);
+	if (rec != NULL) {
+		recorded = recorder_added(rec);
+		if (recorder_close(rec, &cause) != 0) {
+			fprintf(stderr, "patchscope: %s: the last exchanges "
+			    "could not be saved\n", cause);
+			free(cause);
+			rc = 2;
+		} else
+			log_info("cassette: %zu exchange(s) recorded to %s",
+			    recorded, opts->cassette);
+	}
+	if (idx != NULL) {
+		loaded = cmd_serve_report(opts, idx);
+		if (rc == 0)
+			rc = loaded;
+		replay_free(idx);
+	}
+	event_free(sigint);
+	event_free(sigterm);
+	event_base_free(base);
+	log_info("stopped");
+	return rc;
+}
