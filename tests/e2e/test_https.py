@@ -614,6 +614,10 @@ class EnvCommand(HttpsBase):
         return cp
 
     def test_shell_after_eval_curl_and_python(self):
+        if harness.CURL is None:
+            self.skipTest("curl is not installed")
+        if harness.requests is None:
+            self.skipTest("python3-requests is not installed")
         url = self.furl(PROFILE + "?fields=id,title")
         cp = self.env_shell('curl -sS -u acc1:k "%s"' % url)
         self.assertEqual(cp.returncode, 0, cp.stderr.decode())
