@@ -5,6 +5,8 @@
  * to the client only. Header values are bounded because clients and servers
  * reject oversized heads; the total count tells a client what was left out.
  */
+#include "config.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

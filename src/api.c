@@ -6,6 +6,8 @@
  * case-sensitive); an empty segment ("//", a trailing "/") is not a profile
  * URL. Everything returned is a fresh string the caller frees.
  */
+#include "config.h"
+
 #include <stddef.h>
 #include <string.h>
 #include <strings.h>

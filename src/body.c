@@ -4,6 +4,8 @@
  * Invariant: out never grows past max bytes, whatever the compressed input
  * claims (a small gzip bomb stops at the limit with an error).
  */
+#include "config.h"
+
 #include <stdint.h>
 #include <string.h>
 #include <strings.h>

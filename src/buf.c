@@ -2,6 +2,8 @@
  * buf: growable byte buffer. Invariant: data is NULL (len == cap == 0) or
  * holds len bytes followed by a NUL, within cap bytes.
  */
+#include "config.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -17,6 +17,8 @@
  * certificate out from under a handshake. The only global is the SSL
  * ex_data index of the fallback name, which OpenSSL frees with the SSL.
  */
+#include "config.h"
+
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/types.h>

@@ -14,6 +14,8 @@
  * headers and bodies copied; the others carry just what the log line shows.
  * No sink sees the connection.
  */
+#include "config.h"
+
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>

@@ -19,6 +19,8 @@
  * it holds is the callback's from then on (exchange_free it, or move it out
  * and exchange_init it, as replay_add does).
  */
+#include "config.h"
+
 #include <limits.h>
 #include <math.h>
 #include <stdint.h>

@@ -2,6 +2,8 @@
  * cmd: what the command files share: the usage-error line and reading a
  * whole file (a cassette) into memory.
  */
+#include "config.h"
+
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <errno.h>

@@ -4,6 +4,8 @@
  * prints its certificate's path; env prints the shell exports that send a
  * shell's clients through the proxy and make them trust that CA.
  */
+#include "config.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -2,6 +2,8 @@
  * cmd_lint: lint, the diagnoses of a profile PATCH body without sending
  * it, optionally against a saved GET of the profile (--snapshot).
  */
+#include "config.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>

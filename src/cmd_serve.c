@@ -6,6 +6,8 @@
  * SIGINT or SIGTERM, and say what the run did (cassette written, replay
  * report). The server is used only through proxy.h.
  */
+#include "config.h"
+
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>

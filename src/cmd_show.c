@@ -5,6 +5,8 @@
  * profile as the cassette's earlier answers show it. Text from the
  * cassette never reaches the terminal as control bytes.
  */
+#include "config.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,7 +14,7 @@
 
 #include <jansson.h>
 
-#include "api.h"
+#include "profile.h"
 #include "buf.h"
 #include "cassette.h"
 #include "cmd.h"
@@ -150,52 +152,29 @@ static json_t *
 show_profile_diagnoses(struct show_ctx *ctx, const struct exchange *x)
 {
 	struct diag_list	 diags = { NULL, 0, 0 };
-	struct http_url		 u;
-	struct snapshot		*snap;
-	const char		*errstr, *acct;
-	char			*account = NULL, *profile = NULL;
-	char			*fields = NULL;
-	json_t			*out = NULL, *doc;
+	struct profile_ref	 ref;
+	json_t			*out = NULL;
 	size_t			 i;
-	int			 have_url, api = 0;
+	int			 api;
 
-	have_url = http_url_parse(x->url, &u, &errstr) == 0;
-	if (have_url)
-		api = api_profile_target(u.target, &account, &profile,
-		    &fields) == 0;
-	acct = account != NULL ? account : "";
+	api = profile_ref_from_url(x->url, &ref) == 0;
 	if (x->diagnoses != NULL)
 		out = json_incref(x->diagnoses);
 	else if (api && strcmp(x->method, "PATCH") == 0 &&
 	    x->req_body.data != NULL) {
-		diagnose_patch(x->req_body.data, x->req_body.len, fields,
-		    snapshot_store_get(ctx->snapshots, "show", acct, profile),
-		    ctx->rules, &diags);
+		profile_check(ctx->rules, ctx->snapshots, NULL,
+		    PROFILE_KEY_SHOW, &ref, x->req_body.data, x->req_body.len,
+		    &diags);
 		out = json_array();
 		for (i = 0; i < diags.n; i++)
 			json_array_append_new(out, diag_to_json(&diags.v[i]));
 		diag_list_free(&diags);
 	}
 	/* A GET or PATCH answer holds the profile as it now is. */
-	if (api && (strcmp(x->method, "GET") == 0 ||
-	    strcmp(x->method, "PATCH") == 0) && x->status >= 200 &&
-	    x->status <= 299 && x->resp_body.data != NULL &&
-	    !x->resp_body.truncated) {
-		doc = json_loadb(x->resp_body.data, x->resp_body.len, 0, NULL);
-		if (json_is_object(doc)) {
-			rules_learn(ctx->rules, doc);
-			snap = snapshot_new(doc, fields);
-			if (snap != NULL)
-				snapshot_store_put(ctx->snapshots, "show", acct,
-				    profile, snap);
-		}
-		json_decref(doc);
-	}
-	free(account);
-	free(profile);
-	free(fields);
-	if (have_url)
-		http_url_free(&u);
+	if (api)
+		profile_learn_answer(ctx->rules, ctx->snapshots,
+		    PROFILE_KEY_SHOW, x, PROFILE_ANY_TYPE);
+	profile_ref_free(&ref);
 	return out;
 }
 

@@ -17,6 +17,8 @@
  * - The timer records what it waits for (enum conn_timer); activity only
  *   stamps a time, and the idle deadline is pushed back when it fires.
  */
+#include "config.h"
+
 #include <sys/socket.h>
 #include <errno.h>
 #include <inttypes.h>

@@ -18,6 +18,8 @@
  * shortened, valid UTF-8, so they can go into logs, headers and JSON as
  * they are.
  */
+#include "config.h"
+
 #include <ctype.h>
 #include <limits.h>
 #include <stdarg.h>

@@ -2,6 +2,8 @@
  * exchange: construction and destruction of the plain exchange struct the
  * cassette core works on (see exchange.h). Pure.
  */
+#include "config.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -7,6 +7,8 @@
  * request head is kept in conn->upstream_head so that a stale pooled
  * connection can be retried once on a fresh one (idempotent methods only).
  */
+#include "config.h"
+
 #include <sys/socket.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>

@@ -15,6 +15,8 @@
  * - During a parse pass the peer is corked: what the pass sends (a head
  *   and the body behind it) leaves in one write at the end.
  */
+#include "config.h"
+
 #include <sys/uio.h>
 #include <stdint.h>
 #include <stdio.h>

@@ -5,6 +5,8 @@
  * in strict mode, so they hold no CR, LF or NUL; this module still never
  * trusts lengths it did not compute itself.
  */
+#include "config.h"
+
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>

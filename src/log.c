@@ -5,6 +5,8 @@
  * carry "[#id]" (added by the caller). libevent's warnings are routed here so
  * that nothing else writes to stderr behind our back.
  */
+#include "config.h"
+
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>

@@ -4,11 +4,12 @@
  * --help or a usage error, and runs it; the commands themselves live in
  * cmd_*.c. Exit status: 0 success, 1 a finding, 2 usage or I/O error.
  */
+#include "config.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
 #include "cmd.h"
 #include "options.h"
 

@@ -9,6 +9,8 @@
  * ever sees sane limits: timeouts within (0, 1 day], sizes within their
  * documented bounds.
  */
+#include "config.h"
+
 #include <ctype.h>
 #include <stddef.h>
 #include <stdio.h>

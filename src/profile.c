@@ -12,6 +12,8 @@
  * number of its first answer, sorted by key for bsearch; the answer itself
  * stays in the replay index and is parsed only when a PATCH needs it.
  */
+#include "config.h"
+
 #include <stdlib.h>
 #include <string.h>
 

@@ -8,6 +8,8 @@
  *   from the loop, so no callback up a stack touches freed memory.
  * - The mode (forward or replay) is set once, before the loop runs.
  */
+#include "config.h"
+
 #include <sys/queue.h>
 #include <sys/socket.h>
 #include <netinet/in.h>

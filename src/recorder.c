@@ -9,6 +9,8 @@
  * (Redis's rdbSave), so a reader or a crash only ever sees the old file or
  * the new one. Flushes happen from a timer, at most about once a second.
  */
+#include "config.h"
+
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <errno.h>
@@ -24,7 +26,6 @@
 
 #include "buf.h"
 #include "cassette.h"
-#include "config.h"
 #include "exchange.h"
 #include "log.h"
 #include "recorder.h"

@@ -25,6 +25,8 @@
  * The redactor owns copies of the names added to it. Nothing here keeps a
  * pointer into the caller's data.
  */
+#include "config.h"
+
 #include <ctype.h>
 #include <stdint.h>
 #include <stdlib.h>

@@ -23,6 +23,8 @@
  * added, and a copy of the method and URL of the first RP_MAX_MISSES
  * misses (later ones are only counted).
  */
+#include "config.h"
+
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>

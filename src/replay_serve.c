@@ -8,6 +8,8 @@
  * array, learning the profile); patchscope's own recorded answers (guard,
  * errors) are sent as they were.
  */
+#include "config.h"
+
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -5,6 +5,8 @@
  * end of the head. Errors are answered with conn_fail() and reported as a
  * nonzero return; nothing has been sent to an origin then.
  */
+#include "config.h"
+
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>

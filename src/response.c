@@ -6,6 +6,8 @@
  * learn the profile from), or, when it is an error answer to a PATCH with
  * diagnoses, held whole so that they can be added to its errors array.
  */
+#include "config.h"
+
 #include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>

@@ -11,6 +11,8 @@
  * rules_builtin_json (src/rules-data.c is generated from it at build time):
  * one source of truth, and nothing is read from disk at run time.
  */
+#include "config.h"
+
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

@@ -3,6 +3,8 @@
  * plainly. Bytes are read big-endian by shifts, so the code does not depend
  * on the host's byte order or alignment.
  */
+#include "config.h"
+
 #include <string.h>
 
 #include "sha256.h"

@@ -11,6 +11,8 @@
  * at most); each entry carries the sequence number of its last put, and the
  * oldest goes when the store is full.
  */
+#include "config.h"
+
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

@@ -8,6 +8,8 @@
  * connection to its origin and raw bytes both ways, logged in one line
  * when the tunnel closes; nothing inside it is seen.
  */
+#include "config.h"
+
 #include <sys/socket.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>

@@ -6,6 +6,8 @@
  * upstream_pool_put belongs to the pool, which closes it when the origin
  * closes it, sends anything unexpected, or it sits idle past the timeout.
  */
+#include "config.h"
+
 #include <sys/socket.h>
 #include <errno.h>
 #include <netdb.h>

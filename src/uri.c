@@ -12,6 +12,8 @@
  * Nothing here keeps a pointer: spans point into the caller's string,
  * and a parsed query owns its decoded bytes.
  */
+#include "config.h"
+
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>

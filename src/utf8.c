@@ -7,6 +7,8 @@
  * U+10FFFF. A NUL byte is valid UTF-8; callers that hand text to C
  * strings or to jansson refuse it with UTF8_NO_NUL.
  */
+#include "config.h"
+
 #include <stddef.h>
 #include <stdint.h>
 

@@ -4,6 +4,8 @@
  * Running out of memory for a connection struct leaves nothing sensible to
  * do, so these abort. Everything sized by a peer is bounded by a limit first.
  */
+#include "config.h"
+
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>

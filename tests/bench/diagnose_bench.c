@@ -5,6 +5,8 @@
  *
  *   make -C build tests/bench/diagnose_bench && build/tests/bench/diagnose_bench
  */
+#include "config.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -9,6 +9,8 @@
  * reports (as `record` does to an existing file) gives a document that
  * loads with one entry more.
  */
+#include "config.h"
+
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -12,6 +12,8 @@
  * valid UTF-8, and a path; at most DIAG_MAX + 1 come back; the JSON form
  * formats exactly as the diagnosis does.
  */
+#include "config.h"
+
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>

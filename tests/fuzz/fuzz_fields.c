@@ -8,6 +8,8 @@
  * is recognised whatever its "fields" holds, and a snapshot keeps the
  * "fields" value it was given.
  */
+#include "config.h"
+
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -13,6 +13,8 @@
  * The replay index holds cassettes/seed-story.har, so requests for its
  * URLs (http://127.0.0.1:41581/v1/acc1/profiles/p1...) are hits.
  */
+#include "config.h"
+
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -7,6 +7,8 @@
  * so no input buffer of libFuzzer is used after its run; nothing waits on
  * the wall clock longer than FUZZ_DEADLINE_S.
  */
+#include "config.h"
+
 #include <sys/queue.h>
 #include <sys/socket.h>
 #include <netinet/in.h>

@@ -16,6 +16,8 @@
  * in the URL, a header value, the reason, a diagnosis, a string of a JSON
  * body or the text of any other body.
  */
+#include "config.h"
+
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>

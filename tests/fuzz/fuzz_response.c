@@ -16,6 +16,8 @@
  *             else only once the answer has stopped
  *   bits 6-7  origin write size (all, 1, 7 or 64 bytes per write)
  */
+#include "config.h"
+
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>

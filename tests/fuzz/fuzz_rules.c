@@ -17,6 +17,8 @@
  * rules_placeholder_len; every diagnosis has a code, a path and a message
  * without a newline.
  */
+#include "config.h"
+
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,4 +1,6 @@
 /* Unit tests for annotate: diagnosis headers, errors array, guard answer. */
+#include "config.h"
+
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,4 +1,6 @@
 /* Unit tests for api: recognising profile API request targets. */
+#include "config.h"
+
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,4 +1,6 @@
 /* Unit tests for body: gzip and deflate decoding, limits, JSON types. */
+#include "config.h"
+
 #include <check.h>
 #include <stdint.h>
 #include <stdlib.h>

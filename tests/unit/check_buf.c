@@ -1,4 +1,6 @@
 /* Unit tests for buf: growth, formatting, reset. */
+#include "config.h"
+
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>

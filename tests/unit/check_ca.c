@@ -6,6 +6,8 @@
  * Every test works in its own directory under one root that main makes and
  * removes (kept, and named, when a test fails).
  */
+#include "config.h"
+
 #include <sys/stat.h>
 
 #include <check.h>

@@ -7,6 +7,8 @@
  * or the same error, and which of the two ways was taken (told by what
  * jansson allocated).
  */
+#include "config.h"
+
 #include <check.h>
 #include <dirent.h>
 #include <stdio.h>

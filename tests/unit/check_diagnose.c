@@ -7,6 +7,8 @@
  * string, as in a webhook body), so that they stay readable: tpl() turns
  * them into JSON.
  */
+#include "config.h"
+
 #include <check.h>
 #include <dirent.h>
 #include <stdio.h>

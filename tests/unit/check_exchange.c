@@ -2,6 +2,8 @@
  * Unit tests for exchange: the plain struct of one HTTP exchange, its
  * bodies and header lists, and keeping Content-Length true to a stored body.
  */
+#include "config.h"
+
 #include <check.h>
 #include <stdint.h>
 #include <stdlib.h>

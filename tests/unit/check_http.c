@@ -1,4 +1,6 @@
 /* Unit tests for http: URLs, header lists, hop-by-hop rules, heads. */
+#include "config.h"
+
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>

@@ -2,6 +2,8 @@
  * Unit tests for options: listen addresses, durations, sizes, limits, and
  * the option table that drives every command's parsing and --help.
  */
+#include "config.h"
+
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -5,6 +5,8 @@
  * data: its recorded diagnoses are what the live proxy found, so checking
  * its PATCHes again must find the same codes.
  */
+#include "config.h"
+
 #include <check.h>
 #include <stdint.h>
 #include <stdio.h>

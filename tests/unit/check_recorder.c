@@ -8,6 +8,8 @@
  * FILE.tmp goes (open gives EISDIR), or a directory where the cassette was
  * (its bytes cannot be copied).
  */
+#include "config.h"
+
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <check.h>

@@ -4,6 +4,8 @@
  * webhook action headers, form and unparseable bodies), the scrub of a
  * whole exchange, the disabled redactor, and hostile input.
  */
+#include "config.h"
+
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>

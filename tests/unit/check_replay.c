@@ -3,6 +3,8 @@
  * match headers), sequences, origin-form requests, the miss report and
  * the end-of-run report, and a 100,000-entry index.
  */
+#include "config.h"
+
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>

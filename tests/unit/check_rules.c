@@ -1,4 +1,6 @@
 /* Unit tests for rules: the built-in data, parsing, learning, lookups. */
+#include "config.h"
+
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,4 +1,6 @@
 /* Unit tests for snapshot: what a GET showed, and the bounded store. */
+#include "config.h"
+
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>

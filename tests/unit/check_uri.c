@@ -1,4 +1,6 @@
 /* Unit tests for uri: splitting, ports, percent-coding, query fields. */
+#include "config.h"
+
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>

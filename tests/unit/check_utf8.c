@@ -1,4 +1,6 @@
 /* Unit tests for utf8: the validator, U+FFFD repair, the encoder. */
+#include "config.h"
+
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
