@@ -1,6 +1,8 @@
 /*
- * ca: patchscope's certificate authority, and the leaf certificates it mints
- * for the hosts whose TLS it intercepts.
+ * ca: patchscope's certificate authority itself: its directory, its key and
+ * its certificate, the trust bundle made from them, and the struct ca that
+ * the rest of the module hangs from. The leaves it mints live in ca_leaf.c,
+ * the TLS server side of intercepted connections in ca_tls.c.
  *
  * The CA lives in one directory (0700): ca-key.pem (PKCS#8 PEM, 0600) and
  * ca.pem. ca_open loads the pair, or creates both when neither exists; it
@@ -8,14 +10,9 @@
  * users can read. Every file is written as FILE.tmp, synced and renamed, so
  * a crash leaves the old file or the new one, never half of one.
  *
- * Ownership: struct ca owns the CA certificate and key, one ECDSA P-256 key
- * shared by all leaves (key generation is the slow part of minting; signing
- * is fast), the server SSL_CTX and the leaf cache. The cache maps a
- * normalised host name to its X509 through a hash table whose entries are
- * also on an LRU list; when full, the least recently used leaf goes. An SSL
- * presenting a leaf holds its own reference, so eviction never pulls a
- * certificate out from under a handshake. The only global is the SSL
- * ex_data index of the fallback name, which OpenSSL frees with the SSL.
+ * Ownership: struct ca owns the CA certificate and key, the leaf cache
+ * (which holds its own references to both) and the server SSL_CTX, whose
+ * handshakes borrow the cache; ca_free frees the SSL_CTX before the cache.
  */
 #include "config.h"
 
@@ -23,11 +20,9 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
-#include <netinet/in.h>
 #include <pwd.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -35,10 +30,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <event2/buffer.h>
-#include <event2/bufferevent.h>
-#include <event2/bufferevent_ssl.h>
-#include <event2/util.h>
 #include <openssl/bn.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -47,48 +38,21 @@
 #include <openssl/x509v3.h>
 
 #include "ca.h"
+#include "ca_local.h"
 #include "log.h"
 #include "xmalloc.h"
 
-#define CA_NITEMS(a)		(sizeof (a) / sizeof (a)[0])
-
-#define CA_CURVE		"P-256"
 #define CA_VALID_DAYS		3650	/* ten years */
-#define CA_LEAF_VALID_DAYS	397	/* clients refuse > 398 days */
 #define CA_BACKDATE_SECS	3600	/* for clocks that are behind */
 #define CA_SERIAL_BITS		128
-#define CA_HOST_MAX		253	/* RFC 1035, no final dot */
-#define CA_LABEL_MAX		63
-#define CA_CN_MAX		64	/* ub-common-name, RFC 5280 */
 #define CA_CN_PREFIX		"patchscope interception CA ("
 #define CA_KEY_FILE_MAX		(64 * 1024)
 #define CA_STORE_FILE_MAX	(16 * 1024 * 1024)
-#define CA_BUCKETS_MIN		16
-#define CA_BUCKETS_MAX		65536
-#define CA_ALPN			"http/1.1"
-
-/* One X509v3 extension in OpenSSL's configuration syntax. */
-struct ca_ext {
-	int		 nid;
-	const char	*value;
-};
 
 /* The CA certificate's extensions; SKI before AKI, which copies it. */
 static const struct ca_ext ca_root_exts[] = {
 	{ NID_basic_constraints,	"critical,CA:TRUE" },
 	{ NID_key_usage,		"critical,keyCertSign,cRLSign" },
-	{ NID_subject_key_identifier,	"hash" },
-	{ NID_authority_key_identifier,	"keyid:always" },
-};
-
-/*
- * A leaf's extensions, besides its subjectAltName. The key is ECDSA, so
- * digitalSignature is the only usage that applies (RFC 5480 section 3).
- */
-static const struct ca_ext ca_leaf_exts[] = {
-	{ NID_basic_constraints,	"CA:FALSE" },
-	{ NID_key_usage,		"critical,digitalSignature" },
-	{ NID_ext_key_usage,		"serverAuth" },
 	{ NID_subject_key_identifier,	"hash" },
 	{ NID_authority_key_identifier,	"keyid:always" },
 };
@@ -100,46 +64,20 @@ static const char *const ca_system_stores[] = {
 	"/etc/ssl/cert.pem",			/* macOS, OpenBSD, Alpine */
 };
 
-/* A host name checked and normalised for the cache and the certificate. */
-struct ca_host {
-	char		name[CA_HOST_MAX + 1]; /* lower case, or IP */
-	unsigned char	ip[16];
-	size_t		iplen;	/* 0 for a DNS name, 4 or 16 */
-};
-
-/* A cached leaf: in one hash bucket and on the LRU list. */
-struct ca_leaf {
-	char		*host;
-	X509		*cert;
-	struct ca_leaf	*hnext;		/* in the same bucket */
-	struct ca_leaf	*prev;		/* LRU list, recent first */
-	struct ca_leaf	*next;
-};
-
+/* The CA: its files, its key pair, and what it lends the other files. */
 struct ca {
-	char		 *dir;
-	char		 *cert_path;
-	char		 *key_path;
-	char		 *bundle_path;
-	X509		 *cert;
-	EVP_PKEY	 *key;
-	EVP_PKEY	 *leaf_key;	/* shared by every leaf */
-	STACK_OF(X509)	 *chain;	/* the CA, sent after each leaf */
-	SSL_CTX		 *server_ctx;
-
-	struct ca_leaf	**buckets;
-	size_t		  nbuckets;	/* a power of two */
-	struct ca_leaf	 *lru_head;
-	struct ca_leaf	 *lru_tail;
-	size_t		  nleaves;
-	size_t		  max_leaves;
+	char			*dir;
+	char			*cert_path;
+	char			*key_path;
+	char			*bundle_path;
+	X509			*cert;
+	EVP_PKEY		*key;
+	struct ca_leaf_cache	*leaves;
+	SSL_CTX			*server_ctx;
 };
-
-/* Index of the fallback name in each SSL's ex_data; -1 until first used. */
-static int ca_ssl_index = -1;
 
 /* Describe OpenSSL's latest error for a person, and clear the queue. */
-static const char *
+const char *
 ca_ssl_error(void)
 {
 	unsigned long	 e;
@@ -152,7 +90,7 @@ ca_ssl_error(void)
 }
 
 /* Copy s into buf for a message: non-printable bytes become '?'. */
-static void
+void
 ca_printable(const char *s, char *buf, size_t size)
 {
 	size_t	i;
@@ -169,170 +107,12 @@ ca_printable(const char *s, char *buf, size_t size)
 		memcpy(buf + size - 4, "...", 4);
 }
 
-/* Is c allowed in a DNS name (already lower case)? */
-static int
-ca_host_char(int c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-	    c == '-' || c == '_';
-}
-
-/*
- * Check host and normalise it into h: an IPv4 or IPv6 literal (bracketed
- * or not) becomes its canonical text, a DNS name goes to lower case without
- * a final dot. Anything else is refused with *cause set.
- */
-static int
-ca_host_parse(const char *host, struct ca_host *h, char **cause)
-{
-	char		 buf[INET6_ADDRSTRLEN + 1], shown[CA_CN_MAX + 1];
-	const char	*why = NULL;
-	size_t		 len, i, label = 0;
-	int		 c;
-
-	memset(h, 0, sizeof *h);
-	if (host == NULL || *host == '\0') {
-		*cause = xstrdup("empty host name");
-		return -1;
-	}
-	len = strlen(host);
-
-	/* "[::1]" is how a CONNECT line writes an IPv6 address. */
-	if (host[0] == '[') {
-		if (host[len - 1] != ']' || len - 2 >= sizeof buf) {
-			why = "expected [IPV6-ADDRESS]";
-			goto bad;
-		}
-		memcpy(buf, host + 1, len - 2);
-		buf[len - 2] = '\0';
-		if (inet_pton(AF_INET6, buf, h->ip) != 1) {
-			why = "not an IPv6 address";
-			goto bad;
-		}
-		h->iplen = 16;
-	} else if (inet_pton(AF_INET, host, h->ip) == 1)
-		h->iplen = 4;
-	else if (strchr(host, ':') != NULL) {
-		if (inet_pton(AF_INET6, host, h->ip) != 1) {
-			why = "not an IPv6 address";
-			goto bad;
-		}
-		h->iplen = 16;
-	}
-	if (h->iplen != 0) {
-		inet_ntop(h->iplen == 4 ? AF_INET : AF_INET6, h->ip, h->name,
-		    sizeof h->name);
-		return 0;
-	}
-
-	/* A DNS name; "example.com." is the same name, absolute. */
-	if (host[len - 1] == '.')
-		len--;
-	if (len > CA_HOST_MAX) {
-		why = "longer than 253 characters";
-		goto bad;
-	}
-	for (i = 0; i < len; i++) {
-		c = host[i];
-		if (c >= 'A' && c <= 'Z')
-			c += 'a' - 'A';
-		if (c == '.') {
-			if (label == 0) {
-				why = "empty label";
-				goto bad;
-			}
-			label = 0;
-		} else if (ca_host_char(c)) {
-			label++;
-			if (label > CA_LABEL_MAX) {
-				why = "a label longer than 63 characters";
-				goto bad;
-			}
-		} else {
-			why = "only letters, digits, '-', '_' and '.' are "
-			    "allowed";
-			goto bad;
-		}
-		h->name[i] = (char)c;
-	}
-	if (label == 0) {
-		why = "empty label";
-		goto bad;
-	}
-	h->name[len] = '\0';
-	return 0;
-
-bad:
-	ca_printable(host, shown, sizeof shown);
-	*cause = xasprintf("invalid host name \"%s\": %s", shown, why);
-	return -1;
-}
-
-/* Hash a normalised host name (FNV-1a). */
-static size_t
-ca_hash(const char *s)
-{
-	uint64_t	h = 0xcbf29ce484222325ULL;
-
-	while (*s != '\0') {
-		h ^= (unsigned char)*s++;
-		h *= 0x100000001b3ULL;
-	}
-	return (size_t)h;
-}
-
-/* Take leaf off the LRU list. */
-static void
-ca_lru_unlink(struct ca *ca, struct ca_leaf *leaf)
-{
-	if (leaf->prev != NULL)
-		leaf->prev->next = leaf->next;
-	else
-		ca->lru_head = leaf->next;
-	if (leaf->next != NULL)
-		leaf->next->prev = leaf->prev;
-	else
-		ca->lru_tail = leaf->prev;
-	leaf->prev = leaf->next = NULL;
-}
-
-/* Put leaf at the front of the LRU list. */
-static void
-ca_lru_push(struct ca *ca, struct ca_leaf *leaf)
-{
-	leaf->prev = NULL;
-	leaf->next = ca->lru_head;
-	if (ca->lru_head != NULL)
-		ca->lru_head->prev = leaf;
-	else
-		ca->lru_tail = leaf;
-	ca->lru_head = leaf;
-}
-
-/* Drop leaf from the cache and free it. */
-static void
-ca_evict(struct ca *ca, struct ca_leaf *leaf)
-{
-	struct ca_leaf	**pp;
-
-	pp = &ca->buckets[ca_hash(leaf->host) & (ca->nbuckets - 1)];
-	while (*pp != leaf)
-		pp = &(*pp)->hnext;
-	*pp = leaf->hnext;
-	ca_lru_unlink(ca, leaf);
-	ca->nleaves--;
-	log_debug("evicted the certificate for %s", leaf->host);
-	X509_free(leaf->cert);
-	free(leaf->host);
-	free(leaf);
-}
-
 /*
  * Start a v3 certificate for pubkey: a random serial, subject, validity from
  * an hour ago for days, but never past the issuer's end. With issuer NULL
  * the certificate is self-issued.
  */
-static X509 *
+X509 *
 ca_cert_new(const X509_NAME *subject, EVP_PKEY *pubkey, X509 *issuer,
     int days)
 {
@@ -377,7 +157,7 @@ out:
 }
 
 /* Add exts to x and sign it with key (issuer NULL: x signs itself). */
-static int
+int
 ca_cert_sign(X509 *x, X509 *issuer, EVP_PKEY *key, const struct ca_ext *exts,
     size_t n)
 {
@@ -400,102 +180,6 @@ ca_cert_sign(X509 *x, X509 *issuer, EVP_PKEY *key, const struct ca_ext *exts,
 	if (X509_sign(x, key, EVP_sha256()) == 0)
 		return -1;
 	return 0;
-}
-
-/* Mint the leaf for h, signed by the CA. */
-static X509 *
-ca_mint(struct ca *ca, const struct ca_host *h, char **cause)
-{
-	X509		*x = NULL;
-	X509_NAME	*subject;
-	GENERAL_NAMES	*san;
-	GENERAL_NAME	*gn = NULL;
-	char		 cn[CA_CN_MAX + 1];
-	size_t		 len;
-	int		 ok = 0;
-
-	subject = X509_NAME_new();
-	san = sk_GENERAL_NAME_new_null();
-	if (subject == NULL || san == NULL)
-		goto out;
-
-	/* The SAN carries the full name; the CN is informational only. */
-	len = strlen(h->name);
-	if (len > CA_CN_MAX)
-		len = CA_CN_MAX;
-	memcpy(cn, h->name, len);
-	cn[len] = '\0';
-	if (X509_NAME_add_entry_by_NID(subject, NID_commonName, MBSTRING_ASC,
-	    (const unsigned char *)cn, -1, -1, 0) != 1)
-		goto out;
-	x = ca_cert_new(subject, ca->leaf_key, ca->cert, CA_LEAF_VALID_DAYS);
-	if (x == NULL)
-		goto out;
-
-	gn = a2i_GENERAL_NAME(NULL, NULL, NULL,
-	    h->iplen != 0 ? GEN_IPADD : GEN_DNS, h->name, 0);
-	if (gn == NULL || sk_GENERAL_NAME_push(san, gn) == 0)
-		goto out;
-	gn = NULL;
-	if (X509_add1_ext_i2d(x, NID_subject_alt_name, san, 0,
-	    X509V3_ADD_DEFAULT) != 1)
-		goto out;
-	if (ca_cert_sign(x, ca->cert, ca->key, ca_leaf_exts,
-	    CA_NITEMS(ca_leaf_exts)) == -1)
-		goto out;
-	ok = 1;
-
-out:
-	if (!ok) {
-		*cause = xasprintf("cannot make a certificate for %s: %s",
-		    h->name, ca_ssl_error());
-		X509_free(x);
-		x = NULL;
-	}
-	GENERAL_NAME_free(gn);
-	GENERAL_NAMES_free(san);
-	X509_NAME_free(subject);
-	return x;
-}
-
-/*
- * Return the leaf for host from the cache, minting it on a miss. The cache
- * owns it; it stays valid until the next call.
- */
-static X509 *
-ca_leaf(struct ca *ca, const char *host, char **cause)
-{
-	struct ca_host	 h;
-	struct ca_leaf	*leaf;
-	X509		*x;
-	size_t		 b;
-
-	if (ca_host_parse(host, &h, cause) == -1)
-		return NULL;
-	b = ca_hash(h.name) & (ca->nbuckets - 1);
-	for (leaf = ca->buckets[b]; leaf != NULL; leaf = leaf->hnext) {
-		if (strcmp(leaf->host, h.name) == 0) {
-			ca_lru_unlink(ca, leaf);
-			ca_lru_push(ca, leaf);
-			return leaf->cert;
-		}
-	}
-
-	x = ca_mint(ca, &h, cause);
-	if (x == NULL)
-		return NULL;
-	if (ca->nleaves >= ca->max_leaves)
-		ca_evict(ca, ca->lru_tail);
-	leaf = xcalloc(1, sizeof *leaf);
-	leaf->host = xstrdup(h.name);
-	leaf->cert = x;
-	leaf->hnext = ca->buckets[b];
-	ca->buckets[b] = leaf;
-	ca_lru_push(ca, leaf);
-	ca->nleaves++;
-	log_debug("minted a certificate for %s (%zu cached)", h.name,
-	    ca->nleaves);
-	return x;
 }
 
 /* Encode x as a PEM string (caller frees). */
@@ -969,137 +653,6 @@ ca_exists(const char *path, char **cause)
 	return -1;
 }
 
-/* Free an SSL's fallback name along with the SSL. */
-static void
-ca_ex_free_cb(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx,
-    long argl, void *argp)
-{
-	(void)parent;
-	(void)ad;
-	(void)idx;
-	(void)argl;
-	(void)argp;
-	free(ptr);
-}
-
-/* Give a duplicated SSL (SSL_dup) its own copy of the fallback name. */
-static int
-ca_ex_dup_cb(CRYPTO_EX_DATA *to, const CRYPTO_EX_DATA *from, void **from_d,
-    int idx, long argl, void *argp)
-{
-	(void)to;
-	(void)from;
-	(void)idx;
-	(void)argl;
-	(void)argp;
-	if (*from_d != NULL)
-		*from_d = xstrdup(*from_d);
-	return 1;
-}
-
-/* Return the ex_data index of the fallback name, allocating it once. */
-static int
-ca_ssl_index_get(void)
-{
-	if (ca_ssl_index == -1)
-		ca_ssl_index = SSL_get_ex_new_index(0, NULL, NULL,
-		    ca_ex_dup_cb, ca_ex_free_cb);
-	return ca_ssl_index;
-}
-
-/*
- * Select "http/1.1" when the client offers it. Otherwise (a client that
- * offers only h2) go on without ALPN instead of failing the handshake: RFC
- * 7301 section 3.2 allows either, and this way such a client can still
- * fall back to HTTP/1.1.
- */
-static int
-ca_alpn_cb(SSL *ssl, const unsigned char **out, unsigned char *outlen,
-    const unsigned char *in, unsigned int inlen, void *arg)
-{
-	unsigned int	i, n;
-
-	(void)ssl;
-	(void)arg;
-	for (i = 0; i < inlen; i += 1 + n) {
-		n = in[i];
-		if (n > inlen - i - 1)
-			break;
-		if (n == sizeof CA_ALPN - 1 &&
-		    memcmp(in + i + 1, CA_ALPN, n) == 0) {
-			*out = in + i + 1;
-			*outlen = (unsigned char)n;
-			return SSL_TLSEXT_ERR_OK;
-		}
-	}
-	return SSL_TLSEXT_ERR_NOACK;
-}
-
-/*
- * During the handshake, present the leaf for the client's SNI name, else
- * for the fallback name; returning 0 fails the handshake.
- */
-static int
-ca_cert_cb(SSL *ssl, void *arg)
-{
-	struct ca	*ca = arg;
-	const char	*name;
-	char		*cause = NULL;
-	X509		*x;
-
-	name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
-	if (name == NULL && ca_ssl_index != -1)
-		name = SSL_get_ex_data(ssl, ca_ssl_index);
-	if (name == NULL) {
-		log_warnx("TLS handshake refused: the client sent no server "
-		    "name (SNI) and no CONNECT host is known");
-		return 0;
-	}
-	x = ca_leaf(ca, name, &cause);
-	if (x == NULL) {
-		log_warnx("TLS handshake refused: %s", cause);
-		free(cause);
-		return 0;
-	}
-	/* The CA goes along as the chain, for clients that want it sent. */
-	if (SSL_use_cert_and_key(ssl, x, ca->leaf_key, ca->chain, 1) != 1) {
-		log_warnx("TLS handshake refused: cannot use the certificate "
-		    "for %s: %s", name, ca_ssl_error());
-		return 0;
-	}
-	return 1;
-}
-
-/* Make the shared leaf key and the server SSL_CTX. */
-static int
-ca_prepare(struct ca *ca, char **cause)
-{
-	SSL_CTX	*ctx;
-
-	ca->leaf_key = EVP_EC_gen(CA_CURVE);
-	ca->chain = sk_X509_new_null();
-	if (ca->leaf_key == NULL || ca->chain == NULL ||
-	    sk_X509_push(ca->chain, ca->cert) == 0)
-		goto fail;
-	X509_up_ref(ca->cert);
-
-	ctx = SSL_CTX_new(TLS_server_method());
-	ca->server_ctx = ctx;
-	if (ctx == NULL ||
-	    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1)
-		goto fail;
-	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION |
-	    SSL_OP_CIPHER_SERVER_PREFERENCE);
-	SSL_CTX_set_alpn_select_cb(ctx, ca_alpn_cb, NULL);
-	SSL_CTX_set_cert_cb(ctx, ca_cert_cb, ca);
-	return 0;
-
-fail:
-	*cause = xasprintf("cannot set up TLS interception: %s",
-	    ca_ssl_error());
-	return -1;
-}
-
 /* Return the CA directory: dir, $PATCHSCOPE_HOME or ~/.patchscope. */
 char *
 ca_default_dir(const char *dir)
@@ -1135,22 +688,13 @@ ca_open(const char *dir, size_t max_leaves, char **cause)
 		    "HOME, or pass --ca-dir DIR");
 		return NULL;
 	}
-	if (ca_ssl_index_get() == -1) {
-		*cause = xasprintf("cannot set up TLS interception: %s",
-		    ca_ssl_error());
+	if (ca_tls_init(cause) == -1)
 		return NULL;
-	}
 	ca = xcalloc(1, sizeof *ca);
 	ca->dir = xstrdup(dir);
 	ca->cert_path = xasprintf("%s/%s", dir, CA_CERT_FILE);
 	ca->key_path = xasprintf("%s/%s", dir, CA_KEY_FILE);
 	ca->bundle_path = xasprintf("%s/%s", dir, CA_BUNDLE_FILE);
-	ca->max_leaves = max_leaves == 0 ? 1 : max_leaves;
-	ca->nbuckets = CA_BUCKETS_MIN;
-	while (ca->nbuckets < ca->max_leaves &&
-	    ca->nbuckets < CA_BUCKETS_MAX)
-		ca->nbuckets <<= 1;
-	ca->buckets = xcalloc(ca->nbuckets, sizeof *ca->buckets);
 
 	if (ca_mkdir(dir, cause) == -1)
 		goto fail;
@@ -1189,7 +733,11 @@ ca_open(const char *dir, size_t max_leaves, char **cause)
 		    have_key ? ca->key_path : ca->cert_path, CA_CERT_FILE);
 		goto fail;
 	}
-	if (ca_prepare(ca, cause) == -1)
+	ca->leaves = ca_leaf_cache_new(ca->cert, ca->key, max_leaves, cause);
+	if (ca->leaves == NULL)
+		goto fail;
+	ca->server_ctx = ca_tls_ctx_new(ca->leaves, cause);
+	if (ca->server_ctx == NULL)
 		goto fail;
 	close(dfd);
 	return ca;
@@ -1205,21 +753,11 @@ fail:
 void
 ca_free(struct ca *ca)
 {
-	struct ca_leaf	*leaf;
-
 	if (ca == NULL)
 		return;
-	while (ca->lru_head != NULL) {
-		leaf = ca->lru_head;
-		ca->lru_head = leaf->next;
-		X509_free(leaf->cert);
-		free(leaf->host);
-		free(leaf);
-	}
-	free(ca->buckets);
+	/* The SSL_CTX's handshakes use the cache: it goes first. */
 	SSL_CTX_free(ca->server_ctx);
-	sk_X509_pop_free(ca->chain, X509_free);
-	EVP_PKEY_free(ca->leaf_key);
+	ca_leaf_cache_free(ca->leaves);
 	EVP_PKEY_free(ca->key);
 	X509_free(ca->cert);
 	free(ca->bundle_path);
@@ -1303,27 +841,6 @@ ca_server_ctx(struct ca *ca)
 	return ca->server_ctx;
 }
 
-/* Remember host as ssl's name when the client sends no SNI. */
-int
-ca_set_fallback_name(SSL *ssl, const char *host)
-{
-	char	*old, *copy = NULL;
-	int	 idx;
-
-	idx = ca_ssl_index_get();
-	if (idx == -1)
-		return -1;
-	if (host != NULL)
-		copy = xstrdup(host);
-	old = SSL_get_ex_data(ssl, idx);
-	if (SSL_set_ex_data(ssl, idx, copy) != 1) {
-		free(copy);
-		return -1;
-	}
-	free(old);
-	return 0;
-}
-
 /* Return the PEM of host's leaf, minting it if needed. */
 int
 ca_leaf_pem(struct ca *ca, const char *host, char **pem, char **cause)
@@ -1331,7 +848,7 @@ ca_leaf_pem(struct ca *ca, const char *host, char **pem, char **cause)
 	X509	*x;
 
 	*pem = NULL;
-	x = ca_leaf(ca, host, cause);
+	x = ca_leaf_get(ca->leaves, host, cause);
 	if (x == NULL)
 		return -1;
 	if (ca_x509_pem(x, pem) == -1) {
@@ -1346,66 +863,5 @@ ca_leaf_pem(struct ca *ca, const char *host, char **pem, char **cause)
 size_t
 ca_cached_leaves(const struct ca *ca)
 {
-	return ca->nleaves;
-}
-
-/* TLS server for a client, over its socket bufferevent. */
-struct bufferevent *
-ca_accept(struct ca *ca, struct event_base *base, struct bufferevent *under,
-    const char *host)
-{
-	struct bufferevent	*bev;
-	SSL			*ssl;
-	evutil_socket_t		 fd;
-	const int		 opts = BEV_OPT_CLOSE_ON_FREE |
-	    BEV_OPT_DEFER_CALLBACKS;
-
-	ssl = SSL_new(ca_server_ctx(ca));
-	if (ssl == NULL || ca_set_fallback_name(ssl, host) != 0) {
-		SSL_free(ssl);
-		return NULL;
-	}
-	/*
-	 * With nothing buffered on either side, TLS goes straight on the
-	 * socket: one layer fewer than a filter, which costs copies and
-	 * callbacks on every record. Otherwise (a ClientHello already read,
-	 * say) a filter over the socket bufferevent keeps those bytes.
-	 * From here the bufferevent owns the SSL, even on failure.
-	 */
-	fd = bufferevent_getfd(under);
-	if (fd >= 0 && evbuffer_get_length(bufferevent_get_input(under)) == 0 &&
-	    evbuffer_get_length(bufferevent_get_output(under)) == 0) {
-		bufferevent_setfd(under, -1);
-		bufferevent_free(under);
-		bev = bufferevent_openssl_socket_new(base, fd, ssl,
-		    BUFFEREVENT_SSL_ACCEPTING, opts);
-		if (bev == NULL) {
-			evutil_closesocket(fd);
-			return NULL;
-		}
-		bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
-		return bev;
-	}
-	bev = bufferevent_openssl_filter_new(base, under, ssl,
-	    BUFFEREVENT_SSL_ACCEPTING, opts);
-	if (bev == NULL)
-		return NULL;
-	/* Clients often close without a TLS close_notify; that is no error. */
-	bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
-	return bev;
-}
-
-/* Why a TLS bufferevent failed. */
-void
-ca_tls_error(struct bufferevent *bev, char *out, size_t len)
-{
-	unsigned long	err = bufferevent_get_openssl_error(bev);
-	int		sock = EVUTIL_SOCKET_ERROR();
-
-	if (err != 0 && ERR_GET_LIB(err) != 0)
-		ERR_error_string_n(err, out, len);
-	else if (sock != 0)
-		snprintf(out, len, "%s", evutil_socket_error_to_string(sock));
-	else
-		snprintf(out, len, "the client closed the connection");
+	return ca_leaf_count(ca->leaves);
 }

@@ -1,7 +1,10 @@
 /*
  * ca: patchscope's own certificate authority, and the leaf certificates it
  * mints on the fly for the hosts whose TLS it intercepts. All OpenSSL code
- * outside upstream.c lives here.
+ * outside upstream.c lives here: ca.c (the CA, its files, the bundle),
+ * ca_leaf.c (leaves and their cache) and ca_tls.c (the TLS server side:
+ * SNI, ALPN, ca_accept, ca_tls_error). This header is the whole module's
+ * API; ca_local.h is what those files share among themselves.
  */
 #ifndef PATCHSCOPE_CA_H
 #define PATCHSCOPE_CA_H

@@ -1,24 +1,32 @@
 /*
  * Unit tests for ca: creating and loading the CA, refusing unsafe or broken
  * files, minting leaves (fields checked with OpenSSL), the leaf cache, the
- * trust bundle, and whole handshakes over an in-memory BIO pair.
+ * trust bundle, whole handshakes over an in-memory BIO pair, and
+ * ca_accept over a socket pair in an event loop.
  *
  * Every test works in its own directory under one root that main makes and
  * removes (kept, and named, when a test fails).
  */
 #include "config.h"
 
+#include <sys/socket.h>
 #include <sys/stat.h>
 
 #include <check.h>
 #include <ftw.h>
 #include <limits.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+#include <event2/util.h>
 #include <openssl/bn.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -1198,6 +1206,262 @@ START_TEST(handshake_fails_without_a_usable_name)
 }
 END_TEST
 
+/* One client of ca_accept over a socket pair, all in one event loop. */
+struct acc {
+	struct event_base	*base;
+	SSL_CTX			*cctx;
+	SSL			*c;		/* the client */
+	struct event		*cev;		/* the client's socket */
+	struct bufferevent	*bev;		/* from ca_accept */
+	int			 cdone;		/* the client finished */
+	int			 connected;	/* the server finished */
+	int			 failed;	/* either side failed */
+	char			 why[256];	/* ca_tls_error's words */
+};
+
+/* Move the client's handshake on; stop when both sides are done. */
+static void
+acc_client_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct acc	*a = arg;
+
+	(void)fd;
+	(void)what;
+	if (hs_step(a->c, &a->cdone) == -1)
+		a->failed = 1;
+	if (a->failed || (a->cdone && a->connected))
+		event_base_loopbreak(a->base);
+}
+
+/* Note how the server side ended, in ca_tls_error's words on failure. */
+static void
+acc_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct acc	*a = arg;
+
+	if (what & BEV_EVENT_CONNECTED)
+		a->connected = 1;
+	else {
+		a->failed = 1;
+		ca_tls_error(bev, a->why, sizeof a->why);
+	}
+	if (a->failed || (a->cdone && a->connected))
+		event_base_loopbreak(a->base);
+}
+
+/*
+ * Make a socket pair and a client on fds[1] that trusts ca and checks
+ * check_host, and send its ClientHello (with sni, when not NULL).
+ */
+static void
+acc_start(struct acc *a, struct ca *ca, int fds[2], const char *sni,
+    const char *check_host)
+{
+	X509	*cacert;
+
+	memset(a, 0, sizeof *a);
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, fds), 0);
+	ck_assert_int_eq(evutil_make_socket_nonblocking(fds[0]), 0);
+	ck_assert_int_eq(evutil_make_socket_nonblocking(fds[1]), 0);
+	a->base = event_base_new();
+	ck_assert_ptr_nonnull(a->base);
+	a->cctx = SSL_CTX_new(TLS_client_method());
+	cacert = read_cert(ca_cert_path(ca));
+	X509_STORE_add_cert(SSL_CTX_get_cert_store(a->cctx), cacert);
+	X509_free(cacert);
+	SSL_CTX_set_verify(a->cctx, SSL_VERIFY_PEER, NULL);
+	a->c = SSL_new(a->cctx);
+	ck_assert_ptr_nonnull(a->c);
+	ck_assert_int_eq(SSL_set_fd(a->c, fds[1]), 1);
+	if (sni != NULL)
+		SSL_set_tlsext_host_name(a->c, sni);
+	SSL_set1_host(a->c, check_host);
+	SSL_set_connect_state(a->c);
+	a->cev = event_new(a->base, fds[1], EV_READ | EV_PERSIST,
+	    acc_client_cb, a);
+	event_add(a->cev, NULL);
+	ck_assert_int_eq(hs_step(a->c, &a->cdone), 0);
+}
+
+/* Hand under to ca_accept as tunnel.c does, and run the loop (10 s at most). */
+static void
+acc_run(struct acc *a, struct ca *ca, struct bufferevent *under,
+    const char *host)
+{
+	struct timeval	tv = { 10, 0 };
+
+	a->bev = ca_accept(ca, a->base, under, host);
+	ck_assert_ptr_nonnull(a->bev);
+	bufferevent_setcb(a->bev, NULL, NULL, acc_event_cb, a);
+	bufferevent_enable(a->bev, EV_READ | EV_WRITE);
+	under = bufferevent_get_underlying(a->bev);
+	if (under != NULL &&
+	    evbuffer_get_length(bufferevent_get_input(under)) > 0)
+		bufferevent_trigger(under, EV_READ,
+		    BEV_TRIG_IGNORE_WATERMARKS);
+	event_base_loopexit(a->base, &tv);
+	event_base_dispatch(a->base);
+}
+
+/* Stop reading once the socket bufferevent holds something. */
+static void
+acc_read_cb(struct bufferevent *bev, void *arg)
+{
+	bufferevent_disable(bev, EV_READ);
+	event_base_loopbreak(arg);
+}
+
+/* Free the client and the server side; the loop runs their finalizers. */
+static void
+acc_end(struct acc *a, int cfd)
+{
+	bufferevent_free(a->bev);
+	event_free(a->cev);
+	SSL_free(a->c);
+	SSL_CTX_free(a->cctx);
+	close(cfd);
+	event_base_free(a->base);
+}
+
+START_TEST(cache_of_zero_holds_one_leaf)
+{
+	char		*dir;
+	struct ca	*ca;
+	long		 a;
+
+	dir = test_dir();
+	ca = open_ok(dir, 0);
+	a = serial_of(ca, "a.test");
+	ck_assert_uint_eq(ca_cached_leaves(ca), 1);
+	ck_assert_int_eq(serial_of(ca, "a.test"), a);
+	serial_of(ca, "b.test");
+	ck_assert_uint_eq(ca_cached_leaves(ca), 1);
+	/* b pushed a out: a is minted again, with a new serial. */
+	ck_assert_int_ne(serial_of(ca, "a.test"), a);
+	ck_assert_uint_eq(ca_cached_leaves(ca), 1);
+	ca_free(ca);
+	rm_tree(dir);
+	free(dir);
+}
+END_TEST
+
+START_TEST(accept_on_a_bare_socket_presents_the_connect_host)
+{
+	struct acc		 a;
+	struct bufferevent	*under;
+	char			*dir, *pem = NULL, *cause = NULL;
+	struct ca		*ca;
+	X509			*x;
+	int			 fds[2];
+
+	dir = test_dir();
+	ca = open_ok(dir, 1);
+	/* No SNI: the CONNECT host given to ca_accept names the leaf. */
+	acc_start(&a, ca, fds, NULL, "accept.test");
+	under = bufferevent_socket_new(a.base, fds[0], BEV_OPT_CLOSE_ON_FREE);
+	ck_assert_ptr_nonnull(under);
+	acc_run(&a, ca, under, "accept.test");
+	ck_assert_msg(!a.failed, "handshake failed: %s", a.why);
+	ck_assert_int_eq(a.cdone, 1);
+	ck_assert_int_eq(a.connected, 1);
+	ck_assert_int_eq(SSL_get_verify_result(a.c), X509_V_OK);
+	/* Nothing was buffered, so TLS sits on the socket itself. */
+	ck_assert_ptr_null(bufferevent_get_underlying(a.bev));
+
+	/* A cache of one evicts the leaf; the SSL keeps its own copy. */
+	ck_assert_int_eq(ca_leaf_pem(ca, "other.test", &pem, &cause), 0);
+	free(pem);
+	ck_assert_uint_eq(ca_cached_leaves(ca), 1);
+	x = SSL_get_certificate(bufferevent_openssl_get_ssl(a.bev));
+	ck_assert_ptr_nonnull(x);
+	ck_assert_int_eq(X509_check_host(x, "accept.test", 0, 0, NULL), 1);
+	acc_end(&a, fds[1]);
+	ca_free(ca);
+	rm_tree(dir);
+	free(dir);
+}
+END_TEST
+
+START_TEST(accept_keeps_a_client_hello_already_read)
+{
+	struct acc		 a;
+	struct bufferevent	*under;
+	struct timeval		 tv = { 10, 0 };
+	char			*dir;
+	struct ca		*ca;
+	int			 fds[2];
+
+	dir = test_dir();
+	ca = open_ok(dir, 10);
+	/* SNI, when sent, wins over the CONNECT host. */
+	acc_start(&a, ca, fds, "hello.test", "hello.test");
+	/*
+	 * The ClientHello came right behind the CONNECT: the socket
+	 * bufferevent has read it before ca_accept is called.
+	 */
+	under = bufferevent_socket_new(a.base, fds[0], BEV_OPT_CLOSE_ON_FREE);
+	ck_assert_ptr_nonnull(under);
+	bufferevent_setcb(under, acc_read_cb, NULL, NULL, a.base);
+	bufferevent_enable(under, EV_READ);
+	event_base_loopexit(a.base, &tv);
+	event_base_dispatch(a.base);
+	ck_assert_uint_gt(evbuffer_get_length(bufferevent_get_input(under)),
+	    0);
+	acc_run(&a, ca, under, "connect.test");
+	ck_assert_msg(!a.failed, "handshake failed: %s", a.why);
+	ck_assert_int_eq(a.cdone, 1);
+	ck_assert_int_eq(a.connected, 1);
+	ck_assert_int_eq(SSL_get_verify_result(a.c), X509_V_OK);
+	/* A filter over the socket bufferevent kept those bytes. */
+	ck_assert_ptr_nonnull(bufferevent_get_underlying(a.bev));
+	ck_assert_uint_eq(ca_cached_leaves(ca), 1);
+	acc_end(&a, fds[1]);
+	ca_free(ca);
+	rm_tree(dir);
+	free(dir);
+}
+END_TEST
+
+START_TEST(accept_reports_a_client_that_closes)
+{
+	struct acc		 a;
+	struct bufferevent	*under;
+	struct timeval		 tv = { 10, 0 };
+	char			*dir;
+	struct ca		*ca;
+	int			 fds[2];
+
+	/* As main does: writing to a closed socket fails instead of killing. */
+	signal(SIGPIPE, SIG_IGN);
+	dir = test_dir();
+	ca = open_ok(dir, 10);
+	memset(&a, 0, sizeof a);
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, fds), 0);
+	ck_assert_int_eq(evutil_make_socket_nonblocking(fds[0]), 0);
+	/* The client goes before saying anything. */
+	close(fds[1]);
+	a.base = event_base_new();
+	under = bufferevent_socket_new(a.base, fds[0], BEV_OPT_CLOSE_ON_FREE);
+	a.bev = ca_accept(ca, a.base, under, "gone.test");
+	ck_assert_ptr_nonnull(a.bev);
+	bufferevent_setcb(a.bev, NULL, NULL, acc_event_cb, &a);
+	bufferevent_enable(a.bev, EV_READ | EV_WRITE);
+	event_base_loopexit(a.base, &tv);
+	event_base_dispatch(a.base);
+	ck_assert_int_eq(a.failed, 1);
+	ck_assert_int_eq(a.connected, 0);
+	/* OpenSSL's "unexpected eof", or the fallback words. */
+	ck_assert_msg(strstr(a.why, "eof") != NULL ||
+	    strstr(a.why, "closed") != NULL, "ca_tls_error: \"%s\"", a.why);
+	ck_assert_uint_eq(ca_cached_leaves(ca), 0);
+	bufferevent_free(a.bev);
+	event_base_free(a.base);
+	ca_free(ca);
+	rm_tree(dir);
+	free(dir);
+}
+END_TEST
+
 /* Remove the root directory, unless a failed test left something to see. */
 static int
 rm_root(int failed)
@@ -1252,6 +1516,7 @@ main(void)
 	tcase_add_test(tc_leaf,
 	    cache_returns_same_leaf_and_evicts_least_recent);
 	tcase_add_test(tc_leaf, cache_stays_bounded_under_many_hosts);
+	tcase_add_test(tc_leaf, cache_of_zero_holds_one_leaf);
 	suite_add_tcase(s, tc_leaf);
 
 	tcase_add_test(tc_tls, server_ctx_is_owned_by_the_ca);
@@ -1260,6 +1525,10 @@ main(void)
 	tcase_add_test(tc_tls,
 	    handshake_offering_only_h2_completes_without_alpn);
 	tcase_add_test(tc_tls, handshake_fails_without_a_usable_name);
+	tcase_add_test(tc_tls,
+	    accept_on_a_bare_socket_presents_the_connect_host);
+	tcase_add_test(tc_tls, accept_keeps_a_client_hello_already_read);
+	tcase_add_test(tc_tls, accept_reports_a_client_that_closes);
 	suite_add_tcase(s, tc_tls);
 
 	sr = srunner_create(s);
