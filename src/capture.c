@@ -291,6 +291,9 @@ capture_store_body(struct capture_body *b, size_t max, uint64_t wire,
 	if (b->raw.len == 0 && wire == 0)
 		return;
 	enc = http_headers_get(h, HTTP_CONTENT_ENCODING);
+	/* Decoded already (to diagnose it) though no header is kept. */
+	if (enc == NULL && b->decoded == 1 && b->coding != NULL)
+		enc = b->coding;
 	if (enc != NULL && !b->truncated && strcasecmp(enc, "identity") != 0)
 		dec = capture_decoded(b, max, enc, &cause);
 	if (dec != NULL && b->coding != NULL) {
@@ -332,6 +335,8 @@ capture_request_exchange(struct capture *cap, const struct redactor *r,
 {
 	capture_fill_request(cap, x, &cap->req_headers, cap->req.raw.len);
 	redact_request(r, x);
+	/* Redaction may have rewritten the body: keep the length true. */
+	exchange_fix_length(&x->req_headers, &x->req_body);
 }
 
 /* Fill x whole: both messages as the origin saw and sent them. */
@@ -362,7 +367,7 @@ capture_fill(struct capture *cap, struct exchange *x,
 		x->answered_by = xstrdup("patchscope");
 		if (cap->guard)
 			x->error = xstrdup("patchscope_guard");
-	} else if (cap->record) {
+	} else if (info->record) {
 		x->status = cap->status;
 		x->reason = xstrdup(cap->reason != NULL ? cap->reason :
 		    http_reason(cap->status));

@@ -476,6 +476,9 @@ conn_diagnose(struct conn *conn)
 
 	conn->inspect_req = 0;
 	conn->cap.diagnosed = 1;
+	/* The exchange goes to the sinks whole: its headers say its coding. */
+	if (conn->cap.req_headers.n == 0)
+		capture_request_headers(&conn->cap, &conn->client.headers);
 	body = capture_request_decoded(&conn->cap, http_headers_get(
 	    &conn->client.headers, HTTP_CONTENT_ENCODING), &cause);
 	if (body == NULL) {
