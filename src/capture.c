@@ -286,7 +286,6 @@ capture_store_body(struct capture_body *b, size_t max, uint64_t wire,
 {
 	const struct buf	*dec = NULL;
 	const char		*enc, *cause;
-	char			 num[32];
 
 	if (b->raw.len == 0 && wire == 0)
 		return;
@@ -309,9 +308,7 @@ capture_store_body(struct capture_body *b, size_t max, uint64_t wire,
 		body->size = wire > body->len ? wire : body->len + 1;
 	}
 	http_headers_remove(h, HTTP_TRANSFER_ENCODING);
-	http_headers_remove(h, HTTP_CONTENT_LENGTH);
-	snprintf(num, sizeof num, "%zu", body->len);
-	http_headers_add(h, HTTP_LIT(HTTP_CONTENT_LENGTH), num, strlen(num));
+	http_headers_set_length(h, body->len);
 }
 
 /* Fill x's request (method, URL, version, headers, body). */

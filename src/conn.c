@@ -327,10 +327,8 @@ conn_answer(struct conn *conn, int status, struct http_headers *h,
     const char *body, size_t len)
 {
 	struct buf	head = { NULL, 0, 0 };
-	char		num[32];
 
-	snprintf(num, sizeof num, "%zu", len);
-	http_headers_add(h, HTTP_LIT(HTTP_CONTENT_LENGTH), num, strlen(num));
+	http_headers_set_length(h, len);
 	if (conn->close_after || !conn->client_keepalive ||
 	    conn->proxy->draining) {
 		conn->close_after = 1;

@@ -62,13 +62,10 @@ exchange_headers_copy(struct http_headers *dst, const struct http_headers *src)
 void
 exchange_fix_length(struct http_headers *h, const struct exchange_body *body)
 {
-	char	len[32];
-
-	if (body->data == NULL || http_headers_get(h, "Content-Length") == NULL)
+	if (body->data == NULL ||
+	    http_headers_get(h, HTTP_CONTENT_LENGTH) == NULL)
 		return;
-	http_headers_remove(h, "Content-Length");
-	snprintf(len, sizeof len, "%zu", body->len);
-	http_headers_add(h, HTTP_LIT(HTTP_CONTENT_LENGTH), len, strlen(len));
+	http_headers_set_length(h, body->len);
 }
 
 static char *

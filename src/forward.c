@@ -196,14 +196,10 @@ forward_release(struct conn *conn)
 {
 	struct half		*c = &conn->client;
 	const struct buf	*body = &conn->cap.req.raw;
-	char			 len[32];
 
 	c->hold = 0;
 	http_headers_remove(&c->headers, HTTP_TRANSFER_ENCODING);
-	http_headers_remove(&c->headers, HTTP_CONTENT_LENGTH);
-	snprintf(len, sizeof len, "%zu", body->len);
-	http_headers_add(&c->headers, HTTP_LIT(HTTP_CONTENT_LENGTH), len,
-	    strlen(len));
+	http_headers_set_length(&c->headers, body->len);
 	c->chunked_out = 0;
 	conn->req_has_body = body->len > 0;
 	http_request_head(&conn->upstream_head,

@@ -9,6 +9,7 @@
 
 #include <ctype.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -101,6 +102,17 @@ http_headers_remove(struct http_headers *h, const char *name)
 		h->v[j++] = h->v[i];
 	}
 	h->n = j;
+}
+
+/* Set Content-Length to len: every earlier one is removed. */
+void
+http_headers_set_length(struct http_headers *h, size_t len)
+{
+	char	num[32];
+
+	http_headers_remove(h, HTTP_CONTENT_LENGTH);
+	snprintf(num, sizeof num, "%zu", len);
+	http_headers_add(h, HTTP_LIT(HTTP_CONTENT_LENGTH), num, strlen(num));
 }
 
 /* Free all headers. */

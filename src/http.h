@@ -62,6 +62,8 @@ void	http_headers_add(struct http_headers *, const char *name, size_t,
 const char *http_headers_get(const struct http_headers *, const char *name);
 /* Count the headers called name. */
 size_t	http_headers_count(const struct http_headers *, const char *name);
+/* Set Content-Length to len: every earlier one is removed. */
+void	http_headers_set_length(struct http_headers *, size_t len);
 /* Remove every header called name. */
 void	http_headers_remove(struct http_headers *, const char *name);
 /* Free all headers; the list is empty and reusable afterwards. */

@@ -97,12 +97,8 @@ replay_hit(struct conn *conn, const struct replay_hit *hit)
 	http_headers_clear(&o->headers);
 	exchange_headers_copy(&o->headers, &x->resp_headers);
 	http_headers_strip_hop(&o->headers);
-	if (!no_body) {
-		http_headers_remove(&o->headers, HTTP_CONTENT_LENGTH);
-		snprintf(num, sizeof num, "%zu", x->resp_body.len);
-		http_headers_add(&o->headers, HTTP_LIT(HTTP_CONTENT_LENGTH),
-		    num, strlen(num));
-	}
+	if (!no_body)
+		http_headers_set_length(&o->headers, x->resp_body.len);
 	buf_reset(&o->reason);
 	buf_adds(&o->reason, x->reason != NULL && *x->reason != '\0' ?
 	    x->reason : http_reason(x->status));

@@ -116,7 +116,6 @@ response_complete(struct conn *conn)
 	const struct buf	*dec;
 	struct buf		 out = { NULL, 0, 0 };
 	const char		*cause;
-	char			 len[32];
 
 	if (!conn->hold_resp && !conn->cap.learn_resp)
 		return;
@@ -129,16 +128,13 @@ response_complete(struct conn *conn)
 		conn->hold_resp = 0;
 		o->hold = 0;
 		http_headers_remove(&o->headers, HTTP_TRANSFER_ENCODING);
-		http_headers_remove(&o->headers, HTTP_CONTENT_LENGTH);
 		if (dec != NULL && annotate_errors(dec->data, dec->len,
 		    &conn->cap.diags, &out) == 0)
 			http_headers_remove(&o->headers, HTTP_CONTENT_ENCODING);
 		else
 			buf_add(&out, conn->cap.resp.raw.data,
 			    conn->cap.resp.raw.len);
-		snprintf(len, sizeof len, "%zu", out.len);
-		http_headers_add(&o->headers, HTTP_LIT(HTTP_CONTENT_LENGTH),
-		    len, strlen(len));
+		http_headers_set_length(&o->headers, out.len);
 		response_send_head(conn);
 		half_write(&conn->client, out.data, out.len);
 	} else if (dec != NULL)
