@@ -31,6 +31,7 @@
 #include "options.h"
 #include "replay.h"
 #include "replay_serve.h"
+#include "request.h"
 #include "response.h"
 #include "xmalloc.h"
 
@@ -49,12 +50,8 @@ replay_target(struct conn *conn, const char *path)
 	char		*url;
 	int		 rc;
 
-	if (http_headers_count(&conn->client.headers, HTTP_HOST) > 1) {
-		conn_fail(conn, 400, "bad_request",
-		    "the request has more than one Host header");
+	if (request_host(conn, &host) != 0)
 		return -1;
-	}
-	host = http_headers_get(&conn->client.headers, HTTP_HOST);
 	if (host == NULL || *host == '\0')
 		host = "localhost";
 	url = xasprintf("http://%s%s", host, path);

@@ -120,6 +120,20 @@ request_target(struct conn *conn)
 	return 0;
 }
 
+/* The request's one Host header, or NULL; -1 after a 400 for two. */
+int
+request_host(struct conn *conn, const char **host)
+{
+	*host = NULL;
+	if (http_headers_count(&conn->client.headers, HTTP_HOST) > 1) {
+		conn_fail(conn, 400, "bad_request",
+		    "the request has more than one Host header");
+		return -1;
+	}
+	*host = http_headers_get(&conn->client.headers, HTTP_HOST);
+	return 0;
+}
+
 /* Is this a request of the profile API, and is its body to be checked? */
 static void
 request_classify(struct conn *conn)
@@ -171,12 +185,8 @@ request_head(struct conn *conn)
 	}
 	if (request_target(conn) != 0)
 		return -1;
-	if (http_headers_count(&c->headers, HTTP_HOST) > 1) {
-		conn_fail(conn, 400, "bad_request",
-		    "the request has more than one Host header");
+	if (request_host(conn, &host) != 0)
 		return -1;
-	}
-	host = http_headers_get(&c->headers, HTTP_HOST);
 	if (host != NULL && !conn->have_tunnel && !conn->origin_form &&
 	    !http_host_matches(host, &conn->target)) {
 		conn_fail(conn, 400, "host_mismatch",

@@ -16,4 +16,10 @@ struct conn;
  */
 int	request_head(struct conn *);
 
+/*
+ * Set *host to the request's Host header (NULL when it has none). Return
+ * 0, or -1 after answering 400 when it has more than one.
+ */
+int	request_host(struct conn *, const char **host);
+
 #endif

@@ -30,6 +30,7 @@
 #include "half.h"
 #include "http.h"
 #include "log.h"
+#include "request.h"
 #include "options.h"
 #include "tunnel.h"
 #include "upstream.h"
@@ -55,12 +56,8 @@ tunnel_target(struct conn *conn, const char *path)
 	char		*url;
 	int		 rc;
 
-	if (http_headers_count(&conn->client.headers, HTTP_HOST) > 1) {
-		conn_fail(conn, 400, "bad_request",
-		    "the request has more than one Host header");
+	if (request_host(conn, &host) != 0)
 		return -1;
-	}
-	host = http_headers_get(&conn->client.headers, HTTP_HOST);
 	if (host != NULL && (host[0] == '\0' ||
 	    strpbrk(host, "/?#@") != NULL)) {
 		conn_fail(conn, 400, "bad_request", "bad Host header");
