@@ -7,6 +7,7 @@
 #ifndef PATCHSCOPE_BUF_H
 #define PATCHSCOPE_BUF_H
 
+#include <stdarg.h>
 #include <stddef.h>
 
 struct buf {
@@ -22,6 +23,9 @@ void	buf_adds(struct buf *, const char *s);
 /* Append formatted text. */
 void	buf_printf(struct buf *, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
+/* Append formatted text from a va_list (ap is used up). */
+void	buf_vprintf(struct buf *, const char *fmt, va_list ap)
+	    __attribute__((format(printf, 2, 0)));
 /* Empty the buffer, keeping its memory. */
 void	buf_reset(struct buf *);
 /* Empty the buffer; give its memory back when it grew past keep bytes. */

@@ -289,8 +289,10 @@ cmd_serve(struct options *opts)
 	evsignal_add(sigint, NULL);
 	evsignal_add(sigterm, NULL);
 	printf("listening on %s\n", proxy_address(proxy));
+	log_buffer_start(base);
 	fflush(stdout);
 	event_base_dispatch(base);
+	log_buffer_stop();
 	proxy_free(proxy);
 	if (rec != NULL) {
 		recorded = recorder_added(rec);

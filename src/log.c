@@ -4,6 +4,14 @@
  * Each line starts with the local time to the millisecond; connection lines
  * carry "[#id]" (added by the caller). libevent's warnings are routed here so
  * that nothing else writes to stderr behind our back.
+ *
+ * While the server's loop runs (log_buffer_start), lines are collected and
+ * written together once per loop pass, or as soon as LOG_BUF_BYTES are
+ * waiting: a busy proxy then costs one write(2) per pass, not one per
+ * exchange. Lines are only ever written whole, so two processes sharing a
+ * terminal or a file never see each other's lines cut. Warnings and errors
+ * go out at once (with what was waiting before them), and what is waiting
+ * is written at exit, including exit() after a fatal error.
  */
 #include "config.h"
 
@@ -25,29 +33,165 @@
 #include "exchange.h"
 #include "log.h"
 
+#define LOG_BUF_BYTES	16384	/* written when this much is waiting */
+#define LOG_LINE_BYTES	1024	/* a line formatted without malloc */
+
 static enum log_level log_level = LOG_LEVEL_INFO;
+
+/* Lines waiting for the end of the loop pass. */
+static struct {
+	struct event	*flush;		/* NULL: lines go out at once */
+	int		 pending;	/* flush is active */
+	size_t		 len;
+	char		 buf[LOG_BUF_BYTES];
+} log_out;
 
 static void	log_vwrite(const char *, const char *, va_list, int)
 		    __attribute__((format(printf, 2, 0)));
+
+/* Write all of p to stderr (a line, or lines, whole). */
+static void
+log_write_all(const char *p, size_t len)
+{
+	ssize_t	n;
+
+	while (len > 0) {
+		n = write(STDERR_FILENO, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return;
+		p += n;
+		len -= (size_t)n;
+	}
+}
+
+/* Write what is waiting. */
+void
+log_flush(void)
+{
+	int	saved = errno;
+
+	if (log_out.len > 0) {
+		log_write_all(log_out.buf, log_out.len);
+		log_out.len = 0;
+	}
+	errno = saved;
+}
+
+static void
+log_flush_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	log_out.pending = 0;
+	log_flush();
+}
+
+/* Send out one whole line (with its newline): now, or at the pass's end. */
+static void
+log_emit(const char *line, size_t len, int now)
+{
+	if (log_out.flush == NULL) {
+		/* Anything stdio holds for stderr goes first. */
+		fflush(stderr);
+		log_write_all(line, len);
+		return;
+	}
+	if (log_out.len + len > sizeof log_out.buf)
+		log_flush();
+	if (len > sizeof log_out.buf)
+		log_write_all(line, len);
+	else {
+		memcpy(log_out.buf + log_out.len, line, len);
+		log_out.len += len;
+	}
+	if (now)
+		log_flush();
+	else if (!log_out.pending && log_out.len > 0) {
+		log_out.pending = 1;
+		event_active(log_out.flush, EV_TIMEOUT, 1);
+	}
+}
+
+/* Collect lines and write them once per pass of base's loop. */
+void
+log_buffer_start(struct event_base *base)
+{
+	static int	registered;
+
+	if (log_out.flush != NULL)
+		return;
+	log_out.flush = event_new(base, -1, 0, log_flush_cb, NULL);
+	if (log_out.flush == NULL)
+		return;
+	if (!registered && atexit(log_flush) == 0)
+		registered = 1;
+}
+
+/* Write what is waiting; lines go out at once from now on. */
+void
+log_buffer_stop(void)
+{
+	log_flush();
+	if (log_out.flush != NULL)
+		event_free(log_out.flush);
+	log_out.flush = NULL;
+	log_out.pending = 0;
+}
 
 static void
 log_vwrite(const char *tag, const char *fmt, va_list ap, int with_errno)
 {
 	struct timeval	tv;
 	struct tm	tm;
-	char		stamp[32];
-	int		saved = errno;
+	struct buf	big = { NULL, 0, 0 };
+	va_list		ap2;
+	char		stamp[32], line[LOG_LINE_BYTES], *p = line;
+	int		saved = errno, n, m;
+	size_t		len;
 
 	gettimeofday(&tv, NULL);
 	localtime_r(&tv.tv_sec, &tm);
 	strftime(stamp, sizeof stamp, "%H:%M:%S", &tm);
-	flockfile(stderr);
-	fprintf(stderr, "%s.%03d %s", stamp, (int)(tv.tv_usec / 1000), tag);
-	vfprintf(stderr, fmt, ap);
-	if (with_errno)
-		fprintf(stderr, ": %s", strerror(saved));
-	fputc('\n', stderr);
-	funlockfile(stderr);
+	n = snprintf(line, sizeof line, "%s.%03d %s", stamp,
+	    (int)(tv.tv_usec / 1000), tag);
+	if (n < 0 || (size_t)n >= sizeof line)
+		n = 0;
+	va_copy(ap2, ap);
+	m = vsnprintf(line + n, sizeof line - (size_t)n, fmt, ap2);
+	va_end(ap2);
+	if (m < 0)
+		m = 0;
+	len = (size_t)n + (size_t)m;
+	if (len + 64 >= sizeof line) {
+		/* A long line: format it again where it fits. */
+		buf_add(&big, line, (size_t)n);
+		buf_vprintf(&big, fmt, ap);
+		p = big.data;
+		len = big.len;
+	}
+	if (with_errno) {
+		if (p == line)
+			len += (size_t)snprintf(line + len, sizeof line - len,
+			    ": %s", strerror(saved));
+		else {
+			buf_printf(&big, ": %s", strerror(saved));
+			p = big.data;
+			len = big.len;
+		}
+	}
+	if (p == line)
+		line[len++] = '\n';
+	else {
+		buf_add(&big, "\n", 1);
+		p = big.data;
+		len = big.len;
+	}
+	/* Warnings and errors are seen at once. */
+	log_emit(p, len, *tag == 'w' || *tag == 'e');
+	buf_free(&big);
 	errno = saved;
 }
 
@@ -106,10 +250,12 @@ log_debug(const char *fmt, ...)
 void
 log_raw(const char *line)
 {
-	flockfile(stderr);
-	fputs(line, stderr);
-	fputc('\n', stderr);
-	funlockfile(stderr);
+	struct buf	b = { NULL, 0, 0 };
+
+	buf_adds(&b, line);
+	buf_add(&b, "\n", 1);
+	log_emit(b.data, b.len, 0);
+	buf_free(&b);
 }
 
 /* Is stderr a terminal? */

@@ -8,6 +8,7 @@
 #include <stdarg.h>
 
 struct capture_info;
+struct event_base;
 struct exchange;
 
 enum log_level {
@@ -32,6 +33,15 @@ void	log_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	log_raw(const char *line);
 /* Return nonzero when stderr is a terminal (colour is then welcome). */
 int	log_is_tty(void);
+/*
+ * While base's loop runs, collect lines and write them once per loop pass
+ * (or when 16 KiB wait); warnings and errors still go out at once.
+ */
+void	log_buffer_start(struct event_base *);
+/* Write what is waiting; lines go out at once from now on. */
+void	log_buffer_stop(void);
+/* Write what is waiting (also run at exit). */
+void	log_flush(void);
 /*
  * The log's sink of finished exchanges: one line per exchange (or one JSON
  * object with json), and its diagnoses compiler style under it; color
