@@ -913,6 +913,34 @@ START_TEST(exchange_scrubs_secrets_found_in_bodies_and_query)
 }
 END_TEST
 
+/* A secret that would overlap a marker already there is left alone there. */
+START_TEST(exchange_scrub_never_cuts_a_marker)
+{
+	struct redactor		*r = redact_new();
+	struct exchange		 x;
+	char			*want;
+	static const char	 req[] = "{\"password\":\"d=red\"}";
+	static const char	 resp[] = "id=redacted:0123456789ab and d=red.";
+
+	exchange_init(&x);
+	x.url = xstrdup("http://h/");
+	add(&x.req_headers, "Content-Type", "application/json");
+	exchange_body_set(&x.req_body, req, strlen(req));
+	add(&x.resp_headers, "Content-Type", "text/plain");
+	exchange_body_set(&x.resp_body, resp, strlen(resp));
+	redact_exchange(r, &x);
+	want = xasprintf("{\"password\":\"%s\"}", M("d=red"));
+	ck_assert_str_eq(x.req_body.data, want);
+	free(want);
+	want = xasprintf("id=redacted:0123456789ab and %s.", M("d=red"));
+	ck_assert_str_eq(x.resp_body.data, want);
+	ck_assert_uint_eq(x.resp_body.len, strlen(want));
+	free(want);
+	exchange_free(&x);
+	redact_free(r);
+}
+END_TEST
+
 /* Replay redacts a recorded request alone: the response stays as recorded. */
 START_TEST(request_alone_leaves_the_response_as_it_was)
 {
@@ -1120,6 +1148,7 @@ redact_suite(void)
 	tcase_add_test(tc, exchange_redacted_and_scrubbed_everywhere);
 	tcase_add_test(tc, exchange_scrubs_secrets_found_in_bodies_and_query);
 	tcase_add_test(tc, exchange_scrub_prefers_longest_and_scales);
+	tcase_add_test(tc, exchange_scrub_never_cuts_a_marker);
 	tcase_add_test(tc, request_alone_leaves_the_response_as_it_was);
 	tcase_add_test(tc, exchange_truncated_bodies);
 	tcase_add_test(tc, exchange_without_secrets_is_untouched);

@@ -1,0 +1,165 @@
+/*
+ * replay_local: what the two files of the replay module share, and nothing
+ * else includes. replay.c is the index and the matching; replay_miss.c
+ * reports what did not match: the nearest entry to a missed request, with
+ * each difference, and the end-of-run report. Callers use replay.h.
+ *
+ * The index's arrays and tables are described at the top of replay.c.
+ */
+#ifndef PATCHSCOPE_REPLAY_LOCAL_H
+#define PATCHSCOPE_REPLAY_LOCAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "uri.h"
+
+struct exchange;
+struct json_t;
+
+#define RP_NONE			((size_t)-1)
+
+/* A hash table of indexes into one of the index's arrays. */
+struct rp_slot {
+	uint64_t	 hash;
+	size_t		 val;		/* array index + 1; 0: empty slot */
+};
+
+struct rp_table {
+	struct rp_slot	*slot;
+	size_t		 cap;		/* a power of two, or 0 */
+	size_t		 n;
+};
+
+struct rp_origin {
+	char	*text;		/* "https://host:443", "" when none */
+	char	*host;		/* lower case, IPv6 without brackets */
+	int	 port;
+};
+
+/* The entries of one group that share an origin, in entry order. */
+struct rp_seq {
+	size_t	 group;
+	size_t	 origin;
+	size_t	 next;		/* the group's next sequence, or RP_NONE */
+	size_t	*entries;
+	size_t	 n;
+	size_t	 cap;
+	size_t	 served;
+};
+
+struct rp_group {
+	char		*key;		/* loose key without the body */
+	size_t		 keylen;
+	uint64_t	 body_hash;
+	size_t		 first;		/* its sequences, in order of origin */
+	size_t		 last;
+};
+
+/* The entries with one method and path, or one path, in entry order. */
+struct rp_list {
+	char	*key;
+	size_t	 keylen;
+	size_t	*v;
+	size_t	 n;
+	size_t	 cap;
+};
+
+struct rp_entry {
+	struct exchange	*x;
+	size_t		 seq;
+	int		 served;
+};
+
+struct rp_miss {
+	char	*method;
+	char	*url;
+	size_t	 nearest;
+};
+
+struct replay_index {
+	char		**headers;	/* match header names */
+	size_t		  nheaders;
+
+	struct rp_entry	 *entries;
+	size_t		  n;
+	size_t		  cap;
+	size_t		  nserved;	/* entries served at least once */
+
+	struct rp_group	 *groups;
+	size_t		  ngroups;
+	size_t		  capgroups;
+	struct rp_seq	 *seqs;
+	size_t		  nseqs;
+	size_t		  capseqs;
+	struct rp_origin *origins;
+	size_t		  norigins;
+	size_t		  caporigins;
+	struct rp_list	 *lists;
+	size_t		  nlists;
+	size_t		  caplists;
+
+	struct rp_table	  t_group;	/* loose key -> group */
+	struct rp_table	  t_origin;	/* origin text -> origin */
+	struct rp_table	  t_seq;	/* (group, origin) -> sequence */
+	struct rp_table	  t_mpath;	/* method and path -> list */
+	struct rp_table	  t_path;	/* path -> list */
+
+	struct buf	  scratch;	/* keys being looked up */
+
+	struct rp_miss	 *misses;
+	size_t		  nmisses;	/* kept */
+	size_t		  capmisses;
+	size_t		  misses_total;
+};
+
+/* The parts of a request that matching compares. */
+struct rp_req {
+	const char	*method;
+	const char	*url;
+	char		*scheme;	/* NULL when the URL names no origin */
+	char		*host;
+	int		 port;
+	char		*origin;	/* "scheme://host:port", or "" */
+	const char	*path;		/* in url (or a static "/") */
+	size_t		 pathlen;
+	struct uri_query query;		/* decoded, sorted ('+': space) */
+	char		**hvals;	/* per match header; NULL: absent */
+	size_t		 nhvals;
+	const char	*body;		/* canonical body */
+	size_t		 bodylen;
+	char		*body_owned;	/* body, when it was re-dumped */
+	struct json_t	*doc;		/* the body parsed, when JSON */
+	size_t		 rawlen;	/* the body's bytes as sent */
+	uint64_t	 body_hash;
+};
+
+/* replay.c */
+
+/*
+ * Reduce x's request to the parts matching compares, into *r (which may
+ * point into x: x must outlive it). Free with replay_req_free.
+ */
+void	replay_req_parse(const struct replay_index *,
+	    const struct exchange *x, struct rp_req *r);
+/* Free what r holds and zero it. */
+void	replay_req_free(struct rp_req *r);
+/*
+ * Return the list of entries with r's method and path (with_method) or
+ * with its path alone, or NULL when there are none.
+ */
+const struct rp_list *replay_list_find(const struct replay_index *,
+	    const struct rp_req *r, int with_method);
+
+/* replay_miss.c */
+
+/*
+ * Return the recorded entry nearest to r: among those with its method and
+ * path, else its path, else all; the fewest differences, then the
+ * earliest. RP_NONE when the cassette is empty.
+ */
+size_t	replay_miss_nearest(const struct replay_index *,
+	    const struct rp_req *r, int origin_form);
+
+#endif
