@@ -233,7 +233,8 @@ conn_close(struct conn *conn, const char *fmt, ...)
 		why = NULL;
 	va_end(ap);
 	if (log_enabled(LOG_LEVEL_DEBUG) || conn->state == CONN_RELAY_RESPONSE ||
-	    conn->state == CONN_WAIT_RESPONSE || conn->state == CONN_CONNECT)
+	    conn->state == CONN_WAIT_RESPONSE || conn->state == CONN_CONNECT ||
+	    conn->state == CONN_READ_HELD)
 		log_info("[#%" PRIu64 "] closed: %s (%d exchanges)", conn->id,
 		    why != NULL ? why : "?", conn->exchanges);
 	free(why);
@@ -328,7 +329,8 @@ conn_answer(struct conn *conn, int status, struct http_headers *h,
 {
 	struct buf	head = { NULL, 0, 0 };
 
-	http_headers_set_length(h, len);
+	if (http_headers_get(h, HTTP_CONTENT_LENGTH) == NULL)
+		http_headers_set_length(h, len);
 	if (conn->close_after || !conn->client_keepalive ||
 	    conn->proxy->draining) {
 		conn->close_after = 1;
@@ -442,6 +444,18 @@ conn_exchange_finish(struct conn *conn)
 	half_unthrottle(c);
 	if (half_input_len(c) > 0)
 		event_active(conn->resume, EV_TIMEOUT, 1);
+}
+
+/* conn->target is set: note it, and give the exchange its URL. */
+void
+conn_target_known(struct conn *conn)
+{
+	struct buf	url = { NULL, 0, 0 };
+
+	conn->have_target = 1;
+	conn_abs_url(conn, &url);
+	capture_request_url(&conn->cap, buf_str(&url));
+	buf_free(&url);
 }
 
 /* The absolute URL of the current request ("" before it is known). */

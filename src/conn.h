@@ -174,8 +174,9 @@ void	conn_close(struct conn *, const char *, ...)
 void	conn_drain(struct conn *);
 /*
  * Answer the client with patchscope's own message (headers and body; the
- * body is left out for HEAD) and write it. Content-Length and, when the
- * connection is to close, Connection: close are added here.
+ * body is left out for HEAD) and write it. Content-Length (unless the
+ * caller set it) and, when the connection is to close, Connection: close
+ * are added here.
  */
 void	conn_answer(struct conn *, int status, struct http_headers *,
 	    const char *body, size_t len);
@@ -190,6 +191,8 @@ void	conn_exchange_finish(struct conn *);
 /* Hand the exchange to the sinks (code/message: patchscope's error). */
 void	conn_exchange_done(struct conn *, int status, const char *code,
 	    const char *message);
+/* conn->target is set: note it, and give the exchange its URL. */
+void	conn_target_known(struct conn *);
 /* The absolute URL of the current request ("" before it is known). */
 void	conn_abs_url(struct conn *, struct buf *);
 /* Give the origin connection back to the pool (reusable) or close it. */

@@ -182,6 +182,7 @@ forward_guard_answer(struct conn *conn)
 	    HTTP_LIT("application/json"));
 	/* The cassette keeps this answer as patchscope's own. */
 	capture_own_answer(&conn->cap, 422, &h, body.data, body.len, 1);
+	http_headers_set_length(&h, body.len);
 	annotate_headers(&conn->cap.diags, &h);
 	conn_answer(conn, 422, &h, body.data, body.len);
 	conn->origin.msg_done = 1;
@@ -438,11 +439,6 @@ origin_event_cb(struct bufferevent *bev, short what, void *arg)
 	char			*msg;
 	enum upstream_error	 kind;
 	int			 err;
-	static const char	*codes[] = {
-		[UPSTREAM_ERR_CONNECT] = "upstream_unreachable",
-		[UPSTREAM_ERR_DNS] = "upstream_dns",
-		[UPSTREAM_ERR_TLS] = "upstream_tls",
-	};
 
 	if (what & BEV_EVENT_CONNECTED) {
 		set_nodelay(bufferevent_getfd(bev));
@@ -455,7 +451,7 @@ origin_event_cb(struct bufferevent *bev, short what, void *arg)
 	if (conn->state == CONN_CONNECT) {
 		msg = upstream_connect_error(bev, conn->origin_name,
 		    conn->origin_port, &kind);
-		conn_fail(conn, 502, codes[kind], "%s", msg);
+		conn_fail(conn, 502, upstream_error_code(kind), "%s", msg);
 		free(msg);
 		return;
 	}

@@ -62,7 +62,7 @@ replay_target(struct conn *conn, const char *path)
 		    "Host header: %s", errstr);
 		return -1;
 	}
-	conn->have_target = 1;
+	conn_target_known(conn);
 	conn->origin_form = 1;
 	return 0;
 }
@@ -162,6 +162,7 @@ replay_miss(struct conn *conn, const struct exchange *req)
 	free(text);
 	http_headers_add(&h, HTTP_LIT(HTTP_CONTENT_TYPE),
 	    HTTP_LIT("application/json"));
+	http_headers_set_length(&h, body.len);
 	http_headers_add(&h, HTTP_LIT(HTTP_X_REPLAY), HTTP_LIT("miss"));
 	http_headers_add(&h, HTTP_LIT(HTTP_X_ERROR), HTTP_LIT("replay_miss"));
 	if (!conn->proxy->opts->no_annotate)

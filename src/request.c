@@ -116,7 +116,7 @@ request_target(struct conn *conn)
 		    errstr);
 		return -1;
 	}
-	conn->have_target = 1;
+	conn_target_known(conn);
 	return 0;
 }
 
@@ -199,9 +199,6 @@ request_head(struct conn *conn)
 	http_headers_remove(&c->headers, HTTP_HOST);
 	http_url_authority(&url, &conn->target);
 	http_headers_add(&c->headers, HTTP_LIT(HTTP_HOST), url.data, url.len);
-	buf_reset(&url);
-	conn_abs_url(conn, &url);
-	capture_request_url(&conn->cap, buf_str(&url));
 	buf_free(&url);
 	request_classify(conn);
 	http_headers_add(&c->headers, HTTP_LIT(HTTP_VIA),

@@ -80,12 +80,12 @@ tunnel_target(struct conn *conn, const char *path)
 		    "tunnel: %s", errstr);
 		return -1;
 	}
-	conn->have_target = 1;
 	/* A Host without a port means the tunnel's port. */
 	memset(&hp, 0, sizeof hp);
 	uri_hostport_split(host, strlen(host), 0, &hp);
 	if (conn->target.port == 443 && hp.port.len == 0)
 		conn->target.port = conn->tunnel.port;
+	conn_target_known(conn);
 	if (conn->target.port != conn->tunnel.port) {
 		conn_fail(conn, 400, "host_mismatch", "the Host header (%.100s) "
 		    "names another port than the CONNECT target (%d)", host,
@@ -172,8 +172,7 @@ tunnel_origin_event_cb(struct bufferevent *bev, short what, void *arg)
 	if (conn->state == CONN_CONNECT) {
 		msg = upstream_connect_error(bev, conn->origin_name,
 		    conn->origin_port, &kind);
-		conn_fail(conn, 502, kind == UPSTREAM_ERR_DNS ?
-		    "upstream_dns" : "upstream_unreachable", "%s", msg);
+		conn_fail(conn, 502, upstream_error_code(kind), "%s", msg);
 		free(msg);
 		return;
 	}
@@ -275,7 +274,7 @@ tunnel_start(struct conn *conn)
 	conn->target.host = xstrdup(conn->tunnel.host);
 	conn->target.port = conn->tunnel.port;
 	conn->target.target = xstrdup("/");
-	conn->have_target = 1;
+	conn_target_known(conn);
 	conn->origin_host = xstrdup(conn->tunnel.host);
 	conn->origin_name = xstrdup(conn->tunnel.host);
 	conn->origin_port = conn->tunnel.port;

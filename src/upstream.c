@@ -367,3 +367,18 @@ upstream_host_invalid(const char *host)
 	return (len == 7 && strncasecmp(host, "invalid", 7) == 0) ||
 	    (len > 8 && strncasecmp(host + len - 8, ".invalid", 8) == 0);
 }
+
+/* Return patchscope's error code for a kind of failure ("upstream_dns"). */
+const char *
+upstream_error_code(enum upstream_error kind)
+{
+	switch (kind) {
+	case UPSTREAM_ERR_DNS:
+		return "upstream_dns";
+	case UPSTREAM_ERR_TLS:
+		return "upstream_tls";
+	case UPSTREAM_ERR_CONNECT:
+		break;
+	}
+	return "upstream_unreachable";
+}

@@ -59,6 +59,8 @@ unsigned upstream_pool_idle(const struct upstream_pool *);
  */
 struct bufferevent *upstream_connect(struct upstream_pool *, int tls,
 	    const char *name, const char *host, int port, char **cause);
+/* Return patchscope's error code for a kind of failure ("upstream_dns"). */
+const char *upstream_error_code(enum upstream_error);
 /* Return nonzero for names under .invalid, which never resolve. */
 int	upstream_host_invalid(const char *host);
 /*

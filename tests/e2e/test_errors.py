@@ -174,6 +174,16 @@ class Errors(harness.TestCase):
                        % (url, self.fake.port + 1), 400, "host_mismatch")
         self.assert_origin_untouched()
         self.assert_serves(proxy, self.fake)
+        # The log names the request's URL (its query redacted), not "-".
+        self.raw_error(proxy, b"GET %s?token=s3cret-x HTTP/1.1\r\n"
+                       b"Host: example.com\r\n\r\n" % url, 400,
+                       "host_mismatch")
+        line = self.wait_log(
+            proxy, r"GET (\S+) -> 400 host_mismatch.*\n(?![\s\S]*host_mism)",
+            what="the host_mismatch line").group(1)
+        self.assertTrue(line.startswith(self.fake.url + "/_fake/echo?token="),
+                        line)
+        self.assertNotIn("s3cret-x", proxy.log())
 
     def test_400_unsupported_scheme(self):
         proxy = self.start_proxy()
