@@ -1859,6 +1859,100 @@ START_TEST(fast_decoder_reads_real_cassettes_as_jansson_does)
 }
 END_TEST
 
+/* Decode the text of one entry with json_loadb and cassette_entry_decode. */
+static int
+decode_alone(const char *text, struct exchange *x)
+{
+	json_error_t	 err;
+	json_t		*e;
+	char		*cause = NULL;
+	int		 rc;
+
+	exchange_init(x);
+	e = json_loadb(text, strlen(text), JSON_ALLOW_NUL, &err);
+	if (e == NULL)
+		return -1;
+	rc = cassette_entry_decode(e, x, &cause);
+	json_decref(e);
+	free(cause);
+	if (rc == -1)
+		exchange_free(x);
+	return rc;
+}
+
+/*
+ * One file whose entries take turns between the fast decoder and the slow
+ * way, with strings longer than the scratch the loader keeps from one
+ * entry to the next: each entry comes out as it does alone.
+ */
+START_TEST(parse_mixes_fast_and_slow_entries)
+{
+	const size_t		 nf = sizeof fast_entries /
+				    sizeof fast_entries[0];
+	const size_t		 ns = sizeof slow_entries /
+				    sizeof slow_entries[0];
+	struct buf		 doc = { NULL, 0, 0 };
+	struct buf		 big = { NULL, 0, 0 }, bigslow = { NULL, 0, 0 };
+	struct cassette_layout	 l;
+	struct keep		 k;
+	struct exchange		 alone;
+	const char		**texts, *field = "";
+	char			*cause;
+	size_t			 i, n = 0, nslow = 0;
+
+	/* A 200 KB header value; the same again with a member twice. */
+	buf_adds(&big, "{" REQ ", \"response\": {\"status\": 200, "
+	    "\"headers\": [{\"name\": \"X-Big\", \"value\": \"");
+	for (i = 0; i < 20000; i++)
+		buf_adds(&big, i % 100 == 0 ? "\\u00e9" : "0123456789");
+	buf_adds(&big, "\"}]}");
+	buf_add(&bigslow, big.data, big.len);
+	buf_adds(&big, "}");
+	buf_adds(&bigslow, ", \"time\": 1, \"time\": 2}");
+
+	texts = xcalloc(2 * (nf + ns) + 4, sizeof *texts);
+	for (i = 0; i < nf || i < ns; i++) {
+		texts[n++] = fast_entries[i % nf];
+		if (i % 4 == 0)
+			texts[n++] = i % 8 == 0 ? big.data : bigslow.data;
+		if (i < ns && decode_alone(slow_entries[i], &alone) == 0) {
+			exchange_free(&alone);
+			texts[n++] = slow_entries[i];
+			nslow++;
+		}
+	}
+	ck_assert_uint_gt(nslow, 0);
+	buf_adds(&doc, "{\"log\": {\"entries\": [");
+	for (i = 0; i < n; i++) {
+		buf_adds(&doc, i == 0 ? "\n" : ",\n");
+		buf_adds(&doc, texts[i]);
+	}
+	buf_adds(&doc, "\n]}}");
+
+	k.v = xcalloc(n, sizeof *k.v);
+	k.n = 0;
+	k.cap = n;
+	cause = NULL;
+	ck_assert_msg(cassette_parse(doc.data, doc.len, keep_cb, &k, &l,
+	    &cause) == 0, "%s", cause);
+	ck_assert_uint_eq(k.n, n);
+	ck_assert_uint_eq(l.nentries, n);
+	ck_assert_int_eq(doc.data[l.insert_at], '\n');
+	for (i = 0; i < n; i++) {
+		ck_assert_int_eq(decode_alone(texts[i], &alone), 0);
+		ck_assert_msg(exchange_equal(&alone, &k.v[i], &field),
+		    "entry %zu: %s differs: %.200s", i, field, texts[i]);
+		exchange_free(&alone);
+		exchange_free(&k.v[i]);
+	}
+	free(k.v);
+	free(texts);
+	buf_free(&doc);
+	buf_free(&big);
+	buf_free(&bigslow);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -1905,6 +1999,7 @@ main(void)
 	tcase_add_test(tc, fast_decoder_takes_huge_strings);
 	tcase_add_test(tc, fast_decoder_takes_the_deepest_diagnoses);
 	tcase_add_test(tc, fast_decoder_reads_real_cassettes_as_jansson_does);
+	tcase_add_test(tc, parse_mixes_fast_and_slow_entries);
 	suite_add_tcase(s, tc);
 	return unit_run(s);
 }
