@@ -446,18 +446,6 @@ conn_exchange_finish(struct conn *conn)
 		event_active(conn->resume, EV_TIMEOUT, 1);
 }
 
-/* conn->target is set: note it, and give the exchange its URL. */
-void
-conn_target_known(struct conn *conn)
-{
-	struct buf	url = { NULL, 0, 0 };
-
-	conn->have_target = 1;
-	conn_abs_url(conn, &url);
-	capture_request_url(&conn->cap, buf_str(&url));
-	buf_free(&url);
-}
-
 /* The absolute URL of the current request ("" before it is known). */
 void
 conn_abs_url(struct conn *conn, struct buf *b)

@@ -62,7 +62,7 @@ replay_target(struct conn *conn, const char *path)
 		    "Host header: %s", errstr);
 		return -1;
 	}
-	conn_target_known(conn);
+	request_target_known(conn);
 	conn->origin_form = 1;
 	return 0;
 }

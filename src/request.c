@@ -116,7 +116,7 @@ request_target(struct conn *conn)
 		    errstr);
 		return -1;
 	}
-	conn_target_known(conn);
+	request_target_known(conn);
 	return 0;
 }
 
@@ -132,6 +132,18 @@ request_host(struct conn *conn, const char **host)
 	}
 	*host = http_headers_get(&conn->client.headers, HTTP_HOST);
 	return 0;
+}
+
+/* conn->target is set: note it, and give the exchange its URL. */
+void
+request_target_known(struct conn *conn)
+{
+	struct buf	url = { NULL, 0, 0 };
+
+	conn->have_target = 1;
+	conn_abs_url(conn, &url);
+	capture_request_url(&conn->cap, buf_str(&url));
+	buf_free(&url);
 }
 
 /* Is this a request of the profile API, and is its body to be checked? */

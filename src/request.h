@@ -22,4 +22,7 @@ int	request_head(struct conn *);
  */
 int	request_host(struct conn *, const char **host);
 
+/* conn->target is set: note it, and give the exchange its URL. */
+void	request_target_known(struct conn *);
+
 #endif

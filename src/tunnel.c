@@ -85,7 +85,7 @@ tunnel_target(struct conn *conn, const char *path)
 	uri_hostport_split(host, strlen(host), 0, &hp);
 	if (conn->target.port == 443 && hp.port.len == 0)
 		conn->target.port = conn->tunnel.port;
-	conn_target_known(conn);
+	request_target_known(conn);
 	if (conn->target.port != conn->tunnel.port) {
 		conn_fail(conn, 400, "host_mismatch", "the Host header (%.100s) "
 		    "names another port than the CONNECT target (%d)", host,
@@ -274,7 +274,7 @@ tunnel_start(struct conn *conn)
 	conn->target.host = xstrdup(conn->tunnel.host);
 	conn->target.port = conn->tunnel.port;
 	conn->target.target = xstrdup("/");
-	conn_target_known(conn);
+	request_target_known(conn);
 	conn->origin_host = xstrdup(conn->tunnel.host);
 	conn->origin_name = xstrdup(conn->tunnel.host);
 	conn->origin_port = conn->tunnel.port;
