@@ -229,7 +229,12 @@ diag_error_text(const json_error_t *err)
 	return r;
 }
 
-/* Compare two segments of a pointer: array indices as numbers. */
+/*
+ * Compare two segments of a pointer: array indices (all digits) first, as
+ * numbers, then other keys by byte. Index-like keys of an object go first
+ * too: ordering them by number but by byte against other keys ("10" <
+ * "1a" < "9" < "10") would give qsort no total order.
+ */
 static int
 diag_segment_cmp(const char *a, size_t la, const char *b, size_t lb)
 {
@@ -237,7 +242,9 @@ diag_segment_cmp(const char *a, size_t la, const char *b, size_t lb)
 
 	num_a = la > 0 && strspn(a, "0123456789") >= la;
 	num_b = lb > 0 && strspn(b, "0123456789") >= lb;
-	if (num_a && num_b && la != lb)
+	if (num_a != num_b)
+		return num_a ? -1 : 1;
+	if (num_a && la != lb)
 		return la < lb ? -1 : 1;
 	r = memcmp(a, b, la < lb ? la : lb);
 	if (r != 0)
