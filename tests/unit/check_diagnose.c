@@ -1212,6 +1212,39 @@ START_TEST(order_is_by_path_then_code_with_numeric_indices)
 }
 END_TEST
 
+/*
+ * Keys that look like indices ("9", "10") beside others ("1a", "-x") at
+ * one level: the order is one total order, whatever the order of the keys
+ * in the body (index-like keys first, by number, then the others by byte).
+ * The path comparison used to mix both rules ("10" < "1a" < "9" < "10"),
+ * so the order followed the body's and qsort was handed no total order.
+ */
+START_TEST(order_of_mixed_keys_does_not_follow_the_body)
+{
+	static const char *const	 keys[] = { "10", "1a", "9", "-x" };
+	struct buf			 b = { NULL, 0, 0 };
+	struct run			 r;
+	size_t				 i, k;
+
+	for (i = 0; i < 4; i++) {
+		buf_reset(&b);
+		buf_adds(&b, "{'actions': [{'type': 'SMS', 'anchor': "
+		    "'BOOKING_CREATED', 'to': 'x', 'body': 'y'");
+		for (k = 0; k < 4; k++)
+			buf_printf(&b, ", '%s': 1", keys[(i + k) % 4]);
+		buf_adds(&b, "}]}");
+		run(&r, buf_str(&b), NULL, NULL, NULL);
+		expect_only(&r,
+		    "warning action.field.unknown /actions/0/9\n"
+		    "warning action.field.unknown /actions/0/10\n"
+		    "warning action.field.unknown /actions/0/-x\n"
+		    "warning action.field.unknown /actions/0/1a\n");
+		run_free(&r);
+	}
+	buf_free(&b);
+}
+END_TEST
+
 START_TEST(appends_after_what_the_list_already_holds)
 {
 	struct run	r;
@@ -1585,6 +1618,7 @@ main(void)
 	tcase_add_test(tc, profile_headers_without_webhooks_are_left_alone);
 	tcase_add_test(tc, fields_on_a_patch_is_only_advice);
 	tcase_add_test(tc, order_is_by_path_then_code_with_numeric_indices);
+	tcase_add_test(tc, order_of_mixed_keys_does_not_follow_the_body);
 	tcase_add_test(tc, appends_after_what_the_list_already_holds);
 	tcase_add_test(tc, many_errors_are_capped_with_a_note);
 	tcase_add_test(tc, one_mebibyte_patch_is_diagnosed_fast);
