@@ -7,15 +7,18 @@
  *
  * While the server's loop runs (log_buffer_start), lines are collected and
  * written together once per loop pass, or as soon as LOG_BUF_BYTES are
- * waiting: a busy proxy then costs one write(2) per pass, not one per
- * exchange. Lines are only ever written whole, so two processes sharing a
- * terminal or a file never see each other's lines cut. Warnings and errors
+ * waiting: a busy proxy then costs a write(2) per pass (per PIPE_BUF bytes
+ * of lines), not one per exchange. Each write holds whole lines and, where
+ * the lines allow, at most PIPE_BUF bytes, so two processes sharing a
+ * terminal, a file or a pipe never see each other's lines cut. Warnings and errors
  * go out at once (with what was waiting before them), and what is waiting
  * is written at exit, including exit() after a fatal error.
  */
 #include "config.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <poll.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,20 +52,56 @@ static struct {
 static void	log_vwrite(const char *, const char *, va_list, int)
 		    __attribute__((format(printf, 2, 0)));
 
-/* Write all of p to stderr (a line, or lines, whole). */
+/*
+ * Write all of p to stderr (a line, or lines, whole). A full pipe or a
+ * non-blocking stderr is waited for (a moment at a time) rather than cut.
+ */
 static void
 log_write_all(const char *p, size_t len)
 {
-	ssize_t	n;
+	struct pollfd	pfd;
+	ssize_t		n;
 
 	while (len > 0) {
 		n = write(STDERR_FILENO, p, len);
 		if (n < 0 && errno == EINTR)
 			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			pfd.fd = STDERR_FILENO;
+			pfd.events = POLLOUT;
+			if (poll(&pfd, 1, 1000) > 0)
+				continue;
+			return;
+		}
 		if (n <= 0)
 			return;
 		p += n;
 		len -= (size_t)n;
+	}
+}
+
+/*
+ * Write whole lines, at most PIPE_BUF bytes a write where the lines allow:
+ * POSIX keeps such a write to a pipe in one piece, so another process
+ * sharing the pipe (2>&1 | tee) never lands inside one of our lines.
+ */
+static void
+log_write_lines(const char *p, size_t len)
+{
+	const char	*nl;
+	size_t		 n;
+
+	while (len > 0) {
+		n = len <= PIPE_BUF ? len : PIPE_BUF;
+		/* The last line end within the first n bytes. */
+		nl = n < len ? memrchr(p, '\n', n) : p + n - 1;
+		if (nl == NULL)
+			/* One line longer than PIPE_BUF: it goes out whole. */
+			nl = memchr(p, '\n', len);
+		n = nl != NULL ? (size_t)(nl - p) + 1 : len;
+		log_write_all(p, n);
+		p += n;
+		len -= n;
 	}
 }
 
@@ -73,7 +112,7 @@ log_flush(void)
 	int	saved = errno;
 
 	if (log_out.len > 0) {
-		log_write_all(log_out.buf, log_out.len);
+		log_write_lines(log_out.buf, log_out.len);
 		log_out.len = 0;
 	}
 	errno = saved;
@@ -96,13 +135,13 @@ log_emit(const char *line, size_t len, int now)
 	if (log_out.flush == NULL) {
 		/* Anything stdio holds for stderr goes first. */
 		fflush(stderr);
-		log_write_all(line, len);
+		log_write_lines(line, len);
 		return;
 	}
 	if (log_out.len + len > sizeof log_out.buf)
 		log_flush();
 	if (len > sizeof log_out.buf)
-		log_write_all(line, len);
+		log_write_lines(line, len);
 	else {
 		memcpy(log_out.buf + log_out.len, line, len);
 		log_out.len += len;

@@ -34,7 +34,10 @@
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
-/* As redact.c: deeper JSON containers are not looked into. */
+/*
+ * As REDACT_MAX_DEPTH (redact_local.h): deeper JSON containers are not
+ * looked into.
+ */
 #define JSON_DEPTH	64
 
 static const char *ctypes[] = {
