@@ -28,6 +28,7 @@
 #include "cassette_local.h"
 #include "exchange.h"
 #include "utf8.h"
+#include "uri.h"
 #include "xmalloc.h"
 
 #define CASSETTE_KEY_MAX	16	/* longest member name the loader
@@ -162,19 +163,6 @@ cassette_scan_ws(struct cassette_scan *s)
 	s->off = off;
 }
 
-/* The value of a hex digit of a \u escape, or -1. */
-static int
-hex_value(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Read the four hex digits of a \u escape at off. */
 static int
 scan_hex4(struct cassette_scan *s, unsigned *v)
@@ -183,7 +171,7 @@ scan_hex4(struct cassette_scan *s, unsigned *v)
 
 	*v = 0;
 	for (i = 0; i < 4; i++) {
-		d = hex_value(cassette_scan_peek(s));
+		d = uri_hex_value(cassette_scan_peek(s));
 		if (d < 0)
 			return scan_fail(s, "bad \\u escape in a string");
 		*v = *v << 4 | (unsigned)d;
@@ -356,7 +344,7 @@ unescape_hex4(const char *p)
 	int		i;
 
 	for (i = 0; i < 4; i++)
-		v = v << 4 | (uint32_t)hex_value((unsigned char)p[i]);
+		v = v << 4 | (uint32_t)uri_hex_value((unsigned char)p[i]);
 	return v;
 }
 

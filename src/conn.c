@@ -180,6 +180,15 @@ conn_reset_exchange(struct conn *conn)
 	half_reset_message(&conn->origin);
 }
 
+/* The origin took bytes: note progress, let the client read again. */
+void
+conn_origin_drained(struct conn *conn)
+{
+	conn_touch(conn);
+	if (conn->state != CONN_DRAIN)
+		half_unthrottle(&conn->client);
+}
+
 /* Give the origin connection back to the pool (reusable) or close it. */
 void
 conn_origin_release(struct conn *conn, int reusable)
@@ -465,34 +474,6 @@ conn_profile_key(struct conn *conn, struct buf *key)
 	    conn->proxy->mode == PROXY_REPLAY);
 }
 
-/* Diagnose the complete PATCH body of the exchange. */
-void
-conn_diagnose(struct conn *conn)
-{
-	struct proxy		*p = conn->proxy;
-	const struct buf	*body;
-	struct buf		 key = { NULL, 0, 0 };
-	const char		*cause;
-
-	conn->inspect_req = 0;
-	conn->cap.diagnosed = 1;
-	/* The exchange goes to the sinks whole: its headers say its coding. */
-	if (conn->cap.req_headers.n == 0)
-		capture_request_headers(&conn->cap, &conn->client.headers);
-	body = capture_request_decoded(&conn->cap, http_headers_get(
-	    &conn->client.headers, HTTP_CONTENT_ENCODING), &cause);
-	if (body == NULL) {
-		log_info("[#%" PRIu64 "] note: PATCH body not inspected: %s",
-		    conn->id, cause);
-		return;
-	}
-	conn_profile_key(conn, &key);
-	profile_check(p->rules, p->snapshots, p->mode == PROXY_REPLAY ?
-	    p->seed : NULL, buf_str(&key), &conn->ref, buf_str(body),
-	    body->len, &conn->cap.diags);
-	buf_free(&key);
-}
-
 /* Client half ops. */
 
 static void
@@ -542,7 +523,7 @@ client_done(struct half *c)
 
 	capture_request_done(&conn->cap);
 	if (conn->inspect_req)
-		conn_diagnose(conn);
+		request_diagnose(conn);
 	if (conn->handler != NULL && conn->handler->request_done != NULL)
 		conn->handler->request_done(conn);
 	if (conn_finishing(conn) || conn->state == CONN_WAIT_REQUEST)

@@ -193,10 +193,10 @@ void	conn_exchange_done(struct conn *, int status, const char *code,
 	    const char *message);
 /* The absolute URL of the current request ("" before it is known). */
 void	conn_abs_url(struct conn *, struct buf *);
+/* The origin took bytes: note progress, let the client read again. */
+void	conn_origin_drained(struct conn *);
 /* Give the origin connection back to the pool (reusable) or close it. */
 void	conn_origin_release(struct conn *, int reusable);
-/* Diagnose the complete PATCH body of the exchange. */
-void	conn_diagnose(struct conn *);
 /* The key of a profile's snapshot: host:port, or "replay". */
 void	conn_profile_key(struct conn *, struct buf *);
 /* Set the client's bufferevent callbacks (after a TLS layer is added). */

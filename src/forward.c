@@ -398,9 +398,7 @@ origin_write_cb(struct bufferevent *bev, void *arg)
 	struct conn	*conn = arg;
 
 	(void)bev;
-	conn_touch(conn);
-	if (conn->state != CONN_DRAIN)
-		half_unthrottle(&conn->client);
+	conn_origin_drained(conn);
 }
 
 /* Retry once on a fresh connection when a reused one was stale. */

@@ -19,6 +19,7 @@
 #include "conn.h"
 #include "half.h"
 #include "http.h"
+#include "log.h"
 #include "options.h"
 #include "profile.h"
 #include "proxy.h"
@@ -144,6 +145,34 @@ request_target_known(struct conn *conn)
 	conn_abs_url(conn, &url);
 	capture_request_url(&conn->cap, buf_str(&url));
 	buf_free(&url);
+}
+
+/* Diagnose the complete PATCH body of the exchange. */
+void
+request_diagnose(struct conn *conn)
+{
+	struct proxy		*p = conn->proxy;
+	const struct buf	*body;
+	struct buf		 key = { NULL, 0, 0 };
+	const char		*cause;
+
+	conn->inspect_req = 0;
+	conn->cap.diagnosed = 1;
+	/* The exchange goes to the sinks whole: its headers say its coding. */
+	if (conn->cap.req_headers.n == 0)
+		capture_request_headers(&conn->cap, &conn->client.headers);
+	body = capture_request_decoded(&conn->cap, http_headers_get(
+	    &conn->client.headers, HTTP_CONTENT_ENCODING), &cause);
+	if (body == NULL) {
+		log_info("[#%" PRIu64 "] note: PATCH body not inspected: %s",
+		    conn->id, cause);
+		return;
+	}
+	conn_profile_key(conn, &key);
+	profile_check(p->rules, p->snapshots, p->mode == PROXY_REPLAY ?
+	    p->seed : NULL, buf_str(&key), &conn->ref, buf_str(body),
+	    body->len, &conn->cap.diags);
+	buf_free(&key);
 }
 
 /* Is this a request of the profile API, and is its body to be checked? */

@@ -25,4 +25,7 @@ int	request_host(struct conn *, const char **host);
 /* conn->target is set: note it, and give the exchange its URL. */
 void	request_target_known(struct conn *);
 
+/* The whole PATCH body is in: diagnose it (once, decoded). */
+void	request_diagnose(struct conn *);
+
 #endif

@@ -149,9 +149,7 @@ tunnel_origin_write_cb(struct bufferevent *bev, void *arg)
 	struct conn	*conn = arg;
 
 	(void)bev;
-	conn_touch(conn);
-	if (conn->state != CONN_DRAIN)
-		half_unthrottle(&conn->client);
+	conn_origin_drained(conn);
 }
 
 static void

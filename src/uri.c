@@ -40,8 +40,9 @@ uri_unreserved(int c)
 	    c == '~';
 }
 
-static int
-uri_hex(int c)
+/* Return the value of a hex digit, or -1. */
+int
+uri_hex_value(int c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -166,8 +167,8 @@ uri_decode(const char *s, size_t len, char *out, int flags)
 	for (i = 0; i < len; i++) {
 		c = s[i];
 		if (c == '%' && i + 2 < len) {
-			hi = uri_hex((unsigned char)s[i + 1]);
-			lo = uri_hex((unsigned char)s[i + 2]);
+			hi = uri_hex_value((unsigned char)s[i + 1]);
+			lo = uri_hex_value((unsigned char)s[i + 2]);
 			if (hi >= 0 && lo >= 0 && ((hi | lo) != 0 ||
 			    !(flags & URI_DECODE_KEEP_NUL))) {
 				out[n++] = (char)(hi << 4 | lo);

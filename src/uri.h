@@ -112,4 +112,7 @@ int	uri_query_cmp(const struct uri_query *, const struct uri_query *);
 /* Compare two spans as bytes, a prefix first: <0, 0 or >0. */
 int	uri_span_cmp(struct uri_span, struct uri_span);
 
+/* Return the value of a hex digit (0-9, a-f, A-F), or -1. */
+int	uri_hex_value(int c);
+
 #endif
