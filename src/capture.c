@@ -62,6 +62,7 @@ capture_begin(struct capture *cap, size_t max_body)
 	cap->record = cap->keep_req = cap->keep_resp = cap->learn_resp = 0;
 	cap->max_body = max_body;
 	cap->method = NULL;
+	cap->target = NULL;
 	free(cap->url);
 	cap->url = NULL;
 	cap->http10 = 0;
@@ -111,12 +112,35 @@ capture_request(struct capture *cap, const char *method, int http10)
 	cap->http10 = http10;
 }
 
-/* Note the request's absolute URL once it is known. */
+/* Note the request's target once it is known (borrowed). */
+void
+capture_request_target(struct capture *cap, const struct http_url *target)
+{
+	free(cap->url);
+	cap->url = NULL;
+	cap->target = target;
+}
+
+/* Note the request's absolute URL (a copy is kept). */
 void
 capture_request_url(struct capture *cap, const char *url)
 {
 	free(cap->url);
 	cap->url = xstrdup(url);
+	cap->target = NULL;
+}
+
+/* The request's absolute URL, formatted from its target once; or NULL. */
+static const char *
+capture_url(struct capture *cap)
+{
+	struct buf	b = { NULL, 0, 0 };
+
+	if (cap->url == NULL && cap->target != NULL) {
+		http_url_format(&b, cap->target);
+		cap->url = b.data != NULL ? b.data : xstrdup("");
+	}
+	return cap->url;
 }
 
 /* Record the request's headers as they are sent on (Via dropped). */
@@ -317,7 +341,7 @@ capture_fill_request(struct capture *cap, struct exchange *x,
     const struct http_headers *h, uint64_t wire)
 {
 	x->method = xstrdup(cap->method != NULL ? cap->method : "GET");
-	x->url = xstrdup(cap->url != NULL ? cap->url : "");
+	x->url = xstrdup(capture_url(cap) != NULL ? cap->url : "");
 	x->http_version = xstrdup(cap->http10 ? "HTTP/1.0" : "HTTP/1.1");
 	exchange_headers_copy(&x->req_headers, h);
 	capture_store_body(&cap->req, cap->max_body, wire, &x->req_body,
@@ -410,9 +434,18 @@ capture_finish(struct capture *cap, const struct redactor *r,
 
 	info->ms = capture_elapsed_ms(cap);
 	/* No response at all (the client left first): nothing to keep. */
-	info->record = cap->record && cap->url != NULL &&
+	info->record = cap->record && (cap->url != NULL ||
+	    cap->target != NULL) &&
 	    (cap->answered || cap->status != 0);
 	info->full = info->record || cap->diags.n > 0;
+	/* No sink wants it (-q, nothing recorded): nothing to build. */
+	for (i = 0; i < nsinks; i++)
+		if (sinks[i].wants == NULL || sinks[i].wants(sinks[i].arg, info))
+			break;
+	if (i == nsinks) {
+		cap->record = 0;
+		return;
+	}
 	exchange_init(&x);
 	if (info->full) {
 		capture_fill(cap, &x, info);
@@ -423,7 +456,7 @@ capture_finish(struct capture *cap, const struct redactor *r,
 	} else {
 		if (cap->method != NULL)
 			x.method = xstrdup(cap->method);
-		x.url = cap->url != NULL ? redact_url(r, cap->url) :
+		x.url = capture_url(cap) != NULL ? redact_url(r, cap->url) :
 		    capture_log_target(target);
 		x.status = info->status;
 		x.time_ms = info->ms;
@@ -433,7 +466,8 @@ capture_finish(struct capture *cap, const struct redactor *r,
 			x.error = xstrdup(info->code);
 	}
 	for (i = 0; i < nsinks; i++)
-		sinks[i].exchange(sinks[i].arg, &x, info);
+		if (sinks[i].wants == NULL || sinks[i].wants(sinks[i].arg, info))
+			sinks[i].exchange(sinks[i].arg, &x, info);
 	cap->record = 0;
 	exchange_free(&x);
 }

@@ -39,6 +39,8 @@ struct capture_info {
 struct capture_sink {
 	void	(*exchange)(void *arg, const struct exchange *,
 		    const struct capture_info *);
+	/* Return nonzero when this exchange is wanted (NULL: always). */
+	int	(*wants)(void *arg, const struct capture_info *);
 	void	*arg;
 };
 
@@ -61,7 +63,10 @@ struct capture {
 	size_t			 max_body;	/* --max-body-buffer */
 	/* Request. */
 	const char		*method;	/* NULL before a request head */
-	char			*url;		/* absolute; NULL when unknown */
+	const struct http_url	*target;	/* borrowed: valid until the
+						   exchange ends */
+	char			*url;		/* absolute, made from target
+						   when first needed, or set */
 	int			 http10;
 	struct http_headers	 req_headers;	/* as sent on, when recorded */
 	struct capture_body	 req;
@@ -91,7 +96,12 @@ void	capture_free(struct capture *);
 double	capture_elapsed_ms(const struct capture *);
 /* Note the request's method (a static string) and version. */
 void	capture_request(struct capture *, const char *method, int http10);
-/* Note the request's absolute URL once it is known. */
+/*
+ * Note the request's target once it is known (borrowed until the exchange
+ * ends; its URL is only formatted if a sink needs it).
+ */
+void	capture_request_target(struct capture *, const struct http_url *);
+/* Note the request's absolute URL (a copy is kept). */
 void	capture_request_url(struct capture *, const char *url);
 /* Record the request's headers as they are sent on (Via dropped). */
 void	capture_request_headers(struct capture *, const struct http_headers *);

@@ -459,11 +459,8 @@ conn_exchange_finish(struct conn *conn)
 void
 conn_abs_url(struct conn *conn, struct buf *b)
 {
-	if (!conn->have_target)
-		return;
-	buf_printf(b, "%s://", conn->target.scheme);
-	http_url_authority(b, &conn->target);
-	buf_adds(b, conn->target.target);
+	if (conn->have_target)
+		http_url_format(b, &conn->target);
 }
 
 /* The key of a profile's snapshot: host:port, or "replay". */

@@ -374,6 +374,16 @@ http_host_matches(const char *host, const struct http_url *u)
 	return port == u->port;
 }
 
+/* Write the absolute URL: "scheme://" authority target. */
+void
+http_url_format(struct buf *b, const struct http_url *u)
+{
+	buf_adds(b, u->scheme);
+	buf_add(b, "://", 3);
+	http_url_authority(b, u);
+	buf_adds(b, u->target);
+}
+
 /* Host value for the URL. */
 void
 http_url_authority(struct buf *b, const struct http_url *u)

@@ -92,6 +92,8 @@ int	http_authority_parse(const char *, struct http_url *, const char **);
 void	http_url_free(struct http_url *);
 /* Return nonzero when a Host header value names the URL's host and port. */
 int	http_host_matches(const char *host, const struct http_url *);
+/* Write the absolute URL: "scheme://" authority target. */
+void	http_url_format(struct buf *, const struct http_url *);
 /* Write the URL's authority as a Host value ("h", "h:p", "[v6]:p"). */
 void	http_url_authority(struct buf *, const struct http_url *);
 

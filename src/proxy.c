@@ -82,6 +82,23 @@ log_sink_cb(void *arg, const struct exchange *x,
 	log_exchange(x, info, p->opts->log_json, p->color);
 }
 
+/* The log wants every exchange unless it is quiet (-q). */
+static int
+log_sink_wants(void *arg, const struct capture_info *info)
+{
+	(void)arg;
+	(void)info;
+	return log_enabled(LOG_LEVEL_INFO);
+}
+
+/* The recorder and the replay index want recorded exchanges only. */
+static int
+record_sink_wants(void *arg, const struct capture_info *info)
+{
+	(void)arg;
+	return info->record;
+}
+
 /* The recorder's sink: a recorded exchange becomes a HAR entry. */
 static void
 recorder_sink_cb(void *arg, const struct exchange *x,
@@ -117,11 +134,13 @@ replay_sink_cb(void *arg, const struct exchange *x,
 /* Add a sink of finished exchanges. */
 static void
 proxy_add_sink(struct proxy *p, void (*cb)(void *, const struct exchange *,
+    const struct capture_info *), int (*wants)(void *,
     const struct capture_info *), void *arg)
 {
 	if (p->nsinks == PROXY_MAX_SINKS)
 		fatalx("too many exchange sinks");
 	p->sinks[p->nsinks].exchange = cb;
+	p->sinks[p->nsinks].wants = wants;
 	p->sinks[p->nsinks].arg = arg;
 	p->nsinks++;
 }
@@ -244,7 +263,7 @@ proxy_new(struct event_base *base, const struct options *opts, char **cause)
 	p->snapshots = snapshot_store_new(SNAPSHOTS);
 	p->redactor = proxy_redactor_new(opts);
 	p->color = log_is_tty();
-	proxy_add_sink(p, log_sink_cb, p);
+	proxy_add_sink(p, log_sink_cb, log_sink_wants, p);
 	ca_dir = ca_default_dir(opts->ca_dir);
 	p->ca = ca_open(ca_dir, LEAF_CACHE, cause);
 	free(ca_dir);
@@ -387,9 +406,9 @@ void
 proxy_set_recorder(struct proxy *p, struct recorder *rec)
 {
 	p->recorder = rec;
-	proxy_add_sink(p, recorder_sink_cb, rec);
+	proxy_add_sink(p, recorder_sink_cb, record_sink_wants, rec);
 	if (p->replay != NULL)
-		proxy_add_sink(p, replay_sink_cb, p->replay);
+		proxy_add_sink(p, replay_sink_cb, record_sink_wants, p->replay);
 }
 
 /*
@@ -405,5 +424,5 @@ proxy_set_replay(struct proxy *p, struct replay_index *idx)
 	p->replay = idx;
 	p->seed = profile_seed_new(idx);
 	if (p->recorder != NULL)
-		proxy_add_sink(p, replay_sink_cb, idx);
+		proxy_add_sink(p, replay_sink_cb, record_sink_wants, idx);
 }

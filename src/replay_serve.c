@@ -204,10 +204,8 @@ replay_fallback_origin(struct conn *conn)
 	http_url_authority(&authority, &conn->target);
 	http_headers_add(&conn->client.headers, HTTP_LIT(HTTP_HOST),
 	    authority.data, authority.len);
-	buf_reset(&authority);
-	conn_abs_url(conn, &authority);
-	capture_request_url(&conn->cap, buf_str(&authority));
 	buf_free(&authority);
+	capture_request_target(&conn->cap, &conn->target);
 	free(conn->origin_host);
 	free(conn->origin_name);
 	conn->origin_host = xstrdup(conn->target.host);

@@ -139,12 +139,8 @@ request_host(struct conn *conn, const char **host)
 void
 request_target_known(struct conn *conn)
 {
-	struct buf	url = { NULL, 0, 0 };
-
 	conn->have_target = 1;
-	conn_abs_url(conn, &url);
-	capture_request_url(&conn->cap, buf_str(&url));
-	buf_free(&url);
+	capture_request_target(&conn->cap, &conn->target);
 }
 
 /* Diagnose the complete PATCH body of the exchange. */

@@ -1646,6 +1646,85 @@ START_TEST(own_answer_has_no_wait_or_receive_time)
 }
 END_TEST
 
+/* A sink that declines every exchange. */
+static int
+never_cb(void *arg, const struct capture_info *info)
+{
+	(void)arg;
+	(void)info;
+	return 0;
+}
+
+/* A sink that wants recorded exchanges only, as the recorder does. */
+static int
+recorded_cb(void *arg, const struct capture_info *info)
+{
+	(void)arg;
+	return info->record;
+}
+
+START_TEST(sinks_get_only_what_they_want)
+{
+	struct capture_info	info;
+
+	sinks[1].wants = never_cb;
+	sinks[2].wants = recorded_cb;
+	request("GET", URL);
+	capture_response(&cap, 200, "OK", NULL);
+	finish_n(&info, 200, NULL, 0, 0, NULL, 3);
+	ck_assert_int_eq(got[0].calls, 1);
+	ck_assert_int_eq(got[1].calls, 0);
+	ck_assert_int_eq(got[2].calls, 0);
+	ck_assert_int_eq(norder, 1);
+}
+END_TEST
+
+START_TEST(no_sink_wanting_it_builds_nothing)
+{
+	struct capture_info	info;
+	struct http_url		u;
+	const char		*errstr;
+
+	sinks[0].wants = never_cb;
+	ck_assert_int_eq(http_url_parse(URL, &u, &errstr), 0);
+	capture_request(&cap, "GET", 0);
+	capture_request_target(&cap, &u);
+	capture_response(&cap, 200, "OK", NULL);
+	finish_n(&info, 200, NULL, 0, 0, NULL, 1);
+	ck_assert_int_eq(got[0].calls, 0);
+	/* The URL was never needed, so never formatted. */
+	ck_assert_ptr_null(cap.url);
+	http_url_free(&u);
+}
+END_TEST
+
+START_TEST(target_is_formatted_only_when_a_sink_needs_it)
+{
+	struct capture_info	 info;
+	struct http_url		 u;
+	const char		*errstr;
+
+	ck_assert_int_eq(http_url_parse("http://api.example:8080/v1/p?"
+	    "token=s3cret&x=1", &u, &errstr), 0);
+	capture_request(&cap, "GET", 0);
+	capture_request_target(&cap, &u);
+	ck_assert_ptr_null(cap.url);
+	capture_response(&cap, 200, "OK", NULL);
+	finish_n(&info, 200, NULL, 0, 0, NULL, 1);
+	ck_assert_int_eq(got[0].calls, 1);
+	/* Formatted from the target, then redacted for the log. */
+	ck_assert_ptr_nonnull(cap.url);
+	ck_assert_str_eq(cap.url, "http://api.example:8080/v1/p?token=s3cret"
+	    "&x=1");
+	ck_assert_ptr_null(strstr(got[0].x.url, "s3cret"));
+	ck_assert_ptr_nonnull(strstr(got[0].x.url, "http://api.example:8080/"
+	    "v1/p?token=redacted:"));
+	capture_begin(&cap, MAX_BODY);
+	ck_assert_ptr_null(cap.target);
+	http_url_free(&u);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -1711,6 +1790,9 @@ main(void)
 	tcase_add_test(tc, free_twice_is_safe);
 	tcase_add_test(tc, timings_follow_the_exchange);
 	tcase_add_test(tc, own_answer_has_no_wait_or_receive_time);
+	tcase_add_test(tc, sinks_get_only_what_they_want);
+	tcase_add_test(tc, no_sink_wanting_it_builds_nothing);
+	tcase_add_test(tc, target_is_formatted_only_when_a_sink_needs_it);
 	suite_add_tcase(s, tc);
 	return unit_run(s);
 }
