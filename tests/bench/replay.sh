@@ -357,8 +357,12 @@ EOF
 				l_load[$v.$round]=$rp_load_s
 				l_rss[$v.$round]=$rp_rss_kb
 				l_hwm[$v.$round]=$rp_hwm_kb
-				[ ${#ps_variants[@]} -gt 1 ] && printf '\n  %-*s              ' "$label_w" ""
-				printf ', replay%s %s s, VmRSS %d MiB, VmHWM %d MiB' "$rv_sfx" "$rp_load_s" $((rp_rss_kb / 1024)) $((rp_hwm_kb / 1024))
+				if [ ${#ps_variants[@]} -gt 1 ]; then
+					printf '\n  %-*s              replay%s %s s, VmRSS %d MiB, VmHWM %d MiB' "$label_w" "" \
+						"$rv_sfx" "$rp_load_s" $((rp_rss_kb / 1024)) $((rp_hwm_kb / 1024))
+				else
+					printf ', replay %s s, VmRSS %d MiB, VmHWM %d MiB' "$rp_load_s" $((rp_rss_kb / 1024)) $((rp_hwm_kb / 1024))
+				fi
 			done
 		fi
 		echo
@@ -536,8 +540,8 @@ EOF
 		for v in "${ps_variants[@]}"; do
 			replay_variant_set "$v"
 			[ "$rv_log" = default ] || continue
-			log_written "replay-1$rv_sfx" "$work/replay-1$rv_sfx/stderr.log"
-			log_written "replay-big$rv_sfx" "$work"/replay-big"$rv_sfx"-[0-9]*/stderr.log
+			log_written "replay-1$rv_sfx" "$work/replay-1$rv_sfx/stderr.log" "$work/replay-1$rv_sfx/stderr.log"
+			log_written "replay-big$rv_sfx" "$work/replay-big$rv_sfx-N/stderr.log" "$work"/replay-big"$rv_sfx"-[0-9]*/stderr.log
 		done
 	fi
 
