@@ -234,8 +234,9 @@ run_replay() {
 	local ng_port=$nginx_port ng_pid=$nginx_pid
 
 	# The replay variants: binary (new, base) x log (quiet, default), keyed
-	# by "KIND:LOG"; each its own PATCHSCOPE_HOME. The first one is the
-	# target of issue 5's lines (the new binary, -q if measured).
+	# by "KIND:LOG"; each its own PATCHSCOPE_HOME, its CA made beforehand.
+	# The first one is the target of issue 5's lines (the new binary, -q if
+	# measured).
 	local main_v="" main_sfx="" t
 	declare -A one_pid one_port one_load one_rss
 	if [ "$with_patchscope" = yes ]; then
@@ -245,6 +246,12 @@ run_replay() {
 		for v in "${ps_variants[@]}"; do
 			replay_variant_set "$v"
 			mkdir -p "$work/patchscope-home$rv_sfx"
+			# Its CA made now, so that no timed start includes making it.
+			PATCHSCOPE_HOME=$work/patchscope-home$rv_sfx "$rv_bin" ca --dir "$work/patchscope-home$rv_sfx" \
+				</dev/null >/dev/null 2>"$work/ca$rv_sfx.log" || {
+				cat "$work/ca$rv_sfx.log" >&2
+				die "$rv_bin ca --dir $work/patchscope-home$rv_sfx failed"
+			}
 			for t in replay-1 replay-big replay-walk; do
 				v_kind[$t$rv_sfx]=$rv_kind
 				v_log[$t$rv_sfx]=$rv_log
