@@ -372,11 +372,39 @@ cassette_empty(struct buf *out, const char *version,
 	buf_adds(out, text);
 	buf_adds(out, "\n    },\n    \"entries\": [");
 	if (layout != NULL) {
+		memset(layout, 0, sizeof *layout);
 		layout->insert_at = out->len;
-		layout->nentries = 0;
+		layout->prefix[0].len = out->len;
+		layout->tail[0].off = out->len;
 	}
-	buf_adds(out, "\n    ]\n  }\n}\n");
+	cassette_closing(out);
+	if (layout != NULL)
+		layout->tail[0].len = out->len - layout->tail[0].off;
 	free(text);
+}
+
+/* Append the bytes after the last entry, as cassette_empty lays them out. */
+void
+cassette_closing(struct buf *out)
+{
+	buf_adds(out, "\n    ]\n  }\n}\n");
+}
+
+/* Say where a cut document ends and which entries are used. */
+char *
+cassette_cut_message(const struct cassette_layout *l)
+{
+	int	one = l->nentries == 1;
+
+	if (l->cut_in_entry)
+		return xasprintf("the cassette ends in the middle of entry "
+		    "%zu (a recording cut off); the %zu complete %s before it "
+		    "%s used", l->nentries, l->nentries, one ? "entry" :
+		    "entries", one ? "is" : "are");
+	return xasprintf("the cassette ends after entry %zu, without its "
+	    "closing brackets (a recording cut off); its %zu %s %s used",
+	    l->nentries - 1, l->nentries, one ? "entry" : "entries",
+	    one ? "is" : "are");
 }
 
 /* Append an entry's text, indented for the entries array. */

@@ -35,12 +35,41 @@ struct json_t *cassette_entry_encode(const struct exchange *);
 int	cassette_entry_decode(const struct json_t *, struct exchange *x,
 	    char **cause);
 
+/* A byte range of a document. */
+struct cassette_span {
+	size_t	off;
+	size_t	len;
+};
+
+#define CASSETTE_PREFIX_SPANS	7
+#define CASSETTE_TAIL_SPANS	3
+
 /* Where a document keeps its entries, found by cassette_parse. */
 struct cassette_layout {
 	size_t	insert_at;	/* byte offset where a new entry goes: just
 				   after the last entry, or just after "["
 				   when the array is empty */
 	size_t	nentries;
+	/*
+	 * The document laid out again so that nothing but closing brackets
+	 * and whitespace follows the entries: members after log.entries
+	 * (in log) and after log (at the top) move, bytes unchanged, to just
+	 * before it. The bytes of prefix, then new entries, then those of
+	 * tail make the whole document with the entries added at the end.
+	 * Spans may be empty; with no such members, prefix is [0, insert_at)
+	 * and tail the rest.
+	 */
+	struct cassette_span prefix[CASSETTE_PREFIX_SPANS];
+	struct cassette_span tail[CASSETTE_TAIL_SPANS];
+	/*
+	 * Set when the document was cut off inside its entries array (or in
+	 * the closing brackets after it), as an interrupted append leaves
+	 * it: the nentries complete entries before the cut are the
+	 * document's, prefix is [0, insert_at) and tail is empty (see
+	 * cassette_closing). cut_in_entry: the cut is inside entry nentries.
+	 */
+	int	cut;
+	int	cut_in_entry;
 };
 
 /*
@@ -52,10 +81,23 @@ struct cassette_layout {
  * line naming the place (line and column or entry number) and the reason:
  * not JSON, not a HAR log, too deeply nested, an entry missing fields. fn
  * returning -1 (with *cause set) stops the parse with that error.
+ * A document cut off after at least one complete entry, inside the entries
+ * array or in the closing brackets after it (a recording interrupted
+ * mid-write), is taken with the entries before the cut and layout->cut
+ * set (the caller warns: cassette_cut_message); with layout NULL it is an
+ * error, as any other cut or damage is.
  */
 int	cassette_parse(const char *data, size_t len,
 	    int (*fn)(struct exchange *, size_t index, void *arg, char **cause),
 	    void *arg, struct cassette_layout *layout, char **cause);
+
+/*
+ * Return one line saying where a cut document ends and which entries are
+ * used (layout->cut set; caller frees).
+ */
+char	*cassette_cut_message(const struct cassette_layout *);
+/* Append the bytes that close a cassette after its last entry. */
+void	cassette_closing(struct buf *out);
 
 /* Write the text of a new, empty cassette and where its entries go. */
 void	cassette_empty(struct buf *out, const char *version,

@@ -36,6 +36,19 @@ struct cassette_scratch {
 };
 
 /*
+ * Where the members of one object are, for the object that holds the
+ * entries (log, at the top; entries, in log): the member that leads to
+ * the entries (its name's first byte and the end of its value), the
+ * first member after it (0 when none) and the end of the last member.
+ */
+struct cassette_marks {
+	size_t	start;
+	size_t	end;
+	size_t	next;
+	size_t	last;
+};
+
+/*
  * A walk over the bytes of a document (or of one entry, for the fast
  * decoder). Each scan function starts on the first byte of what it reads
  * (whitespace already skipped) and stops just past its end.
@@ -53,6 +66,15 @@ struct cassette_scan {
 	int		 entries_seen;
 	size_t		 nentries;
 	size_t		 insert_at;
+	struct cassette_marks top;	/* the top object's, about "log" */
+	struct cassette_marks log;	/* log's, about "entries" */
+	int		 eof;		/* the walk failed at the end of the
+					   bytes: more could have made sense */
+	int		 in_entries;	/* the walk is inside log.entries */
+	size_t		 entries_end;	/* just past its "]", once seen */
+	size_t		 cut_entry;	/* where the entry being read begins,
+					   or 0 between entries */
+	int		 cut;		/* the document was found cut off */
 
 	int		(*fn)(struct exchange *, size_t, void *, char **);
 	void		*arg;

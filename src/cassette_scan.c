@@ -41,7 +41,10 @@
  * it reads (whitespace already skipped) and stops just past its end.
  */
 
-/* What is done with the value of a member named key. */
+/*
+ * What is done with the value of a member named key: return 0, 1 when it
+ * is the member that leads to the entries, or -1.
+ */
 typedef int (*scan_member_fn)(struct cassette_scan *, const char *key);
 
 /* Set the cause to "line L, column C: why" for byte offset at. */
@@ -65,13 +68,65 @@ scan_fail_at(struct cassette_scan *s, size_t at, const char *why)
 	return -1;
 }
 
-/* Fail at the current byte, or at the end of the file if it is reached. */
+/*
+ * Fail at the current byte, or at the end of the file if it is reached:
+ * then more bytes could have made sense of it (s->eof), which is how a
+ * document cut off is told from a broken one.
+ */
 static int
 scan_fail(struct cassette_scan *s, const char *why)
 {
-	if (s->off >= s->len)
+	if (s->off >= s->len) {
 		why = "unexpected end of the file";
+		s->eof = 1;
+	}
 	return scan_fail_at(s, s->off, why);
+}
+
+/* Fail at the end of the file: what is left is the start of something. */
+static int
+scan_fail_cut(struct cassette_scan *s)
+{
+	s->off = s->len;
+	return scan_fail(s, NULL);
+}
+
+/*
+ * Return nonzero when the n bytes at p (fewer than a whole character) are
+ * the start of a valid UTF-8 sequence: a character cut by the end of the
+ * file (RFC 3629 4, the first two bytes' ranges included).
+ */
+static int
+utf8_cut(const unsigned char *p, size_t n)
+{
+	size_t		need, i;
+	unsigned	lo = 0x80, hi = 0xbf;
+
+	if (p[0] >= 0xc2 && p[0] <= 0xdf)
+		need = 2;
+	else if (p[0] >= 0xe0 && p[0] <= 0xef)
+		need = 3;
+	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
+		need = 4;
+	else
+		return 0;
+	if (n >= need)
+		return 0;
+	if (p[0] == 0xe0)
+		lo = 0xa0;
+	else if (p[0] == 0xed)
+		hi = 0x9f;
+	else if (p[0] == 0xf0)
+		lo = 0x90;
+	else if (p[0] == 0xf4)
+		hi = 0x8f;
+	for (i = 1; i < n; i++) {
+		if (p[i] < lo || p[i] > hi)
+			return 0;
+		lo = 0x80;
+		hi = 0xbf;
+	}
+	return 1;
 }
 
 static int
@@ -230,6 +285,11 @@ scan_string(struct cassette_scan *s, char *key)
 					    "lone UTF-16 surrogate in a "
 					    "string");
 				if (u >= 0xd800 && u <= 0xdbff) {
+					/* The low half cut off. */
+					if (s->len - s->off == 0 ||
+					    (s->len - s->off == 1 &&
+					    s->p[s->off] == '\\'))
+						return scan_fail_cut(s);
 					if (s->len - s->off < 2 ||
 					    s->p[s->off] != '\\' ||
 					    s->p[s->off + 1] != 'u')
@@ -259,6 +319,9 @@ scan_string(struct cassette_scan *s, char *key)
 				return scan_fail(s, "bad escape in a string");
 		} else if (c >= 0x80) {
 			seq = utf8_seq_len(s->p + s->off, s->len - s->off);
+			if (seq == 0 && utf8_cut((const unsigned char *)s->p +
+			    s->off, s->len - s->off))
+				return scan_fail_cut(s);
 			if (seq == 0)
 				return scan_fail(s,
 				    "invalid UTF-8 in a string");
@@ -326,6 +389,9 @@ scan_literal(struct cassette_scan *s, const char *word)
 {
 	size_t	n = strlen(word);
 
+	if (s->len - s->off < n && memcmp(s->p + s->off, word,
+	    s->len - s->off) == 0)
+		return scan_fail_cut(s);
 	if (s->len - s->off < n || memcmp(s->p + s->off, word, n) != 0)
 		return scan_fail(s, "expected a value");
 	s->off += n;
@@ -470,11 +536,17 @@ scan_enter(struct cassette_scan *s)
 	return 0;
 }
 
-/* Scan an object, handing each member's value to member. */
+/*
+ * Scan an object, handing each member's value to member; with marks set,
+ * note where its members are.
+ */
 static int
-scan_object(struct cassette_scan *s, scan_member_fn member)
+scan_object(struct cassette_scan *s, scan_member_fn member,
+    struct cassette_marks *marks)
 {
 	char	key[CASSETTE_KEY_MAX];
+	size_t	start;
+	int	rc;
 
 	if (scan_enter(s) == -1)
 		return -1;
@@ -487,6 +559,7 @@ scan_object(struct cassette_scan *s, scan_member_fn member)
 		if (cassette_scan_peek(s) != '"')
 			return scan_fail(s,
 			    "expected a string (a member name)");
+		start = s->off;
 		if (scan_string(s, key) == -1)
 			return -1;
 		cassette_scan_ws(s);
@@ -494,8 +567,17 @@ scan_object(struct cassette_scan *s, scan_member_fn member)
 			return scan_fail(s, "expected ':'");
 		s->off++;
 		cassette_scan_ws(s);
-		if (member(s, key) == -1)
+		rc = member(s, key);
+		if (rc == -1)
 			return -1;
+		if (marks != NULL) {
+			if (rc == 1) {
+				marks->start = start;
+				marks->end = s->off;
+			} else if (marks->end != 0 && marks->next == 0)
+				marks->next = start;
+			marks->last = s->off;
+		}
 		cassette_scan_ws(s);
 		if (cassette_scan_peek(s) == '}')
 			break;
@@ -525,13 +607,19 @@ scan_array(struct cassette_scan *s, int entries)
 	size_t	i;
 
 	/* Until an entry is seen, new ones go just after the "[". */
-	if (entries)
+	if (entries) {
 		s->insert_at = s->off + 1;
+		s->in_entries = 1;
+	}
 	if (scan_enter(s) == -1)
 		return -1;
 	if (cassette_scan_peek(s) == ']') {
 		s->off++;
 		s->depth--;
+		if (entries) {
+			s->in_entries = 0;
+			s->entries_end = s->off;
+		}
 		return 0;
 	}
 	for (i = 0;; i++) {
@@ -550,6 +638,10 @@ scan_array(struct cassette_scan *s, int entries)
 	}
 	s->off++;
 	s->depth--;
+	if (entries) {
+		s->in_entries = 0;
+		s->entries_end = s->off;
+	}
 	return 0;
 }
 
@@ -561,7 +653,7 @@ cassette_scan_value(struct cassette_scan *s)
 
 	switch (c) {
 	case '{':
-		return scan_object(s, scan_any_member);
+		return scan_object(s, scan_any_member, NULL);
 	case '[':
 		return scan_array(s, 0);
 	case '"':
@@ -602,8 +694,11 @@ scan_entry(struct cassette_scan *s, size_t i)
 	char		*why = NULL, *msg;
 	int		 rc;
 
+	/* Where a cut would fall inside this entry; none before its "{". */
+	s->cut_entry = s->off < s->len ? start : 0;
 	if (cassette_scan_value(s) == -1)
 		return -1;
+	s->cut_entry = 0;
 	if (s->p[start] != '{')
 		return scan_fail_plain(s, xasprintf("entry %zu is not an "
 		    "object", i));
@@ -662,7 +757,7 @@ scan_log_member(struct cassette_scan *s, const char *key)
 		if (cassette_scan_peek(s) != '[')
 			return scan_fail_plain(s,
 			    xstrdup("log.entries is not an array"));
-		return scan_array(s, 1);
+		return scan_array(s, 1) == -1 ? -1 : 1;
 	}
 	return cassette_scan_value(s);
 }
@@ -677,11 +772,79 @@ scan_top_member(struct cassette_scan *s, const char *key)
 	if (cassette_scan_peek(s) != '{')
 		return scan_fail_plain(s,
 		    xstrdup("not a HAR file: \"log\" is not an object"));
-	if (scan_object(s, scan_log_member) == -1)
+	if (scan_object(s, scan_log_member, &s->log) == -1)
 		return -1;
 	if (!s->entries_seen)
 		return scan_fail_plain(s, xstrdup("log.entries is missing"));
-	return 0;
+	return 1;
+}
+
+/*
+ * Return nonzero when the walk failed at the end of the bytes with the
+ * document cut off where an interrupted append cuts it: inside the
+ * entries array, or after it with nothing but closing brackets and
+ * whitespace, and after at least one complete entry (a recorder writes
+ * the first entries of a session whole, by rename; see recorder.c).
+ * Anything else cut off (the header, other members) is an error.
+ */
+static int
+scan_is_cut(const struct cassette_scan *s)
+{
+	size_t	i;
+
+	if (!s->eof || s->nentries == 0)
+		return 0;
+	if (s->in_entries)
+		return 1;
+	if (s->entries_end == 0)
+		return 0;
+	for (i = s->entries_end; i < s->len; i++)
+		if (strchr(" \t\r\n}", s->p[i]) == NULL || s->p[i] == '\0')
+			return 0;
+	return 1;
+}
+
+/* Fill in where the entries are, and the document laid out again. */
+static void
+scan_layout(const struct cassette_scan *s, struct cassette_layout *l)
+{
+	const struct cassette_marks	*t = &s->top, *g = &s->log;
+	struct cassette_span		*p = l->prefix, *q = l->tail;
+
+	memset(l, 0, sizeof *l);
+	l->insert_at = s->insert_at;
+	l->nentries = s->nentries;
+	if (s->cut) {
+		l->cut = 1;
+		l->cut_in_entry = s->cut_entry != 0;
+		p[0].len = s->insert_at;
+		return;
+	}
+	/*
+	 * { [members after log] , "log": { [members after entries] ,
+	 * "entries": [ ...  then  ] } }: each run of members keeps its
+	 * bytes, and the separator before it goes after it.
+	 */
+	if (t->next == 0 && g->next == 0) {
+		p[0].len = s->insert_at;
+		q[0] = (struct cassette_span){ s->insert_at,
+		    s->len - s->insert_at };
+		return;
+	}
+	p[0].len = t->start;
+	if (t->next != 0) {
+		p[1] = (struct cassette_span){ t->next, t->last - t->next };
+		p[2] = (struct cassette_span){ t->end, t->next - t->end };
+	}
+	p[3] = (struct cassette_span){ t->start, g->start - t->start };
+	if (g->next != 0) {
+		p[4] = (struct cassette_span){ g->next, g->last - g->next };
+		p[5] = (struct cassette_span){ g->end, g->next - g->end };
+	}
+	p[6] = (struct cassette_span){ g->start, s->insert_at - g->start };
+	q[0] = (struct cassette_span){ s->insert_at, g->end - s->insert_at };
+	q[1] = (struct cassette_span){ g->last, t->end - g->last };
+	q[2] = (struct cassette_span){ t->last, s->len - t->last };
 }
 
 /* Parse a cassette document. */
@@ -716,8 +879,14 @@ cassette_parse(const char *data, size_t len,
 		    "value is not an object"));
 		goto out;
 	}
-	if (scan_object(&s, scan_top_member) == -1)
+	if (scan_object(&s, scan_top_member, &s.top) == -1) {
+		/* Only a caller that is told of a cut gets one. */
+		if (layout != NULL && scan_is_cut(&s)) {
+			s.cut = 1;
+			goto done;
+		}
 		goto out;
+	}
 	cassette_scan_ws(&s);
 	if (s.off != len) {
 		scan_fail(&s, "unexpected text after the end of the document");
@@ -728,15 +897,16 @@ cassette_parse(const char *data, size_t len,
 		    "object has no \"log\""));
 		goto out;
 	}
-	if (layout != NULL) {
-		layout->insert_at = s.insert_at;
-		layout->nentries = s.nentries;
-	}
+done:
+	if (layout != NULL)
+		scan_layout(&s, layout);
 	rc = 0;
 out:
 	for (k = 0; k < sizeof s.scratch / sizeof s.scratch[0]; k++)
 		scratch_free(&s.scratch[k]);
 	if (rc == -1)
 		*cause = s.cause;
+	else
+		free(s.cause);
 	return rc;
 }

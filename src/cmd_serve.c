@@ -115,6 +115,7 @@ static struct replay_index *
 cmd_serve_load(const struct options *opts, struct redactor *redactor)
 {
 	struct cmd_serve_loader	 ctx;
+	struct cassette_layout	 layout;
 	struct cmd_file		 text;
 	struct timespec		 t0, t1;
 	char			*cause = NULL;
@@ -129,8 +130,8 @@ cmd_serve_load(const struct options *opts, struct redactor *redactor)
 	    opts->n_match_headers);
 	ctx.redactor = redactor;
 	ctx.skipped = 0;
-	if (cassette_parse(text.data, text.len, cmd_serve_load_cb, &ctx, NULL,
-	    &cause) != 0) {
+	if (cassette_parse(text.data, text.len, cmd_serve_load_cb, &ctx,
+	    &layout, &cause) != 0) {
 		fprintf(stderr, "patchscope: %s: %s (the file is left as it "
 		    "is)\n", opts->cassette, cause);
 		free(cause);
@@ -139,6 +140,11 @@ cmd_serve_load(const struct options *opts, struct redactor *redactor)
 		return NULL;
 	}
 	cmd_file_close(&text);
+	if (layout.cut) {
+		cause = cassette_cut_message(&layout);
+		log_warnx("%s: %s", opts->cassette, cause);
+		free(cause);
+	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	log_info("replay: %zu entries from %s (%.0f ms)",
 	    replay_count(ctx.idx), opts->cassette,

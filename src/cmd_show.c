@@ -307,6 +307,7 @@ static int
 cmd_show(struct options *opts)
 {
 	struct show_ctx		 ctx;
+	struct cassette_layout	 layout;
 	struct cmd_file		 text;
 	char			*cause = NULL;
 	int			 rc = 2;
@@ -323,12 +324,18 @@ cmd_show(struct options *opts)
 	}
 	ctx.rules = rules_builtin();
 	ctx.snapshots = snapshot_store_new(1024);
-	if (cassette_parse(text.data, text.len, show_entry_cb, &ctx, NULL,
+	if (cassette_parse(text.data, text.len, show_entry_cb, &ctx, &layout,
 	    &cause) != 0) {
 		fflush(stdout);
 		fprintf(stderr, "patchscope: %s: %s\n", opts->operands[0],
 		    cause);
 		goto done;
+	}
+	if (layout.cut) {
+		fflush(stdout);
+		cause = cassette_cut_message(&layout);
+		fprintf(stderr, "patchscope: %s: %s\n", opts->operands[0],
+		    cause);
 	}
 	rc = 0;
 done:

@@ -1,10 +1,13 @@
 /*
- * recorder: appends HAR entries to a cassette file, crash-safely. The file
- * on disk is always a complete, valid cassette: new entries are written
- * with the old ones to FILE.tmp, which is synced and renamed over FILE
- * (then the directory is synced), at most about once a second and at
- * close. A kill -9 loses at most the entries of the last second; a failed
- * write (disk full) keeps the entries in memory and is tried again.
+ * recorder: appends HAR entries to a cassette file, crash-safely, at a
+ * cost per write that follows what is new, not the size of the file. The
+ * first write of a session rewrites the file (FILE.tmp, synced, renamed
+ * over FILE); later ones write the new entries in place over the closing
+ * brackets, then the brackets, then fdatasync. Writes happen at most about
+ * once a second and at close. A kill -9 loses at most the entries of the
+ * last second; it may leave the file cut inside its entries array, which
+ * the loader takes with the entries before the cut (cassette_parse). A
+ * failed write (disk full) keeps the entries in memory and is tried again.
  */
 #ifndef PATCHSCOPE_RECORDER_H
 #define PATCHSCOPE_RECORDER_H
@@ -16,9 +19,11 @@ struct json_t;
 struct recorder;
 
 /*
- * Open path for appending: an existing cassette is checked (it must load)
- * and kept byte for byte; a missing one is created at once, empty, so a
- * bad path fails now. private: create the file readable by its owner only
+ * Open path for appending: an existing cassette is checked (it must load;
+ * one cut off by a crash is taken, with a warning, and made whole at the
+ * first write) and its bytes are kept (members after the entries move
+ * before them at the first write); a missing one is created at once,
+ * empty, so a bad path fails now. private: create the file readable by its owner only
  * (used with --no-redact). Return the recorder, or NULL with *cause set
  * (caller frees).
  */

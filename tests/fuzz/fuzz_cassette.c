@@ -168,7 +168,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	struct buf		 doc = { NULL, 0, 0 }, add = { NULL, 0, 0 };
 	struct buf		 appended = { NULL, 0, 0 };
 	char			*cause = NULL;
-	size_t			 n;
+	size_t			 n, i, k, entry_len, closing_len;
 
 	if (extra == NULL)
 		extra = extra_entry();
@@ -206,9 +206,28 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 		    cause);
 		abort();
 	}
-	buf_add(&appended, data, layout.insert_at);
+	/* Laid out again (members after the entries before them), and a
+	 * cut one closed: as the recorder's first write does. */
+	for (i = 0; i < CASSETTE_PREFIX_SPANS; i++)
+		buf_add(&appended, data + layout.prefix[i].off,
+		    layout.prefix[i].len);
+	k = appended.len;
 	cassette_entry_text(extra, layout.nentries == 0, &appended);
-	buf_add(&appended, data + layout.insert_at, len - layout.insert_at);
+	entry_len = appended.len - k;
+	k = appended.len;
+	if (layout.cut)
+		cassette_closing(&appended);
+	closing_len = appended.len - k;
+	for (i = 0; i < CASSETTE_TAIL_SPANS; i++)
+		buf_add(&appended, data + layout.tail[i].off,
+		    layout.tail[i].len);
+	/* Every byte kept, unless it was after a cut. */
+	k = appended.len - entry_len;
+	if (layout.cut ? k != layout.insert_at + closing_len : k != len) {
+		fprintf(stderr, "fuzz_cassette: %zu bytes laid out of %zu\n",
+		    k, len);
+		abort();
+	}
 	n = load("the cassette with one entry appended", appended.data,
 	    appended.len, &c, again_cb);
 	if (n != c.n + 1) {

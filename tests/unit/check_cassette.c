@@ -1076,7 +1076,7 @@ END_TEST
 START_TEST(empty_cassette_is_exact)
 {
 	struct buf		 b = { NULL, 0, 0 };
-	struct cassette_layout	 l = { 99, 99 };
+	struct cassette_layout	 l = { .insert_at = 99, .nentries = 99 };
 	struct got		 g = { { NULL }, 0, 0 };
 
 	cassette_empty(&b, "0.3.1", &l);
@@ -1953,6 +1953,205 @@ START_TEST(parse_mixes_fast_and_slow_entries)
 }
 END_TEST
 
+/*
+ * A recording cut off mid-write: a document that ends inside its entries
+ * array or in the closing brackets after it, after at least one complete
+ * entry, loads with the entries before the cut when the caller can be
+ * told (a layout). The last entry has escapes, a surrogate pair, UTF-8 of
+ * 2 and 4 bytes, literals and numbers, so the cut falls inside each.
+ */
+static const char cut_doc[] =
+    "{\n  \"log\": {\n    \"version\": \"1.2\",\n    \"entries\": [\n"
+    "      " ENTRY ",\n      " ENTRY ",\n      {" REQ ", " RESP ", "
+    "\"_x\": [true, false, null, -1.5e+3, 0, "
+    "\"\\ud83d\\ude00 \\u00e9 \\n \xc3\xa9\xf0\x9f\x98\x80\"]}\n"
+    "    ]\n  }\n}\n";
+
+START_TEST(parse_takes_a_cut_after_complete_entries)
+{
+	struct got		 g = { { NULL }, 0, 0 };
+	struct cassette_layout	 l;
+	const char		*last, *end_last;
+	char			*cause, *msg, *want;
+	size_t			 len = sizeof cut_doc - 1, cut, whole;
+
+	/* The third entry: from its "{" to just past its "}". */
+	last = strstr(cut_doc, ",\n      {\"request\"");
+	last = strstr(last + 1, ",\n      {\"request\"");
+	ck_assert_ptr_nonnull(last);
+	end_last = strstr(last, "]}\n    ]") + 2;
+	/* Up to the last "}": past it, the document is whole. */
+	for (cut = (size_t)(last - cut_doc); cut < len - 1; cut++) {
+		whole = cut >= (size_t)(end_last - cut_doc) ? 3 : 2;
+		memset(&l, 0xff, sizeof l);
+		cause = parse(cut_doc, cut, &g, &l);
+		ck_assert_msg(cause == NULL, "cut at %zu: %s", cut, cause);
+		ck_assert_uint_eq(g.n, whole);
+		ck_assert_int_eq(l.cut, 1);
+		ck_assert_uint_eq(l.nentries, whole);
+		ck_assert_int_eq(l.cut_in_entry,
+		    cut > (size_t)(last - cut_doc) + 8 && whole == 2);
+		/* New entries go just after the last complete one. */
+		ck_assert_int_eq(cut_doc[l.insert_at - 1], '}');
+		ck_assert_uint_eq(l.prefix[0].off, 0);
+		ck_assert_uint_eq(l.prefix[0].len, l.insert_at);
+		msg = cassette_cut_message(&l);
+		want = whole == 2 && l.cut_in_entry ?
+		    xstrdup("the cassette ends in the middle of entry 2 (a "
+		    "recording cut off); the 2 complete entries before it "
+		    "are used") : xasprintf("the cassette ends after entry "
+		    "%zu, without its closing brackets (a recording cut "
+		    "off); its %zu entries are used", whole - 1, whole);
+		ck_assert_str_eq(msg, want);
+		free(want);
+		free(msg);
+		got_free(&g);
+		/* Without a layout to say so, a cut is an error. */
+		cause = parse(cut_doc, cut, &g, NULL);
+		ck_assert_msg(cause != NULL && strstr(cause,
+		    "unexpected end of the file") != NULL, "cut at %zu: %s",
+		    cut, cause != NULL ? cause : "accepted");
+		free(cause);
+		got_free(&g);
+	}
+	/* Whole, it is not cut. */
+	ck_assert_ptr_null(parse(cut_doc, len, &g, &l));
+	ck_assert_int_eq(l.cut, 0);
+	ck_assert_uint_eq(g.n, 3);
+	got_free(&g);
+}
+END_TEST
+
+/* A cut anywhere else, or damage before the end, is refused as before. */
+START_TEST(parse_refuses_other_cuts_and_damage)
+{
+	struct got		 g = { { NULL }, 0, 0 };
+	struct cassette_layout	 l;
+	struct buf		 b = { NULL, 0, 0 };
+	const char		*second;
+	char			*cause, *plain;
+	size_t			 cut, first;
+	static const char	 after[] = "{\"log\": {\"entries\": [" ENTRY
+	    "], \"pages\": [{\"id\": \"p\"}]}, \"x\": 1}";
+
+	/* In the header, and inside the first entry: no complete entry. */
+	second = strstr(cut_doc, ",\n      {\"request\"");
+	first = (size_t)(second - cut_doc);
+	for (cut = 0; cut < first; cut++) {
+		cause = parse(cut_doc, cut, &g, &l);
+		ck_assert_msg(cause != NULL, "cut at %zu accepted", cut);
+		ck_assert_uint_eq(g.n, 0);
+		plain = parse(cut_doc, cut, &g, NULL);
+		ck_assert_str_eq(cause, plain);
+		free(cause);
+		free(plain);
+	}
+	/* Inside the members after the entries, and after log. */
+	for (cut = (size_t)(strstr(after, "], \"pages\"") - after) + 2;
+	    cut < sizeof after - 1; cut++) {
+		cause = parse(after, cut, &g, &l);
+		ck_assert_msg(cause != NULL, "cut at %zu accepted", cut);
+		free(cause);
+		got_free(&g);
+	}
+	/* A damaged middle entry, the file whole. */
+	buf_add(&b, cut_doc, sizeof cut_doc - 1);
+	b.data[first + 20] = '#';
+	cause = parse(b.data, b.len, &g, &l);
+	got_free(&g);
+	plain = parse(b.data, b.len, &g, NULL);
+	ck_assert_ptr_nonnull(cause);
+	ck_assert_str_eq(cause, plain);
+	free(cause);
+	free(plain);
+	got_free(&g);
+	/* Damage at the very end of the last entry, not a cut. */
+	buf_reset(&b);
+	buf_add(&b, cut_doc, (size_t)(strstr(cut_doc, "]}\n    ]") -
+	    cut_doc));
+	buf_adds(&b, "x");
+	cause = parse(b.data, b.len, &g, &l);
+	ck_assert_ptr_nonnull(cause);
+	ck_assert_ptr_null(strstr(cause, "end of the file"));
+	free(cause);
+	got_free(&g);
+	/* A bad UTF-8 byte, or a lone surrogate, at the very end. */
+	buf_reset(&b);
+	buf_add(&b, cut_doc, (size_t)(strstr(cut_doc, "\xc3\xa9") -
+	    cut_doc));
+	buf_adds(&b, "\xff");
+	cause = parse(b.data, b.len, &g, &l);
+	ck_assert_ptr_nonnull(strstr(cause, "invalid UTF-8"));
+	free(cause);
+	got_free(&g);
+	buf_reset(&b);
+	buf_add(&b, cut_doc, (size_t)(strstr(cut_doc, "\\ude00") -
+	    cut_doc));
+	buf_adds(&b, "x");
+	cause = parse(b.data, b.len, &g, &l);
+	ck_assert_ptr_nonnull(strstr(cause, "lone UTF-16 surrogate"));
+	free(cause);
+	got_free(&g);
+	/* Trailing NUL bytes are not a cut (a complete document or not). */
+	buf_reset(&b);
+	buf_add(&b, cut_doc, 200);
+	buf_add(&b, "\0\0\0", 3);
+	cause = parse(b.data, b.len, &g, &l);
+	ck_assert_ptr_nonnull(cause);
+	ck_assert_ptr_null(strstr(cause, "end of the file"));
+	free(cause);
+	got_free(&g);
+	buf_free(&b);
+}
+END_TEST
+
+/*
+ * The layout moves members after log.entries, and after log, to before
+ * it, so only closing brackets follow the entries; every byte is kept.
+ */
+START_TEST(parse_lays_out_members_after_the_entries_before_them)
+{
+	static const char	 doc[] = "{\n  \"log\": {\n    \"entries\": "
+	    "[\n      " ENTRY "\n    ],\n    \"pages\": [{\"id\": \"p\"}],\n"
+	    "    \"comment\": \"c\"\n  },\n  \"_tool\": {\"k\": [1, 2]}\n}\n";
+	static const char	 want[] = "{\n  \"_tool\": {\"k\": [1, 2]},\n"
+	    "  \"log\": {\n    \"pages\": [{\"id\": \"p\"}],\n    \"comment\": "
+	    "\"c\",\n    \"entries\": [\n      " ENTRY "NEW\n    ]\n  }\n}\n";
+	static const char	 plain[] = "{\"log\": {\"entries\": [" ENTRY
+	    "]}}";
+	struct got		 g = { { NULL }, 0, 0 };
+	struct cassette_layout	 l;
+	struct buf		 b = { NULL, 0, 0 };
+	char			*cause;
+	size_t			 i;
+
+	cause = parse(doc, sizeof doc - 1, &g, &l);
+	ck_assert_ptr_null(cause);
+	got_free(&g);
+	ck_assert_int_eq(l.cut, 0);
+	for (i = 0; i < CASSETTE_PREFIX_SPANS; i++)
+		buf_add(&b, doc + l.prefix[i].off, l.prefix[i].len);
+	buf_adds(&b, "NEW");
+	for (i = 0; i < CASSETTE_TAIL_SPANS; i++)
+		buf_add(&b, doc + l.tail[i].off, l.tail[i].len);
+	ck_assert_str_eq(buf_str(&b), want);
+	ck_assert_uint_eq(b.len, sizeof doc - 1 + 3);
+
+	/* Nothing after the entries: the document as it is, split. */
+	buf_reset(&b);
+	ck_assert_ptr_null(parse(plain, sizeof plain - 1, &g, &l));
+	got_free(&g);
+	ck_assert_uint_eq(l.prefix[0].len, l.insert_at);
+	for (i = 1; i < CASSETTE_PREFIX_SPANS; i++)
+		buf_add(&b, plain + l.prefix[i].off, l.prefix[i].len);
+	ck_assert_uint_eq(b.len, 0);
+	ck_assert_uint_eq(l.tail[0].off, l.insert_at);
+	ck_assert_uint_eq(l.tail[0].len + l.tail[1].len + l.tail[2].len,
+	    sizeof plain - 1 - l.insert_at);
+	buf_free(&b);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -2000,6 +2199,9 @@ main(void)
 	tcase_add_test(tc, fast_decoder_takes_the_deepest_diagnoses);
 	tcase_add_test(tc, fast_decoder_reads_real_cassettes_as_jansson_does);
 	tcase_add_test(tc, parse_mixes_fast_and_slow_entries);
+	tcase_add_test(tc, parse_takes_a_cut_after_complete_entries);
+	tcase_add_test(tc, parse_refuses_other_cuts_and_damage);
+	tcase_add_test(tc, parse_lays_out_members_after_the_entries_before_them);
 	suite_add_tcase(s, tc);
 	return unit_run(s);
 }
