@@ -185,6 +185,23 @@ redact_disabled(const struct redactor *r)
 	return r->disabled;
 }
 
+/*
+ * The markers of the last few values: a client sends the same credential
+ * with every request, and replay redacts every request it matches, so
+ * most markers are ones just made. Values are compared whole (a hash
+ * could be made to collide); a slot's old value is wiped when it is
+ * reused. One thread only, as the whole program.
+ */
+#define MARKER_MEMO		8
+#define MARKER_MEMO_MAX		4096	/* longer values are not kept */
+
+static struct {
+	char	*value;
+	size_t	 len;
+	char	 marker[REDACT_MARKER_LEN + 1];
+} marker_memo[MARKER_MEMO];
+static size_t	marker_memo_next;
+
 /* Write the marker of a value. */
 void
 redact_marker(const char *value, size_t len, char *out)
@@ -192,8 +209,14 @@ redact_marker(const char *value, size_t len, char *out)
 	static const char	 hex[] = "0123456789abcdef";
 	unsigned char		 d[SHA256_DIGEST_LEN];
 	char			*p;
-	int			 i;
+	size_t			 i, slot;
 
+	for (i = 0; i < MARKER_MEMO; i++)
+		if (marker_memo[i].value != NULL && marker_memo[i].len == len &&
+		    memcmp(marker_memo[i].value, value, len) == 0) {
+			memcpy(out, marker_memo[i].marker, REDACT_MARKER_LEN + 1);
+			return;
+		}
 	sha256(value, len, d);
 	memcpy(out, REDACT_PREFIX, sizeof REDACT_PREFIX - 1);
 	p = out + sizeof REDACT_PREFIX - 1;
@@ -202,6 +225,17 @@ redact_marker(const char *value, size_t len, char *out)
 		*p++ = hex[d[i] & 0xf];
 	}
 	*p = '\0';
+	if (len > MARKER_MEMO_MAX)
+		return;
+	slot = marker_memo_next++ % MARKER_MEMO;
+	if (marker_memo[slot].value != NULL) {
+		explicit_bzero(marker_memo[slot].value, marker_memo[slot].len);
+		free(marker_memo[slot].value);
+	}
+	marker_memo[slot].value = xmalloc(len + 1);
+	memcpy(marker_memo[slot].value, value, len);
+	marker_memo[slot].len = len;
+	memcpy(marker_memo[slot].marker, out, REDACT_MARKER_LEN + 1);
 }
 
 /* Return nonzero when s is a marker. */

@@ -1113,6 +1113,61 @@ START_TEST(exchange_redacted_twice_is_the_same)
 }
 END_TEST
 
+/* The marker sha256 gives, worked out here without redact_marker. */
+static void
+marker_by_hand(const char *v, size_t len, char out[REDACT_MARKER_LEN + 1])
+{
+	unsigned char	d[SHA256_DIGEST_LEN];
+	int		i;
+
+	sha256(v, len, d);
+	strcpy(out, REDACT_PREFIX);
+	for (i = 0; i < 6; i++)
+		snprintf(out + strlen(REDACT_PREFIX) + 2 * i, 3, "%02x", d[i]);
+}
+
+/*
+ * Markers of values just seen come from a small memory: whatever the
+ * order, each is the one its own value gives (never a neighbour's, never
+ * stale), for values of one length that differ in one byte, for a value
+ * too long to be kept, and for the empty value.
+ */
+START_TEST(marker_of_a_value_seen_before_is_its_own)
+{
+	char	 want[REDACT_MARKER_LEN + 1], got[REDACT_MARKER_LEN + 1];
+	char	 v[32], *big;
+	size_t	 i, round, n = 5000;
+
+	big = xmalloc(n);
+	memset(big, 'k', n);
+	for (round = 0; round < 3; round++)
+		for (i = 0; i < 20; i++) {
+			/* 20 values of one length, more than are remembered. */
+			snprintf(v, sizeof v, "Bearer tok-%02zu-xyz",
+			    (i * 7 + round) % 20);
+			marker_by_hand(v, strlen(v), want);
+			redact_marker(v, strlen(v), got);
+			ck_assert_str_eq(got, want);
+			redact_marker(v, strlen(v), got);
+			ck_assert_str_eq(got, want);
+			/* The same bytes, one shorter: another marker. */
+			marker_by_hand(v, strlen(v) - 1, want);
+			redact_marker(v, strlen(v) - 1, got);
+			ck_assert_str_eq(got, want);
+			big[i] = (char)('a' + round);
+			marker_by_hand(big, n, want);
+			redact_marker(big, n, got);
+			ck_assert_str_eq(got, want);
+		}
+	marker_by_hand("", 0, want);
+	redact_marker("", 0, got);
+	ck_assert_str_eq(got, want);
+	redact_marker("", 0, got);
+	ck_assert_str_eq(got, want);
+	free(big);
+}
+END_TEST
+
 static Suite *
 redact_suite(void)
 {
@@ -1124,6 +1179,7 @@ redact_suite(void)
 	tcase_add_test(tc, sha256_million_a_in_one_go_and_in_pieces);
 	tcase_add_test(tc, sha256_pieces_equal_whole_at_every_split);
 	tcase_add_test(tc, marker_is_prefix_and_twelve_hex_digits);
+	tcase_add_test(tc, marker_of_a_value_seen_before_is_its_own);
 	tcase_add_test(tc, redact_keeps_hashes_distinct);
 	tcase_add_test(tc, headers_builtin_are_marked_whole);
 	tcase_add_test(tc, headers_cookie_marks_each_value);
