@@ -27,6 +27,8 @@
 #include "cassette_local.h"
 #include "exchange.h"
 #include "http.h"
+#include "uri.h"
+#include "utf8.h"
 #include "xmalloc.h"
 
 struct fast {
@@ -148,6 +150,74 @@ struct fast_pair {
 	size_t	 vlen;
 };
 
+/* Return the value of the four hex digits at p (checked by the scanner). */
+static uint32_t
+unescape_hex4(const char *p)
+{
+	uint32_t	v = 0;
+	int		i;
+
+	for (i = 0; i < 4; i++)
+		v = v << 4 | (uint32_t)uri_hex_value((unsigned char)p[i]);
+	return v;
+}
+
+/*
+ * Undo the escapes of the raw text of a string (n bytes, checked by the
+ * scanner) into dst, which has room for n bytes: no escape is shorter
+ * than what it stands for. Return the length.
+ */
+static size_t
+fast_unescape(const char *p, size_t n, char *dst)
+{
+	const char	*end = p + n;
+	char		*o = dst;
+	uint32_t	 u, lo;
+
+	while (p < end) {
+		if (*p != '\\') {
+			*o++ = *p++;
+			continue;
+		}
+		p++;
+		switch (*p) {
+		case 'b':
+			*o++ = '\b';
+			break;
+		case 'f':
+			*o++ = '\f';
+			break;
+		case 'n':
+			*o++ = '\n';
+			break;
+		case 'r':
+			*o++ = '\r';
+			break;
+		case 't':
+			*o++ = '\t';
+			break;
+		case 'u':
+			u = unescape_hex4(p + 1);
+			p += 4;
+			/* The scanner saw the low half follow. */
+			if (u >= 0xd800 && u <= 0xdbff) {
+				lo = unescape_hex4(p + 3);
+				p += 6;
+				u = 0x10000 + ((u - 0xd800) << 10) +
+				    (lo - 0xdc00);
+			}
+			o += utf8_encode(u, o);
+			break;
+		default:
+			/* " \ / */
+			*o++ = *p;
+			break;
+		}
+		p++;
+	}
+	return (size_t)(o - dst);
+}
+
 /* Return room for n bytes in sc (its contents are lost). */
 static char *
 scratch_get(struct cassette_scratch *sc, size_t n)
@@ -185,7 +255,7 @@ fast_string(struct fast *f, struct cassette_scratch *sc, int flags,
 		*len = rawlen;
 		return 0;
 	}
-	n = cassette_scan_unescape(raw, rawlen, dst);
+	n = fast_unescape(raw, rawlen, dst);
 	dst[n] = '\0';
 	/* Only escapes make NUL, CR and LF: the scanner refuses them raw. */
 	if (((flags & (FAST_NUL | FAST_WIRE)) != 0 &&
@@ -337,7 +407,7 @@ fast_key(struct fast *f, const char *const *names, size_t n, size_t *id)
 	len = rawlen;
 	if (esc) {
 		k = scratch_get(f->key, rawlen);
-		len = cassette_scan_unescape(raw, rawlen, k);
+		len = fast_unescape(raw, rawlen, k);
 		if (memchr(k, '\0', len) != NULL)
 			return -1;
 		key = k;

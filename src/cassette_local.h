@@ -105,12 +105,6 @@ int	cassette_scan_number(struct cassette_scan *s);
  */
 int	cassette_scan_raw(struct cassette_scan *s, const char **raw,
 	    size_t *rawlen, int *esc);
-/*
- * Undo the escapes of the raw text of a string (n bytes, checked by the
- * scanner) into dst, which has room for n bytes: no escape is shorter
- * than what it stands for. Return the length.
- */
-size_t	cassette_scan_unescape(const char *p, size_t n, char *dst);
 
 /* cassette_fast.c */
 
