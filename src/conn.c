@@ -455,14 +455,6 @@ conn_exchange_finish(struct conn *conn)
 		event_active(conn->resume, EV_TIMEOUT, 1);
 }
 
-/* The absolute URL of the current request ("" before it is known). */
-void
-conn_abs_url(struct conn *conn, struct buf *b)
-{
-	if (conn->have_target)
-		http_url_format(b, &conn->target);
-}
-
 /* The key of a profile's snapshot: host:port, or "replay". */
 void
 conn_profile_key(struct conn *conn, struct buf *key)

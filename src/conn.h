@@ -191,8 +191,6 @@ void	conn_exchange_finish(struct conn *);
 /* Hand the exchange to the sinks (code/message: patchscope's error). */
 void	conn_exchange_done(struct conn *, int status, const char *code,
 	    const char *message);
-/* The absolute URL of the current request ("" before it is known). */
-void	conn_abs_url(struct conn *, struct buf *);
 /* The origin took bytes: note progress, let the client read again. */
 void	conn_origin_drained(struct conn *);
 /* Give the origin connection back to the pool (reusable) or close it. */

@@ -247,15 +247,22 @@ head_push(struct half *h)
 	h->in_value = 0;
 }
 
+/* Keep a piece of the request target or reason phrase, within limits. */
+static int
+head_text(struct half *h, struct buf *b, const char *at, size_t len)
+{
+	if (head_count(h, len) != 0)
+		return HPE_USER;
+	buf_add(b, at, len);
+	return 0;
+}
+
 static int
 on_url_cb(llhttp_t *parser, const char *at, size_t len)
 {
 	struct half	*h = parser->data;
 
-	if (head_count(h, len) != 0)
-		return HPE_USER;
-	buf_add(&h->url, at, len);
-	return 0;
+	return head_text(h, &h->url, at, len);
 }
 
 static int
@@ -263,10 +270,7 @@ on_status_cb(llhttp_t *parser, const char *at, size_t len)
 {
 	struct half	*h = parser->data;
 
-	if (head_count(h, len) != 0)
-		return HPE_USER;
-	buf_add(&h->reason, at, len);
-	return 0;
+	return head_text(h, &h->reason, at, len);
 }
 
 static int
