@@ -225,11 +225,10 @@ capture_response(struct capture *cap, int status, const char *reason,
     const struct http_headers *h)
 {
 	cap->status = status;
+	free(cap->reason);
+	cap->reason = xstrdup(reason);
 	clock_gettime(CLOCK_MONOTONIC, &cap->t_resp_head);
-	/* Only the cassette keeps the reason phrase and the headers. */
 	if (cap->record) {
-		free(cap->reason);
-		cap->reason = xstrdup(reason);
 		http_headers_clear(&cap->resp_headers);
 		exchange_headers_copy(&cap->resp_headers, h);
 	}

@@ -123,7 +123,7 @@ void	capture_request_done(struct capture *);
  */
 const struct buf *capture_request_decoded(struct capture *,
 	    const char *encoding, const char **cause);
-/* Note the final response head (reason and headers kept when recorded). */
+/* Note the final response head (status, reason, headers as sent). */
 void	capture_response(struct capture *, int status, const char *reason,
 	    const struct http_headers *);
 /* Keep response body bytes when asked to; 1 as for the request. */
