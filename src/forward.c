@@ -441,6 +441,11 @@ origin_event_cb(struct bufferevent *bev, short what, void *arg)
 	if (what & BEV_EVENT_CONNECTED) {
 		set_nodelay(bufferevent_getfd(bev));
 		o->connected = 1;
+		if (conn->origin_tls)
+			log_debug("[#%" PRIu64 "] TLS with %s:%d: %s", conn->id,
+			    conn->origin_name, conn->origin_port,
+			    upstream_tls_resumed(bev) == 1 ? "session resumed" :
+			    "full handshake");
 		conn_set_state(conn, CONN_WAIT_RESPONSE);
 		conn_arm(conn, conn->client.msg_done ? TIMER_RESPONSE :
 		    TIMER_IDLE);

@@ -24,9 +24,12 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <event2/util.h>
 #include <llhttp.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 
 #include "buf.h"
 #include "half.h"
@@ -34,6 +37,7 @@
 #include "options.h"
 
 #define KEEP_BUF_BYTES		8192	/* buffers kept between messages */
+#define TLS_DIRECT_BYTES	16384	/* one TLS record at most */
 
 static llhttp_settings_t	request_settings;
 static llhttp_settings_t	response_settings;
@@ -88,10 +92,64 @@ half_free_buffers(struct half *h)
 }
 
 /*
+ * Write up to one TLS record straight through the half's SSL, as the
+ * plain path writes straight to the socket. libevent's TLS bufferevent
+ * only writes once the loop reports the socket writable: an epoll_ctl to
+ * ask, a loop pass, the write, an epoll_ctl to stop asking, for every
+ * answer of a kept-alive connection. Return the bytes written: all, or 0.
+ *
+ * Only on a TLS layer of its own over a socket (not a filter, whose
+ * bytes go through another bufferevent) with the handshake done. When
+ * SSL_write does not finish (the socket is full: the record waits inside
+ * OpenSSL), the caller queues all the bytes and the bufferevent retries
+ * the same write from its output, as OpenSSL requires and allows
+ * (libevent sets SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER); on an error, the
+ * bufferevent's own write meets it again and reports it.
+ */
+static size_t
+half_tls_write(struct half *h, const struct iovec *iov, int n)
+{
+	SSL	*ssl;
+	char	 joined[TLS_DIRECT_BYTES];
+	const void *data;
+	size_t	 len = 0;
+	int	 i, r;
+
+	if (bufferevent_getfd(h->bev) < 0 ||
+	    (ssl = bufferevent_openssl_get_ssl(h->bev)) == NULL ||
+	    !SSL_is_init_finished(ssl))
+		return 0;
+	for (i = 0; i < n; i++) {
+		if (iov[i].iov_len > sizeof joined - len)
+			return 0;
+		len += iov[i].iov_len;
+	}
+	if (len == 0)
+		return 0;
+	if (n == 1)
+		data = iov[0].iov_base;
+	else {
+		len = 0;
+		for (i = 0; i < n; i++) {
+			memcpy(joined + len, iov[i].iov_base, iov[i].iov_len);
+			len += iov[i].iov_len;
+		}
+		data = joined;
+	}
+	ERR_clear_error();
+	r = SSL_write(ssl, data, (int)len);
+	if (r > 0 && (size_t)r == len)
+		return len;
+	ERR_clear_error();
+	return 0;
+}
+
+/*
  * Send bytes to a half. When nothing is queued, try the socket first: a
- * small answer then costs one writev and no event registration, which is
- * most of a keep-alive exchange's system calls. What the socket does not
- * take (or any error, which the bufferevent then reports) is queued.
+ * small answer then costs one writev (or one SSL_write) and no event
+ * registration, which is most of a keep-alive exchange's system calls.
+ * What the socket does not take (or any error, which the bufferevent then
+ * reports) is queued.
  */
 static void
 half_writev(struct half *h, struct iovec *iov, int n)
@@ -113,7 +171,8 @@ half_writev(struct half *h, struct iovec *iov, int n)
 		r = writev(bufferevent_getfd(h->bev), iov, n);
 		if (r < 0)
 			r = 0;
-	}
+	} else if (!h->plain && evbuffer_get_length(out) == 0)
+		r = (ssize_t)half_tls_write(h, iov, n);
 	left = (size_t)r;
 	for (i = 0; i < n; i++) {
 		if (left >= iov[i].iov_len) {

@@ -11,6 +11,8 @@
 #include <sys/socket.h>
 #include <errno.h>
 #include <netdb.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -207,12 +209,128 @@ upstream_pool_idle(const struct upstream_pool *p)
 	return p->nidle;
 }
 
+/*
+ * TLS sessions to resume, per origin (TLS name and port): a new
+ * connection to an origin that gave us a session (a TLS 1.3 ticket or a
+ * 1.2 session) resumes it, which skips the certificate exchange and its
+ * signatures on both sides. The cache belongs to the client SSL_CTX (an
+ * SSL holds a reference to its context, so no connection outlives it);
+ * the least recently stored entry makes room. A resumed session carries
+ * the verification of the handshake that made it, for the same name.
+ */
+#define SESSION_SLOTS	64
+
+struct session_slot {
+	char		*key;		/* "name:port"; NULL when free */
+	SSL_SESSION	*sess;
+	uint64_t	 stored;
+};
+
+struct session_cache {
+	struct session_slot	slot[SESSION_SLOTS];
+	uint64_t		clock;
+};
+
+static int	session_cache_idx = -1;	/* SSL_CTX ex_data */
+static int	session_key_idx = -1;	/* SSL ex_data: the slot's key */
+
+static void
+session_cache_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx,
+    long argl, void *argp)
+{
+	struct session_cache	*c = ptr;
+	size_t			 i;
+
+	(void)parent, (void)ad, (void)idx, (void)argl, (void)argp;
+	if (c == NULL)
+		return;
+	for (i = 0; i < SESSION_SLOTS; i++) {
+		free(c->slot[i].key);
+		SSL_SESSION_free(c->slot[i].sess);
+	}
+	free(c);
+}
+
+static void
+session_key_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx,
+    long argl, void *argp)
+{
+	(void)parent, (void)ad, (void)idx, (void)argl, (void)argp;
+	free(ptr);
+}
+
+static struct session_cache *
+session_cache_of(SSL *ssl)
+{
+	return SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), session_cache_idx);
+}
+
+/* OpenSSL hands over a new session: keep it under the connection's key. */
+static int
+session_new_cb(SSL *ssl, SSL_SESSION *sess)
+{
+	struct session_cache	*c = session_cache_of(ssl);
+	const char		*key = SSL_get_ex_data(ssl, session_key_idx);
+	struct session_slot	*s, *oldest = NULL;
+	size_t			 i;
+
+	/*
+	 * Keep a copy: OpenSSL marks the connection's own session object
+	 * not resumable when the connection is freed without a TLS
+	 * shutdown, which is how origin connections end.
+	 */
+	if (c == NULL || key == NULL || (sess = SSL_SESSION_dup(sess)) == NULL)
+		return 0;
+	for (i = 0; i < SESSION_SLOTS; i++) {
+		s = &c->slot[i];
+		if (s->key != NULL && strcmp(s->key, key) == 0)
+			break;
+		if (oldest == NULL || s->key == NULL ||
+		    (oldest->key != NULL && s->stored < oldest->stored))
+			oldest = s;
+	}
+	if (i == SESSION_SLOTS) {
+		s = oldest;
+		free(s->key);
+		s->key = xstrdup(key);
+	}
+	SSL_SESSION_free(s->sess);
+	s->sess = sess;
+	s->stored = ++c->clock;
+	return 0;			/* OpenSSL keeps its own reference */
+}
+
+/* Offer the session kept for key, if any; remember key for new ones. */
+static void
+session_offer(SSL *ssl, const char *name, int port)
+{
+	struct session_cache	*c = session_cache_of(ssl);
+	char			*key;
+	size_t			 i;
+
+	if (c == NULL)
+		return;
+	key = xasprintf("%s:%d", name, port);
+	if (SSL_set_ex_data(ssl, session_key_idx, key) != 1) {
+		free(key);
+		return;
+	}
+	for (i = 0; i < SESSION_SLOTS; i++) {
+		if (c->slot[i].key == NULL || strcmp(c->slot[i].key, key) != 0)
+			continue;
+		if (SSL_SESSION_is_resumable(c->slot[i].sess))
+			SSL_set_session(ssl, c->slot[i].sess);
+		break;
+	}
+}
+
 /* The TLS client context for origins. */
 SSL_CTX *
 upstream_tls_ctx_new(const char *extra_ca, int insecure, char **cause)
 {
 	static const unsigned char	 alpn[] = "\x08http/1.1";
 	SSL_CTX				*ctx;
+	struct session_cache		*cache;
 	char				 err[256];
 
 	ctx = SSL_CTX_new(TLS_client_method());
@@ -235,6 +353,22 @@ upstream_tls_ctx_new(const char *extra_ca, int insecure, char **cause)
 	}
 	SSL_CTX_set_verify(ctx, insecure ? SSL_VERIFY_NONE : SSL_VERIFY_PEER,
 	    NULL);
+	if (session_cache_idx == -1)
+		session_cache_idx = SSL_CTX_get_ex_new_index(0, NULL, NULL,
+		    NULL, session_cache_free);
+	if (session_key_idx == -1)
+		session_key_idx = SSL_get_ex_new_index(0, NULL, NULL, NULL,
+		    session_key_free);
+	if (session_cache_idx != -1 && session_key_idx != -1) {
+		cache = xcalloc(1, sizeof *cache);
+		if (SSL_CTX_set_ex_data(ctx, session_cache_idx, cache) == 1) {
+			SSL_CTX_set_session_cache_mode(ctx,
+			    SSL_SESS_CACHE_CLIENT |
+			    SSL_SESS_CACHE_NO_INTERNAL_STORE);
+			SSL_CTX_sess_set_new_cb(ctx, session_new_cb);
+		} else
+			free(cache);
+	}
 	return ctx;
 }
 
@@ -284,6 +418,7 @@ upstream_connect(struct upstream_pool *p, int tls, const char *name,
 			SSL_free(ssl);
 			return NULL;
 		}
+		session_offer(ssl, name, port);
 		/* The bufferevent owns the SSL from here on. */
 		bev = bufferevent_openssl_socket_new(p->base, -1, ssl,
 		    BUFFEREVENT_SSL_CONNECTING, opts);
@@ -310,6 +445,17 @@ upstream_connect(struct upstream_pool *p, int tls, const char *name,
 		return NULL;
 	}
 	return bev;
+}
+
+/* 1 when a TLS connection resumed a session, 0 when not, -1 for plain. */
+int
+upstream_tls_resumed(struct bufferevent *bev)
+{
+	SSL	*ssl = bufferevent_openssl_get_ssl(bev);
+
+	if (ssl == NULL)
+		return -1;
+	return SSL_session_reused(ssl) ? 1 : 0;
 }
 
 /* Describe why a connection attempt failed. */

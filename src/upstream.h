@@ -59,6 +59,12 @@ unsigned upstream_pool_idle(const struct upstream_pool *);
  */
 struct bufferevent *upstream_connect(struct upstream_pool *, int tls,
 	    const char *name, const char *host, int port, char **cause);
+/*
+ * For a connected TLS bufferevent: 1 when its handshake resumed a session
+ * kept from an earlier connection to the same origin, 0 for a full
+ * handshake; -1 when the connection is not TLS.
+ */
+int	upstream_tls_resumed(struct bufferevent *);
 /* Return patchscope's error code for a kind of failure ("upstream_dns"). */
 const char *upstream_error_code(enum upstream_error);
 /* Return nonzero for names under .invalid, which never resolve. */

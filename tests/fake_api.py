@@ -28,8 +28,8 @@ id get a fresh one; an invalid body gets the bare 400 of the real service
 (`"errors": []`).
 
 Test endpoints, all under /_fake/:
-    GET  /_fake/stats        {"requests", "connections", "accepted", "open",
-                              "paths"}
+    GET  /_fake/stats        {"requests", "connections", "accepted",
+                              "resumed", "open", "paths"}
     POST /_fake/reset        restore the seed, zero the counters
     ANY  /_fake/echo         the request as JSON
     GET  /_fake/slow?delay=S[&status=N]
@@ -51,7 +51,9 @@ Counters: "requests" counts requests other than /_fake/stats and /_fake/reset
 (those are the harness talking to the fake directly); "connections" counts the
 connections that carried at least one counted request since the last reset
 (so a pooled connection reused after a reset counts once); "accepted" counts
-raw TCP accepts since the last reset; "paths" maps path -> request count;
+raw TCP accepts since the last reset; "resumed" counts TLS handshakes that
+resumed an earlier session (a ticket) since the last reset; "paths" maps
+path -> request count;
 "open" is the number of connections open right now, besides the one asking
 (not reset).
 
@@ -306,6 +308,7 @@ class State:
         self.requests = 0
         self.connections = 0
         self.accepted = 0
+        self.resumed = 0
         self.paths = {}
         self.generation += 1
 
@@ -316,6 +319,10 @@ class State:
     def count_accept(self):
         with self.lock:
             self.accepted += 1
+
+    def count_resumed(self):
+        with self.lock:
+            self.resumed += 1
 
     def count_request(self, handler, path):
         """Count one request; count its connection once per generation."""
@@ -336,6 +343,7 @@ class State:
             return {"requests": self.requests,
                     "connections": self.connections,
                     "accepted": self.accepted,
+                    "resumed": self.resumed,
                     "open": self.open - 1,
                     "paths": dict(self.paths)}
 
@@ -406,6 +414,8 @@ class Handler(BaseHTTPRequestHandler):
         if ctx is not None:
             self.request.settimeout(10)
             self.request = ctx.wrap_socket(self.request, server_side=True)
+            if self.request.session_reused:
+                self.server.state.count_resumed()
         super().setup()
         self.server.state.count_open(+1)
 

@@ -244,6 +244,72 @@ class KeepAlive(HttpsBase):
             self.assertEqual(resp.json()["query"], "n=%d" % i)
         self.assertEqual(self.fake.stats()["connections"], 1)
 
+    def test_pipelined_answers_to_a_client_that_does_not_read(self):
+        """Answers of one TLS record each go straight through OpenSSL when
+        nothing is queued; once the client's socket is full one of those
+        writes cannot finish, and the bufferevent must retry it with the
+        same bytes. A client that pipelines 1,000 requests and reads
+        nothing for a second (12 MB of answers, more than loopback's socket
+        buffers hold: tcp_wmem and tcp_rmem allow 4 + 6 MiB at most) gets
+        every answer whole and in order."""
+        n, size = 1000, 12000
+        path = "/_fake/stream?bytes=%d" % size
+        host = "localhost:%d" % self.fport
+        t = self.tls_tunnel(self.proxy, host)
+        req = ("GET %s HTTP/1.1\r\nHost: %s\r\n\r\n" % (path, host)).encode()
+        t.send(req * n)
+        time.sleep(T(1))
+        want = harness.stream_sha256(size)
+        for i in range(n):
+            resp = t.read_response(timeout=T(30))
+            self.assertEqual(resp.status, 200, "answer %d: %r" % (i, resp))
+            self.assertEqual(len(resp.body), size, "answer %d" % i)
+            self.assertEqual(harness.hashlib.sha256(resp.body).hexdigest(),
+                             want, "answer %d" % i)
+        self.assertTrue(self.proxy.alive())
+
+    def test_new_upstream_connections_resume_the_tls_session(self):
+        """An origin that closes after each answer makes every request
+        open a new TLS connection to it; from the second one on, patchscope
+        offers the session the origin gave it and the origin resumes it
+        (the fake counts resumed handshakes; the debug log says which)."""
+        proxy = self.start_proxy("--upstream-ca", self.fake_ca.cert, "-v")
+        self.fake.reset()
+        s = self.https_session(proxy)
+        for i in range(3):
+            r = s.get(self.furl("/_fake/headers"),
+                      params={"Connection": "close", "i": i}, timeout=T(10))
+            self.assertEqual(r.status_code, 200)
+        st = self.fake.stats()
+        self.assertEqual(st["connections"], 3, st)
+        self.assertEqual(st["resumed"], 2, st)
+        self.wait_log(proxy, r"TLS with 127\.0\.0\.1:%d: full handshake"
+                      % self.fport)
+        self.assertEqual(len(re.findall(
+            r"TLS with 127\.0\.0\.1:%d: session resumed" % self.fport,
+            proxy.log())), 2, proxy.log())
+
+    def test_client_resumes_its_tls_session_with_patchscope(self):
+        """A client that kept the session of its first tunnel resumes it in
+        the next one (a TLS 1.3 ticket from patchscope's one server
+        context) and is answered as before."""
+        host = "localhost:%d" % self.fport
+        ctx = harness.tls_context(self.ca_pem)
+        session = None
+        for i in range(3):
+            c, resp = self.tunnel(self.proxy, host)
+            self.assertEqual(resp.status, 200, resp)
+            c.sock.settimeout(T(10))
+            tls = ctx.wrap_socket(c.sock, server_hostname="localhost",
+                                  session=session)
+            t = harness.RawClient.over(tls, T(10))
+            answer = self.get_over(t, "/_fake/echo?n=%d" % i, host)
+            self.assertEqual(answer.status, 200, answer)
+            self.assertEqual(answer.json()["query"], "n=%d" % i)
+            self.assertEqual(tls.session_reused, i > 0, "tunnel %d" % i)
+            session = tls.session
+            t.close()
+
     def test_sequential_tunnels_reuse_the_pooled_upstream_connection(self):
         self.fake.reset()
         for i in range(3):
