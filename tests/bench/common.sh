@@ -64,6 +64,13 @@ need_disk() {
 	fi
 }
 
+# check_tmpdir: ${TMPDIR:-/tmp} must be a writable directory (temp files
+# and the default results file go there).
+check_tmpdir() {
+	local t=${TMPDIR:-/tmp}
+	{ [ -d "$t" ] && [ -w "$t" ]; } || die "TMPDIR ($t) is not a writable directory; set TMPDIR to one"
+}
+
 # --- process bookkeeping and clean-up ----------------------------------------
 
 pids=()       # every process started here (nginx masters, patchscope, wrk)
