@@ -24,6 +24,7 @@
 #include "cassette.h"
 #include "exchange.h"
 #include "http.h"
+#include "json_out.h"
 #include "uri.h"
 #include "utf8.h"
 #include "xmalloc.h"
@@ -411,26 +412,6 @@ cassette_cut_message(const struct cassette_layout *l)
 void
 cassette_entry_text(const json_t *entry, int first, struct buf *out)
 {
-	const char	*p, *nl;
-	char		*text;
-
-	text = json_dumps(entry, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-	/*
-	 * Only out of memory makes this fail (encode never puts invalid
-	 * UTF-8 or non-finite numbers in); a missing entry would leave a
-	 * comma with nothing before it, so do as xmalloc does.
-	 */
-	if (text == NULL)
-		abort();
-	buf_adds(out, first ? "\n" : ",\n");
-	for (p = text;; p = nl + 1) {
-		buf_adds(out, "      ");
-		nl = strchr(p, '\n');
-		if (nl == NULL) {
-			buf_adds(out, p);
-			break;
-		}
-		buf_add(out, p, (size_t)(nl - p + 1));
-	}
-	free(text);
+	buf_adds(out, first ? "\n      " : ",\n      ");
+	json_out_indented(out, entry, 6);
 }
