@@ -62,22 +62,25 @@ enc_str(const char *s)
 static const char b64_alphabet[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-/* Return the base64 of len bytes (RFC 4648 4, padded); the caller frees. */
-static char *
-b64_encode(const unsigned char *p, size_t len, size_t *outlen)
+/* Append the base64 of len bytes (RFC 4648 4, padded) to out. */
+static void
+b64_append(struct buf *out, const unsigned char *p, size_t len)
 {
-	char		*out, *o;
+	char		 chunk[4096], *o;
 	size_t		 i;
 	uint32_t	 v;
 
-	out = xmalloc((len + 2) / 3 * 4 + 1);
-	o = out;
+	o = chunk;
 	for (i = 0; i + 2 < len; i += 3) {
 		v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
 		*o++ = b64_alphabet[v >> 18];
 		*o++ = b64_alphabet[(v >> 12) & 0x3f];
 		*o++ = b64_alphabet[(v >> 6) & 0x3f];
 		*o++ = b64_alphabet[v & 0x3f];
+		if (o == chunk + sizeof chunk) {
+			buf_add(out, chunk, sizeof chunk);
+			o = chunk;
+		}
 	}
 	if (i < len) {
 		v = (uint32_t)p[i] << 16;
@@ -88,9 +91,7 @@ b64_encode(const unsigned char *p, size_t len, size_t *outlen)
 		*o++ = i + 1 < len ? b64_alphabet[(v >> 6) & 0x3f] : '=';
 		*o++ = '=';
 	}
-	*o = '\0';
-	*outlen = (size_t)(o - out);
-	return out;
+	buf_add(out, chunk, (size_t)(o - chunk));
 }
 
 /*
@@ -148,9 +149,11 @@ trim(const char **s, const char **e)
 		(*e)--;
 }
 
-/* Append the name=value pair in [s, e) to cookies, if it has a name. */
+typedef void cookie_fn(void *, const char *, size_t, const char *, size_t);
+
+/* Report the name=value pair in [s, e), if it has a name. */
 static void
-enc_cookie(json_t *cookies, const char *s, const char *e)
+cookie_pair(const char *s, const char *e, cookie_fn *fn, void *arg)
 {
 	const char	*eq, *ne, *vs;
 
@@ -161,18 +164,17 @@ enc_cookie(json_t *cookies, const char *s, const char *e)
 	trim(&s, &ne);
 	trim(&vs, &e);
 	if (ne > s)
-		json_array_append_new(cookies, enc_pair(s, (size_t)(ne - s),
-		    vs, (size_t)(e - vs)));
+		fn(arg, s, (size_t)(ne - s), vs, (size_t)(e - vs));
 }
 
 /*
- * Return the cookies of a message: every pair of each Cookie header
+ * Report the cookies of a message: every pair of each Cookie header
  * ("a=1; b=2"), or the leading pair of each Set-Cookie header.
  */
-static json_t *
-enc_cookies(const struct http_headers *h, int set)
+static void
+cookie_pairs(const struct http_headers *h, int set, cookie_fn *fn,
+    void *arg)
 {
-	json_t		*a = json_array();
 	const char	*name = set ? "set-cookie" : "cookie";
 	const char	*p, *end;
 	size_t		 i;
@@ -183,59 +185,99 @@ enc_cookies(const struct http_headers *h, int set)
 		p = h->v[i].value;
 		for (;;) {
 			end = p + strcspn(p, ";");
-			enc_cookie(a, p, end);
+			cookie_pair(p, end, fn, arg);
 			if (set || *end == '\0')
 				break;
 			p = end + 1;
 		}
 	}
+}
+
+static void
+enc_cookie(void *arg, const char *name, size_t nlen, const char *value,
+    size_t vlen)
+{
+	json_array_append_new(arg, enc_pair(name, nlen, value, vlen));
+}
+
+static json_t *
+enc_cookies(const struct http_headers *h, int set)
+{
+	json_t	*a = json_array();
+
+	cookie_pairs(h, set, enc_cookie, a);
 	return a;
 }
 
 /*
- * Return a query part as JSON: percent-decoded ('+' stays: HAR keeps what
- * the URL says) if that gives UTF-8 without NUL, else as it is.
+ * A query part as HAR keeps it: percent-decoded into b ('+' stays: HAR
+ * keeps what the URL says) if that gives UTF-8 without NUL; else NULL, and
+ * the part goes as it is (made UTF-8).
  */
+static const char *
+query_part(struct buf *b, struct uri_span part)
+{
+	buf_reset(b);
+	uri_decode_buf(b, part.p, part.len, 0);
+	return utf8_valid(b->data, b->len, UTF8_NO_NUL) ? buf_str(b) : NULL;
+}
+
+typedef void query_fn(void *, struct uri_span name,
+    const struct uri_span *value);
+
+/* Report the name=value pairs of a URL's query (value NULL: no "="). */
+static void
+query_pairs(const char *url, query_fn *fn, void *arg)
+{
+	struct uri_parts	 parts;
+	struct uri_param	 f;
+	const char		*p, *end, *amp;
+
+	if (url == NULL)
+		return;
+	uri_split(url, &parts);
+	if (parts.query.p == NULL)
+		return;
+	end = parts.query.p + parts.query.len;
+	for (p = parts.query.p; p < end; p = amp + 1) {
+		amp = uri_query_field(p, end, &f);
+		if (amp > p)
+			fn(arg, f.name, f.value.p != NULL ? &f.value : NULL);
+	}
+}
+
 static json_t *
 enc_query_part(struct uri_span part)
 {
 	struct buf	 b = { NULL, 0, 0 };
+	const char	*text;
 	json_t		*j;
 
-	uri_decode_buf(&b, part.p, part.len, 0);
-	if (utf8_valid(b.data, b.len, UTF8_NO_NUL))
-		j = json_stringn(b.data, b.len);
-	else
-		j = enc_strn(part.p, part.len);
+	text = query_part(&b, part);
+	j = text != NULL ? json_stringn(text, b.len) :
+	    enc_strn(part.p, part.len);
 	buf_free(&b);
 	return j;
+}
+
+static void
+enc_query_pair(void *arg, struct uri_span name, const struct uri_span *value)
+{
+	json_t	*o = json_object();
+
+	json_object_set_new(o, "name", enc_query_part(name));
+	json_object_set_new(o, "value", value != NULL ?
+	    enc_query_part(*value) : json_string(""));
+	json_array_append_new(arg, o);
 }
 
 /* Return the queryString of a URL: its query's name=value pairs. */
 static json_t *
 enc_query(const char *url)
 {
-	json_t			*a = json_array(), *o;
-	struct uri_parts	 parts;
-	struct uri_param	 f;
-	const char		*p, *end, *amp;
+	json_t	*a = json_array();
 
-	if (url == NULL)
-		return a;
-	uri_split(url, &parts);
-	if (parts.query.p == NULL)
-		return a;
-	end = parts.query.p + parts.query.len;
-	for (p = parts.query.p; p < end; p = amp + 1) {
-		amp = uri_query_field(p, end, &f);
-		if (amp > p) {
-			o = json_object();
-			json_object_set_new(o, "name", enc_query_part(f.name));
-			json_object_set_new(o, "value", f.value.p != NULL ?
-			    enc_query_part(f.value) : json_string(""));
-			json_array_append_new(a, o);
-		}
-	}
+	query_pairs(url, enc_query_pair, a);
 	return a;
 }
 
@@ -246,17 +288,16 @@ enc_query(const char *url)
 static void
 enc_body(json_t *o, const struct exchange_body *b, const char *enc_key)
 {
-	char	*text;
-	size_t	 len;
+	struct buf	text = { NULL, 0, 0 };
 
 	if (utf8_valid(b->data, b->len, UTF8_NO_NUL))
 		json_object_set_new(o, "text", json_stringn(b->data, b->len));
 	else {
-		text = b64_encode((const unsigned char *)b->data, b->len,
-		    &len);
-		json_object_set_new(o, "text", json_stringn(text, len));
+		b64_append(&text, (const unsigned char *)b->data, b->len);
+		json_object_set_new(o, "text", json_stringn(buf_str(&text),
+		    text.len));
 		json_object_set_new(o, enc_key, json_string("base64"));
-		free(text);
+		buf_free(&text);
 	}
 	if (b->decoded_from != NULL)
 		json_object_set_new(o, "_decodedFrom",
@@ -347,6 +388,251 @@ cassette_entry_encode(const struct exchange *x)
 	if (x->error != NULL)
 		json_object_set_new(e, "_error", enc_str(x->error));
 	return e;
+}
+
+/*
+ * Writing an entry's text straight from the exchange: the same text as
+ * json_out_indented(cassette_entry_encode(x)), without the tree. This is
+ * what the recorder does with every exchange; check_cassette holds the
+ * two equal. A body goes from the exchange into the text in one pass
+ * (base64 included), so a large one is not held twice more on the way.
+ */
+
+static void
+w_strn(struct json_writer *w, const char *s, size_t len)
+{
+	struct buf	b = { NULL, 0, 0 };
+
+	if (utf8_valid(s, len, UTF8_NO_NUL)) {
+		json_writer_string(w, s, len);
+		return;
+	}
+	utf8_sanitize(&b, s, len, UTF8_NO_NUL);
+	json_writer_string(w, buf_str(&b), b.len);
+	buf_free(&b);
+}
+
+static void
+w_str(struct json_writer *w, const char *s)
+{
+	w_strn(w, s != NULL ? s : "", s != NULL ? strlen(s) : 0);
+}
+
+static void
+w_key_str(struct json_writer *w, const char *key, const char *s)
+{
+	json_writer_key(w, key);
+	w_str(w, s);
+}
+
+static void
+w_ms(struct json_writer *w, double v)
+{
+	if (!isfinite(v) || v < 0)
+		v = 0;
+	if (v < 9007199254740992.0 && (double)(json_int_t)v == v)
+		json_writer_int(w, (json_int_t)v);
+	else
+		json_writer_real(w, v);
+}
+
+static void
+w_u64(struct json_writer *w, uint64_t v)
+{
+	json_writer_int(w, v > (uint64_t)INT64_MAX ? INT64_MAX :
+	    (json_int_t)v);
+}
+
+static void
+w_pair(void *arg, const char *name, size_t nlen, const char *value,
+    size_t vlen)
+{
+	struct json_writer	*w = arg;
+
+	json_writer_item(w);
+	json_writer_open(w, '{');
+	json_writer_key(w, "name");
+	w_strn(w, name, nlen);
+	json_writer_key(w, "value");
+	w_strn(w, value, vlen);
+	json_writer_close(w, '}');
+}
+
+static void
+w_headers(struct json_writer *w, const struct http_headers *h)
+{
+	size_t	i;
+
+	json_writer_key(w, "headers");
+	json_writer_open(w, '[');
+	for (i = 0; i < h->n; i++)
+		w_pair(w, h->v[i].name, strlen(h->v[i].name), h->v[i].value,
+		    strlen(h->v[i].value));
+	json_writer_close(w, ']');
+}
+
+static void
+w_cookies(struct json_writer *w, const struct http_headers *h, int set)
+{
+	json_writer_key(w, "cookies");
+	json_writer_open(w, '[');
+	cookie_pairs(h, set, w_pair, w);
+	json_writer_close(w, ']');
+}
+
+static void
+w_query_part(struct json_writer *w, struct uri_span part)
+{
+	struct buf	 b = { NULL, 0, 0 };
+	const char	*text;
+
+	text = query_part(&b, part);
+	if (text != NULL)
+		json_writer_string(w, text, b.len);
+	else
+		w_strn(w, part.p, part.len);
+	buf_free(&b);
+}
+
+static void
+w_query_pair(void *arg, struct uri_span name, const struct uri_span *value)
+{
+	struct json_writer	*w = arg;
+
+	json_writer_item(w);
+	json_writer_open(w, '{');
+	json_writer_key(w, "name");
+	w_query_part(w, name);
+	json_writer_key(w, "value");
+	if (value != NULL)
+		w_query_part(w, *value);
+	else
+		json_writer_string(w, "", 0);
+	json_writer_close(w, '}');
+}
+
+static void
+w_body(struct json_writer *w, const struct exchange_body *b,
+    const char *enc_key)
+{
+	json_writer_key(w, "text");
+	if (utf8_valid(b->data, b->len, UTF8_NO_NUL))
+		json_writer_string(w, b->data, b->len);
+	else {
+		/* Base64 needs no escaping: straight into the text. */
+		buf_add(w->out, "\"", 1);
+		b64_append(w->out, (const unsigned char *)b->data, b->len);
+		buf_add(w->out, "\"", 1);
+		w_key_str(w, enc_key, "base64");
+	}
+	if (b->decoded_from != NULL)
+		w_key_str(w, "_decodedFrom", b->decoded_from);
+	if (b->truncated) {
+		json_writer_key(w, "_truncated");
+		w_u64(w, b->size);
+	}
+}
+
+static void
+w_request(struct json_writer *w, const struct exchange *x)
+{
+	json_writer_key(w, "request");
+	json_writer_open(w, '{');
+	w_key_str(w, "method", x->method);
+	w_key_str(w, "url", x->url);
+	w_key_str(w, "httpVersion", x->http_version != NULL ?
+	    x->http_version : "HTTP/1.1");
+	w_cookies(w, &x->req_headers, 0);
+	w_headers(w, &x->req_headers);
+	json_writer_key(w, "queryString");
+	json_writer_open(w, '[');
+	query_pairs(x->url, w_query_pair, w);
+	json_writer_close(w, ']');
+	if (x->req_body.data != NULL) {
+		json_writer_key(w, "postData");
+		json_writer_open(w, '{');
+		w_key_str(w, "mimeType", http_headers_get(&x->req_headers,
+		    "Content-Type"));
+		w_body(w, &x->req_body, "_encoding");
+		json_writer_close(w, '}');
+	}
+	json_writer_key(w, "headersSize");
+	json_writer_int(w, -1);
+	json_writer_key(w, "bodySize");
+	w_u64(w, x->req_wire_bytes);
+	json_writer_close(w, '}');
+}
+
+static void
+w_response(struct json_writer *w, const struct exchange *x)
+{
+	const char	*ct;
+
+	json_writer_key(w, "response");
+	json_writer_open(w, '{');
+	json_writer_key(w, "status");
+	json_writer_int(w, x->status);
+	w_key_str(w, "statusText", x->reason);
+	w_key_str(w, "httpVersion", x->http_version != NULL ?
+	    x->http_version : "HTTP/1.1");
+	w_cookies(w, &x->resp_headers, 1);
+	w_headers(w, &x->resp_headers);
+	json_writer_key(w, "content");
+	json_writer_open(w, '{');
+	json_writer_key(w, "size");
+	w_u64(w, x->resp_body.data != NULL ? x->resp_body.size : 0);
+	ct = http_headers_get(&x->resp_headers, "Content-Type");
+	w_key_str(w, "mimeType", ct != NULL ? ct : "x-unknown");
+	if (x->resp_body.data != NULL)
+		w_body(w, &x->resp_body, "encoding");
+	json_writer_close(w, '}');
+	w_key_str(w, "redirectURL", http_headers_get(&x->resp_headers,
+	    "Location"));
+	json_writer_key(w, "headersSize");
+	json_writer_int(w, -1);
+	json_writer_key(w, "bodySize");
+	w_u64(w, x->resp_wire_bytes);
+	json_writer_close(w, '}');
+}
+
+/* Append an exchange's entry text, indented for the entries array. */
+void
+cassette_entry_write(const struct exchange *x, int first, struct buf *out)
+{
+	struct json_writer	w;
+
+	buf_adds(out, first ? "\n      " : ",\n      ");
+	json_writer_init(&w, out, 6);
+	json_writer_open(&w, '{');
+	w_key_str(&w, "startedDateTime", x->started != NULL ? x->started :
+	    CASSETTE_EPOCH);
+	json_writer_key(&w, "time");
+	w_ms(&w, x->time_ms);
+	w_request(&w, x);
+	w_response(&w, x);
+	json_writer_key(&w, "cache");
+	json_writer_open(&w, '{');
+	json_writer_close(&w, '}');
+	json_writer_key(&w, "timings");
+	json_writer_open(&w, '{');
+	json_writer_key(&w, "send");
+	w_ms(&w, x->send_ms);
+	json_writer_key(&w, "wait");
+	w_ms(&w, x->wait_ms);
+	json_writer_key(&w, "receive");
+	w_ms(&w, x->receive_ms);
+	json_writer_close(&w, '}');
+	if (x->server_ip != NULL)
+		w_key_str(&w, "serverIPAddress", x->server_ip);
+	if (x->diagnoses != NULL) {
+		json_writer_key(&w, "_diagnoses");
+		json_writer_value(&w, x->diagnoses);
+	}
+	if (x->answered_by != NULL)
+		w_key_str(&w, "_answeredBy", x->answered_by);
+	if (x->error != NULL)
+		w_key_str(&w, "_error", x->error);
+	json_writer_close(&w, '}');
 }
 
 /*

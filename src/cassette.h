@@ -109,5 +109,11 @@ void	cassette_empty(struct buf *out, const char *version,
  */
 void	cassette_entry_text(const struct json_t *entry, int first,
 	    struct buf *out);
+/*
+ * The same for an exchange, without building its entry: the text is
+ * cassette_entry_text(cassette_entry_encode(x)), byte for byte.
+ */
+void	cassette_entry_write(const struct exchange *, int first,
+	    struct buf *out);
 
 #endif

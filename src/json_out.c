@@ -210,3 +210,99 @@ json_out_indented(struct buf *out, const json_t *v, size_t margin)
 {
 	json_out_value(out, v, margin, 0);
 }
+
+/*
+ * The writer: the same text, written as it goes instead of from a tree.
+ * Each open container remembers whether it has had an item (a bit per
+ * level): the first item goes on a new line, the next ones after a comma,
+ * and a container that stayed empty closes on its own line as "{}" or
+ * "[]" (jansson's layout).
+ */
+void
+json_writer_init(struct json_writer *w, struct buf *out, size_t margin)
+{
+	w->out = out;
+	w->margin = margin;
+	w->depth = 0;
+	w->had_item = 0;
+}
+
+static void
+json_writer_next(struct json_writer *w)
+{
+	uint64_t	bit;
+
+	if (w->depth == 0)
+		return;
+	bit = (uint64_t)1 << (w->depth - 1);
+	if (w->had_item & bit)
+		buf_add(w->out, ",", 1);
+	w->had_item |= bit;
+	json_out_newline(w->out, w->margin, w->depth);
+}
+
+void
+json_writer_open(struct json_writer *w, char bracket)
+{
+	buf_add(w->out, &bracket, 1);
+	if (w->depth < JSON_WRITER_MAX_DEPTH)
+		w->depth++;
+	w->had_item &= ~((uint64_t)1 << (w->depth - 1));
+}
+
+void
+json_writer_close(struct json_writer *w, char bracket)
+{
+	uint64_t	bit;
+
+	if (w->depth > 0) {
+		bit = (uint64_t)1 << (w->depth - 1);
+		if (w->had_item & bit)
+			json_out_newline(w->out, w->margin, w->depth - 1);
+		w->had_item &= ~bit;
+		w->depth--;
+	}
+	buf_add(w->out, &bracket, 1);
+}
+
+void
+json_writer_key(struct json_writer *w, const char *key)
+{
+	json_writer_next(w);
+	json_out_string(w->out, key, strlen(key));
+	buf_add(w->out, ": ", 2);
+}
+
+void
+json_writer_item(struct json_writer *w)
+{
+	json_writer_next(w);
+}
+
+void
+json_writer_string(struct json_writer *w, const char *s, size_t len)
+{
+	json_out_string(w->out, s, len);
+}
+
+void
+json_writer_int(struct json_writer *w, json_int_t v)
+{
+	char	num[32];
+	int	n;
+
+	n = snprintf(num, sizeof num, "%" JSON_INTEGER_FORMAT, v);
+	buf_add(w->out, num, (size_t)n);
+}
+
+void
+json_writer_real(struct json_writer *w, double v)
+{
+	json_out_real(w->out, v);
+}
+
+void
+json_writer_value(struct json_writer *w, const json_t *v)
+{
+	json_out_value(w->out, v, w->margin, w->depth);
+}

@@ -104,15 +104,9 @@ static void
 recorder_sink_cb(void *arg, const struct exchange *x,
     const struct capture_info *info)
 {
-	struct recorder	*rec = arg;
-	json_t		*entry;
-
 	if (!info->record)
 		return;
-	entry = cassette_entry_encode(x);
-	if (entry != NULL)
-		recorder_add(rec, entry);
-	json_decref(entry);
+	recorder_add_exchange(arg, x);
 }
 
 /* The replay index's sink: a miss forwarded and recorded hits next time. */

@@ -96,6 +96,8 @@ struct recorder {
 	int		 failing;	/* the last flush failed */
 };
 
+static void	recorder_queued(struct recorder *);
+
 static double
 since_ms(const struct timespec *t)
 {
@@ -550,10 +552,25 @@ fail:
 void
 recorder_add(struct recorder *r, json_t *entry)
 {
+	cassette_entry_text(entry, r->nentries + r->nqueued == 0, &r->queued);
+	recorder_queued(r);
+}
+
+/* Queue an exchange's entry, written straight from the exchange. */
+void
+recorder_add_exchange(struct recorder *r, const struct exchange *x)
+{
+	cassette_entry_write(x, r->nentries + r->nqueued == 0, &r->queued);
+	recorder_queued(r);
+}
+
+/* An entry was queued: count it and make sure a flush is coming. */
+static void
+recorder_queued(struct recorder *r)
+{
 	double		 wait;
 	struct timeval	 tv;
 
-	cassette_entry_text(entry, r->nentries + r->nqueued == 0, &r->queued);
 	r->nqueued++;
 	r->added++;
 	if (r->timer == NULL || evtimer_pending(r->timer, NULL))

@@ -15,6 +15,7 @@
 #include <stddef.h>
 
 struct event_base;
+struct exchange;
 struct json_t;
 struct recorder;
 
@@ -31,6 +32,9 @@ struct recorder *recorder_open(struct event_base *, const char *path,
 	    int private, char **cause);
 /* Queue an entry (a HAR entry object; a reference is taken). */
 void	recorder_add(struct recorder *, struct json_t *entry);
+/* Queue an exchange's entry (the same text as recorder_add of its
+ * cassette_entry_encode, written without the tree). */
+void	recorder_add_exchange(struct recorder *, const struct exchange *);
 /* Write what is queued now. Return 0, or -1 with *cause set. */
 int	recorder_flush(struct recorder *, char **cause);
 /* Return how many entries were added since open, and how many are on disk. */

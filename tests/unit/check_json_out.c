@@ -2,7 +2,10 @@
  * Unit tests for json_out: its text is json_dumps(JSON_INDENT(2) |
  * JSON_PRESERVE_ORDER) with a margin, byte for byte, for real cassettes,
  * entries the encoder makes, and values chosen to be awkward (every
- * control byte, NUL inside a string, reals of every shape, deep nesting).
+ * control byte, NUL inside a string, reals of every shape, deep nesting);
+ * and the recorder's entry writer (cassette_entry_write, json_out's
+ * writer) gives the text of the encoded entry for every exchange of the
+ * test cassettes and for exchanges chosen to be awkward.
  */
 #include "config.h"
 
@@ -257,6 +260,160 @@ START_TEST(keys_keep_their_insertion_order)
 }
 END_TEST
 
+
+/* cassette_entry_write(x) is cassette_entry_text(cassette_entry_encode(x)). */
+static void
+assert_entry_same(const struct exchange *x)
+{
+	struct buf	 a = { NULL, 0, 0 }, b = { NULL, 0, 0 };
+	json_t		*entry;
+	int		 first;
+
+	for (first = 0; first < 2; first++) {
+		entry = cassette_entry_encode(x);
+		ck_assert_ptr_nonnull(entry);
+		cassette_entry_text(entry, first, &a);
+		json_decref(entry);
+		cassette_entry_write(x, first, &b);
+		ck_assert_uint_eq(a.len, b.len);
+		ck_assert_msg(memcmp(a.data, b.data, a.len) == 0,
+		    "written\n%.*s\nencoded\n%.*s", (int)b.len, b.data,
+		    (int)a.len, a.data);
+		buf_reset(&a);
+		buf_reset(&b);
+	}
+	buf_free(&a);
+	buf_free(&b);
+}
+
+static int
+entry_cb(struct exchange *x, size_t index, void *arg, char **cause)
+{
+	(void)index;
+	(void)cause;
+	assert_entry_same(x);
+	(*(size_t *)arg)++;
+	exchange_free(x);
+	return 0;
+}
+
+static void
+assert_cassette_entries_same(const char *name, size_t at_least)
+{
+	char	*path, *data, *cause = NULL;
+	FILE	*f;
+	long	 len;
+	size_t	 n = 0;
+
+	path = xasprintf("%s/%s", srcdir(), name);
+	f = fopen(path, "rb");
+	ck_assert_msg(f != NULL, "cannot open %s", path);
+	ck_assert_int_eq(fseek(f, 0, SEEK_END), 0);
+	len = ftell(f);
+	rewind(f);
+	data = xmalloc((size_t)len + 1);
+	ck_assert_uint_eq(fread(data, 1, (size_t)len, f), (size_t)len);
+	fclose(f);
+	ck_assert_msg(cassette_parse(data, (size_t)len, entry_cb, &n, NULL,
+	    &cause) == 0, "%s: %s", path, cause);
+	ck_assert_uint_ge(n, at_least);
+	free(data);
+	free(path);
+}
+
+START_TEST(entry_written_as_encoded_for_recorded_cassettes)
+{
+	assert_cassette_entries_same("cassettes/seed-story.har", 4);
+	assert_cassette_entries_same(
+	    "tests/data/cassette/chrome-two-entries.har", 2);
+}
+END_TEST
+
+START_TEST(entry_written_as_encoded_for_awkward_exchanges)
+{
+	static const char	*urls[] = {
+	    "http://h/p?a=1&b=%41%42&c&=x&d=&e=%ff%fe&f=a+b&&g=%00&h=%e2%82",
+	    "https://h:8443/v1/acc1/profiles/p1",
+	    "http://h/?%C3%A9=%E2%82%AC#frag", "not a url", NULL };
+	static const double	 times[] = { 0, 12.5, -3, 1e300, 5,
+	    0.1 + 0.2, 9007199254740993.0 };
+	struct exchange		 x;
+	json_error_t		 err;
+	size_t			 i, k;
+	char			 bin[6] = { 'a', 0, (char)0xff, 'b', 'c', 'd' };
+
+	for (i = 0; i < sizeof urls / sizeof urls[0]; i++) {
+		exchange_init(&x);
+		if (i != 3) {
+			x.started = xstrdup("2026-12-02T10:00:00.000Z");
+			x.method = xstrdup(i == 1 ? "PATCH" : "GET");
+			x.http_version = i == 2 ? xstrdup("HTTP/1.0") : NULL;
+			x.reason = xstrdup(i == 0 ? "Bad \xff Request" : "OK");
+			x.server_ip = xstrdup("127.0.0.1");
+		}
+		if (urls[i] != NULL)
+			x.url = xstrdup(urls[i]);
+		x.time_ms = times[i % 7];
+		x.send_ms = times[(i + 1) % 7];
+		x.wait_ms = times[(i + 2) % 7];
+		x.receive_ms = 0.0 / 0.0;
+		x.req_wire_bytes = i == 0 ? UINT64_MAX : 42;
+		x.resp_wire_bytes = (uint64_t)INT64_MAX + i;
+		x.status = i == 4 ? 0 : 200 + (int)i;
+		http_headers_add(&x.req_headers, "Cookie", 6,
+		    " a=1; b = 2 ;c; =d; e=\"x y\" ; ;f=", 33);
+		http_headers_add(&x.req_headers, "X-Bad", 5, "\xc3(\x01", 3);
+		http_headers_add(&x.req_headers, "Content-Type", 12,
+		    "application/json", 16);
+		http_headers_add(&x.resp_headers, "Set-Cookie", 10,
+		    "sid=abc; Path=/; HttpOnly", 25);
+		http_headers_add(&x.resp_headers, "Set-Cookie", 10, "=x", 2);
+		if (i == 1)
+			http_headers_add(&x.resp_headers, "Location", 8,
+			    "/elsewhere", 10);
+		if (i != 2)
+			http_headers_add(&x.resp_headers, "Content-Type", 12,
+			    "text/plain; charset=\"\xe9\"", 23);
+		/* Bodies: binary of each length mod 3 (base64 padding),
+		 * text with escapes, absent, empty, truncated, decoded. */
+		if (i < 4) {
+			exchange_body_set(&x.req_body, bin, i + 2);
+			exchange_body_set(&x.resp_body,
+			    "{\"q\":\"tab\\t \u00e9 </x>\"}\n", 22);
+		}
+		if (i == 1) {
+			x.resp_body.truncated = 1;
+			x.resp_body.size = 1u << 30;
+			x.resp_body.decoded_from = xstrdup("gzip");
+			x.req_body.decoded_from = xstrdup("deflate");
+		}
+		if (i == 4)
+			exchange_body_set(&x.resp_body, "", 0);
+		if (i == 0) {
+			x.diagnoses = json_loads("[{\"code\":\"actions."
+			    "partial\",\"path\":\"/actions\",\"n\":1.5,"
+			    "\"more\":{\"a\":[],\"b\":{}}}]", 0, &err);
+			ck_assert_ptr_nonnull(x.diagnoses);
+			x.answered_by = xstrdup("patchscope");
+			x.error = xstrdup("upstream_tls");
+		}
+		assert_entry_same(&x);
+		exchange_free(&x);
+	}
+	/* A large binary body: base64 written in chunks. */
+	exchange_init(&x);
+	x.method = xstrdup("PUT");
+	x.url = xstrdup("http://h/upload");
+	x.req_body.data = xmalloc(100003);
+	for (k = 0; k < 100003; k++)
+		x.req_body.data[k] = (char)(k * 7 + 3);
+	x.req_body.data[100002] = '\0';
+	x.req_body.len = x.req_body.size = 100002;
+	assert_entry_same(&x);
+	exchange_free(&x);
+}
+END_TEST
+
 static Suite *
 json_out_suite(void)
 {
@@ -271,6 +428,8 @@ json_out_suite(void)
 	tcase_add_test(tc, reals_print_as_jansson_prints_them);
 	tcase_add_test(tc, nesting_empty_containers_and_scalars);
 	tcase_add_test(tc, keys_keep_their_insertion_order);
+	tcase_add_test(tc, entry_written_as_encoded_for_recorded_cassettes);
+	tcase_add_test(tc, entry_written_as_encoded_for_awkward_exchanges);
 	suite_add_tcase(s, tc);
 	return s;
 }
