@@ -304,9 +304,32 @@ capture_started(const struct timespec *t)
  * with headers that describe the stored bytes (Content-Length true, no
  * Transfer-Encoding, no Content-Encoding once decoded).
  */
+/*
+ * Give the exchange the kept bytes themselves when take is set (the
+ * exchange is the capture's last use of them): a body near
+ * --max-body-buffer is then not held twice while the sinks run.
+ */
+static void
+capture_body_give(struct exchange_body *body, struct buf *raw, int take)
+{
+	if (!take || raw->data == NULL) {
+		exchange_body_set(body, raw->data != NULL ? raw->data : "",
+		    raw->len);
+		return;
+	}
+	free(body->data);
+	body->data = raw->data;		/* NUL-terminated, as buf keeps it */
+	body->len = raw->len;
+	body->size = raw->len;
+	body->truncated = 0;
+	raw->data = NULL;
+	raw->len = 0;
+	raw->cap = 0;
+}
+
 static void
 capture_store_body(struct capture_body *b, size_t max, uint64_t wire,
-    struct exchange_body *body, struct http_headers *h)
+    struct exchange_body *body, struct http_headers *h, int take)
 {
 	const struct buf	*dec = NULL;
 	const char		*enc, *cause;
@@ -325,8 +348,7 @@ capture_store_body(struct capture_body *b, size_t max, uint64_t wire,
 		body->decoded_from = xstrdup(enc);
 		http_headers_remove(h, HTTP_CONTENT_ENCODING);
 	} else
-		exchange_body_set(body, b->raw.data != NULL ? b->raw.data : "",
-		    b->raw.len);
+		capture_body_give(body, &b->raw, take);
 	if (b->truncated) {
 		body->truncated = 1;
 		body->size = wire > body->len ? wire : body->len + 1;
@@ -338,14 +360,14 @@ capture_store_body(struct capture_body *b, size_t max, uint64_t wire,
 /* Fill x's request (method, URL, version, headers, body). */
 static void
 capture_fill_request(struct capture *cap, struct exchange *x,
-    const struct http_headers *h, uint64_t wire)
+    const struct http_headers *h, uint64_t wire, int take)
 {
 	x->method = xstrdup(cap->method != NULL ? cap->method : "GET");
 	x->url = xstrdup(capture_url(cap) != NULL ? cap->url : "");
 	x->http_version = xstrdup(cap->http10 ? "HTTP/1.0" : "HTTP/1.1");
 	exchange_headers_copy(&x->req_headers, h);
 	capture_store_body(&cap->req, cap->max_body, wire, &x->req_body,
-	    &x->req_headers);
+	    &x->req_headers, take);
 	x->req_wire_bytes = wire;
 }
 
@@ -354,7 +376,7 @@ void
 capture_request_exchange(struct capture *cap, const struct redactor *r,
     struct exchange *x)
 {
-	capture_fill_request(cap, x, &cap->req_headers, cap->req.raw.len);
+	capture_fill_request(cap, x, &cap->req_headers, cap->req.raw.len, 0);
 	redact_request(r, x);
 	/* Redaction may have rewritten the body: keep the length true. */
 	exchange_fix_length(&x->req_headers, &x->req_body);
@@ -377,14 +399,14 @@ capture_fill(struct capture *cap, struct exchange *x,
 	x->receive_ms = span_ms(&cap->t_resp_head, &now);
 	if (cap->server_ip != NULL)
 		x->server_ip = xstrdup(cap->server_ip);
-	capture_fill_request(cap, x, &cap->req_headers, info->req_bytes);
+	capture_fill_request(cap, x, &cap->req_headers, info->req_bytes, 1);
 	if (cap->answered) {
 		x->status = cap->status;
 		x->reason = xstrdup(http_reason(cap->status));
 		exchange_headers_copy(&x->resp_headers, &cap->resp_headers);
-		capture_store_body(&cap->resp, cap->max_body,
-		    cap->resp.raw.len, &x->resp_body, &x->resp_headers);
 		x->resp_wire_bytes = cap->resp.raw.len;
+		capture_store_body(&cap->resp, cap->max_body,
+		    cap->resp.raw.len, &x->resp_body, &x->resp_headers, 1);
 		x->answered_by = xstrdup("patchscope");
 		if (cap->guard)
 			x->error = xstrdup("patchscope_guard");
@@ -394,7 +416,7 @@ capture_fill(struct capture *cap, struct exchange *x,
 		    http_reason(cap->status));
 		exchange_headers_copy(&x->resp_headers, &cap->resp_headers);
 		capture_store_body(&cap->resp, cap->max_body, info->resp_bytes,
-		    &x->resp_body, &x->resp_headers);
+		    &x->resp_body, &x->resp_headers, 1);
 		x->resp_wire_bytes = info->resp_bytes;
 	} else
 		x->status = info->status;
