@@ -38,6 +38,8 @@
 
 #define KEEP_BUF_BYTES		8192	/* buffers kept between messages */
 #define TLS_DIRECT_BYTES	16384	/* one TLS record at most */
+#define HALF_CORK_BYPASS	16384	/* body writes this large skip the cork */
+#define HALF_MAX_IOV		4	/* iovecs half_writev is given, plus one */
 
 static llhttp_settings_t	request_settings;
 static llhttp_settings_t	response_settings;
@@ -151,6 +153,8 @@ half_tls_write(struct half *h, const struct iovec *iov, int n)
  * What the socket does not take (or any error, which the bufferevent then
  * reports) is queued.
  */
+static void	half_writev_cork_bypass(struct half *, struct iovec *, int);
+
 static void
 half_writev(struct half *h, struct iovec *iov, int n)
 {
@@ -162,6 +166,17 @@ half_writev(struct half *h, struct iovec *iov, int n)
 	if (h->bev == NULL)
 		return;
 	if (h->corked) {
+		for (i = 0, left = 0; i < n; i++)
+			left += iov[i].iov_len;
+		/*
+		 * Body bytes of a large read go out at once, behind what the
+		 * cork holds, in one writev: copying them into the cork first
+		 * cost a pass over every byte of a streamed body.
+		 */
+		if (left >= HALF_CORK_BYPASS && n < HALF_MAX_IOV) {
+			half_writev_cork_bypass(h, iov, n);
+			return;
+		}
 		for (i = 0; i < n; i++)
 			buf_add(&h->cork, iov[i].iov_base, iov[i].iov_len);
 		return;
@@ -183,6 +198,32 @@ half_writev(struct half *h, struct iovec *iov, int n)
 		    iov[i].iov_len - left);
 		left = 0;
 	}
+}
+
+/*
+ * While corked: send what the cork holds, then iov, as one write (or
+ * queued behind what is already queued, in the same order); the half
+ * stays corked for what the parse pass sends next.
+ */
+static void
+half_writev_cork_bypass(struct half *h, struct iovec *iov, int n)
+{
+	struct iovec	all[HALF_MAX_IOV];
+	int		i, k = 0;
+
+	if (h->cork.len > 0) {
+		all[k].iov_base = h->cork.data;
+		all[k].iov_len = h->cork.len;
+		k++;
+	}
+	for (i = 0; i < n; i++)
+		all[k++] = iov[i];
+	h->corked = 0;
+	half_writev(h, all, k);
+	h->corked = 1;
+	/* A message's head left with it. */
+	h->cork_head = 0;
+	buf_reset(&h->cork);
 }
 
 /* Send what was held while corked. */
