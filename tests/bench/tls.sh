@@ -3,6 +3,9 @@
 # run after its option parsing, clean-up trap and helpers (start_nginx,
 # start_patchscope, cpu_ticks, workers_of, median, forget_pid); not meant to
 # be run on its own. See tests/bench/README.md, "HTTPS (--tls)".
+# tests/bench/soak sources it too, for make_tls_files and build_tlsload
+# only (they need die, work, here and tls_dir): keep the top level of this
+# file to definitions.
 #
 # Targets, all in one run, the same small JSON GET as the plain benchmark:
 #   ka-wrk         wrk -> nginx TLS origin, kept-alive (reference: what wrk
