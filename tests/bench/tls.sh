@@ -3,11 +3,17 @@
 # run after its option parsing, clean-up trap and helpers (start_nginx,
 # start_patchscope, cpu_ticks, workers_of, median, forget_pid); not meant to
 # be run on its own. See tests/bench/README.md, "HTTPS (--tls)".
+# tests/bench/soak sources it too, for make_tls_files and build_tlsload
+# only (they need die, work, here and tls_dir): keep the top level of this
+# file to definitions.
 #
 # Targets, all in one run, the same small JSON GET as the plain benchmark:
 #   ka-wrk         wrk -> nginx TLS origin, kept-alive (reference: what wrk
 #                  gets; wrk cannot go through an HTTPS proxy)
 #   ka-direct      tlsload keepalive -> TLS origin
+#   ka-nginx       tlsload keepalive -> nginx terminating TLS, reverse proxy
+#                  over kept-alive verified TLS -> TLS origin: the peer doing
+#                  the same work as patchscope's interception
 #   ka-patchscope  tlsload keepalive -> patchscope (CONNECT, TLS intercepted)
 #                  -> TLS origin (upstream kept alive and pooled)
 #   conn-direct    tlsload connect -> TLS origin: TCP + full TLS handshake +
@@ -167,6 +173,8 @@ run_tls() {
 	start_nginx origin-tls origin-tls.conf.in
 	origin_port=$nginx_port
 	origin_pid=$nginx_pid
+	start_nginx nginx-tls reverse-proxy-tls.conf.in "$origin_port"
+	local nginx_tls_port=$nginx_port nginx_tls_pid=$nginx_pid
 	local target=127.0.0.1:$origin_port
 	local origin_url=https://$target$origin_path
 	local ps_ca=""
@@ -183,6 +191,15 @@ run_tls() {
 		die "curl to the TLS origin failed"
 	[ "$code" = 200 ] || die "TLS origin answered $code, not 200"
 	body_bytes=$(wc -c <"$expected")
+	code=$(curl -sS --cacert "$tls_dir/ca.pem" -o "$work/check-nginx-tls.json" -w '%{http_code}' \
+		"https://127.0.0.1:$nginx_tls_port$origin_path") ||
+		die "curl to the nginx TLS proxy failed; its error log: $(tail -n 5 "$work/nginx-tls/logs/error.log")"
+	if [ "$code" != 200 ] || ! cmp -s "$expected" "$work/check-nginx-tls.json"; then
+		echo "$prog: the nginx TLS proxy answered $code with a different body (error log: $work/nginx-tls/logs/error.log):" >&2
+		head -c 600 "$work/check-nginx-tls.json" >&2
+		echo >&2
+		exit 1
+	fi
 	if [ "$with_patchscope" = yes ]; then
 		code=$(curl -sS -x "http://127.0.0.1:$ps_port" --cacert "$ps_ca" -o "$work/check-patchscope.json" \
 			-w '%{http_code}' "$origin_url") || die "curl through patchscope (HTTPS) failed; its log: $(tail -n 5 "$work/patchscope/stderr.log")"
@@ -207,6 +224,8 @@ patchscope HTTPS benchmark: GET $origin_path (${body_bytes}-byte JSON) over TLS 
 ${duration} s per measurement after a ${warmup} s warm-up, $rounds round(s).
   ka-wrk           wrk, $connections kept-alive connections ($threads threads) -> nginx TLS origin $target (reference)
   ka-direct        tlsload, $connections kept-alive TLS connections ($threads threads) -> nginx TLS origin
+  ka-nginx         tlsload, $connections kept-alive TLS connections -> nginx TLS reverse proxy 127.0.0.1:$nginx_tls_port
+                   (upstream keepalive 64 over TLS, verified, session reuse) -> origin
   conn-direct      tlsload, $tls_parallel clients in a loop: connect + full TLS handshake + 1 GET + close -> origin
 EOF
 	if [ "$with_patchscope" = yes ]; then
@@ -218,23 +237,35 @@ EOF
 EOF
 	fi
 	cat <<EOF
-Both tlsload figures use the same client, which verifies certificates and never resumes
-TLS sessions; the origin runs worker_processes 1, patchscope one thread; nothing is
-pinned, and client, origin and proxy share the $ncpu CPU(s) of this machine.
+All tlsload figures use the same client, which verifies certificates and never resumes
+TLS sessions; the origin and the nginx proxy run worker_processes 1, patchscope one
+thread; nothing is pinned, and client, origin and proxy share the $ncpu CPU(s) of this
+machine. ka-nginx and ka-patchscope run in this order in odd rounds, reversed in even ones.
 
 EOF
 
-	local labels=(ka-wrk ka-direct conn-direct) round ps_args=()
-	[ "$with_patchscope" = yes ] && labels=(ka-wrk ka-direct ka-patchscope conn-direct conn-patchscope)
+	local labels=(ka-wrk ka-direct ka-nginx conn-direct) round ps_args=() ka_proxies p
+	[ "$with_patchscope" = yes ] && labels=(ka-wrk ka-direct ka-nginx ka-patchscope conn-direct conn-patchscope)
 	local direct_args=(--target "$target" --cafile "$tls_dir/ca.pem" --path "$origin_path" "${tls_headers[@]}")
+	local nginx_args=(--target "127.0.0.1:$nginx_tls_port" --cafile "$tls_dir/ca.pem" --path "$origin_path" "${tls_headers[@]}")
 	[ "$with_patchscope" = yes ] && ps_args=(--target "$target" --proxy "127.0.0.1:$ps_port" --cafile "$ps_ca" --path "$origin_path" "${tls_headers[@]}")
 	for round in $(seq "$rounds"); do
 		measure_tls ka-wrk "$round" "$origin_pid" "$wrk_bin" -t "$threads" -c "$connections" --latency \
 			"${wrk_headers[@]}" -s "$here/bench.lua" "$origin_url"
 		measure_tls ka-direct "$round" "$origin_pid" "$tlsload_bin" keepalive -t "$threads" -c "$connections" "${direct_args[@]}"
+		# The two proxies one after the other, nginx first in odd rounds,
+		# patchscope first in even ones, so neither always follows ka-direct.
+		ka_proxies=(nginx)
 		if [ "$with_patchscope" = yes ]; then
-			measure_tls ka-patchscope "$round" "$ps_pid" "$tlsload_bin" keepalive -t "$threads" -c "$connections" "${ps_args[@]}"
+			if [ $((round % 2)) = 1 ]; then ka_proxies=(nginx patchscope); else ka_proxies=(patchscope nginx); fi
 		fi
+		for p in "${ka_proxies[@]}"; do
+			if [ "$p" = nginx ]; then
+				measure_tls ka-nginx "$round" "$nginx_tls_pid" "$tlsload_bin" keepalive -t "$threads" -c "$connections" "${nginx_args[@]}"
+			else
+				measure_tls ka-patchscope "$round" "$ps_pid" "$tlsload_bin" keepalive -t "$threads" -c "$connections" "${ps_args[@]}"
+			fi
+		done
 		measure_tls conn-direct "$round" "$origin_pid" "$tlsload_bin" connect -t "$threads" -c "$tls_parallel" "${direct_args[@]}"
 		if [ "$with_patchscope" = yes ]; then
 			measure_tls conn-patchscope "$round" "$ps_pid" "$tlsload_bin" connect -t "$threads" -c "$tls_parallel" "${ps_args[@]}"
@@ -280,19 +311,44 @@ EOF
 			                l, rps, p50 / 1000, p99 / 1000, 100 * cpu / d, us, 100 * ocpu / d, 100 * ccpu / d, err, st }'
 	done
 	echo "(per second: requests for ka-*, new TLS connections (each with one request) for conn-*."
-	echo " server CPU: of the origin nginx for *-direct and ka-wrk, of patchscope otherwise; 100% = one core."
+	echo " server CPU: of the origin nginx for *-direct and ka-wrk, of the nginx TLS proxy for ka-nginx,"
+	echo " of patchscope otherwise; 100% = one core."
 	echo " CPU us/op: that CPU time per request (ka-*) or per new connection (conn-*)."
 	echo " client CPU: of the load generator (wrk or tlsload).)"
 	echo
 
-	local ka_ratio=null conn_ratio=null ka_ok="" tlsload_vs_wrk
+	local ka_ratio=null conn_ratio=null ka_ok="" tlsload_vs_wrk ka_nginx_ratio=null ka_nginx_ok="" nginx_vs_direct
+	local ka_cpu_ratio=null rr=() cr=() rr_med=null cr_med=null
 	tlsload_vs_wrk=$(ratio "${m_rps[ka-direct]}" "${m_rps[ka-wrk]}")
+	nginx_vs_direct=$(ratio "${m_rps[ka-nginx]}" "${m_rps[ka-direct]}")
 	if [ "$with_patchscope" = yes ]; then
 		ka_ratio=$(ratio "${m_rps[ka-patchscope]}" "${m_rps[ka-direct]}")
+		ka_nginx_ratio=$(ratio "${m_rps[ka-patchscope]}" "${m_rps[ka-nginx]}")
+		ka_cpu_ratio=$(ratio "$(us_per_req "${m_cpu[ka-patchscope]}" "${m_rps[ka-patchscope]}")" \
+			"$(us_per_req "${m_cpu[ka-nginx]}" "${m_rps[ka-nginx]}")")
+		# patchscope / nginx within each round (the two measured next to
+		# each other): the spread of this run.
+		for round in $(seq "$rounds"); do
+			rr+=("$(ratio "${r_rps[ka-patchscope.$round]}" "${r_rps[ka-nginx.$round]}")")
+			cr+=("$(ratio "$(us_per_req "${r_cpu[ka-patchscope.$round]}" "${r_rps[ka-patchscope.$round]}")" \
+				"$(us_per_req "${r_cpu[ka-nginx.$round]}" "${r_rps[ka-nginx.$round]}")")")
+		done
+		rr_med=$(awk -v m="$(median "${rr[@]}")" 'BEGIN { printf "%.3f", m }')
+		cr_med=$(awk -v m="$(median "${cr[@]}")" 'BEGIN { printf "%.3f", m }')
 		conn_ratio=$(ratio "${m_rps[conn-patchscope]}" "${m_rps[conn-direct]}")
 		ka_ok=$(awk -v r="$ka_ratio" 'BEGIN { print (r >= 0.8) ? 1 : 0 }')
-		printf 'kept-alive requests/s       patchscope / direct TLS  %6.3f   target >= 0.8   %s\n' "$ka_ratio" "$(verdict "$ka_ok")"
-		printf 'new TLS connections/s       patchscope / direct TLS  %6.3f   (no target; leaf cached, upstream pooled)\n' "$conn_ratio"
+		ka_nginx_ok=$(awk -v r="$ka_nginx_ratio" 'BEGIN { print (r >= 1.0) ? 1 : 0 }')
+		printf 'kept-alive requests/s       patchscope / nginx TLS proxy  %6.3f   target >= 1.0   %s\n' "$ka_nginx_ratio" "$(verdict "$ka_nginx_ok")"
+		printf 'kept-alive requests/s       patchscope / direct TLS       %6.3f   (reported; nginx TLS proxy / direct TLS: %.3f)\n' \
+			"$ka_ratio" "$nginx_vs_direct"
+		printf 'kept-alive CPU us/req       patchscope / nginx TLS proxy  %6.3f   (below 1: patchscope is cheaper per request)\n' "$ka_cpu_ratio"
+		if [ "$rounds" -gt 1 ]; then
+			printf '  patchscope / nginx in each round: req/s %s (median %s)\n' "${rr[*]}" "$rr_med"
+			printf '                                    CPU   %s (median %s)\n' "${cr[*]}" "$cr_med"
+		fi
+		printf 'new TLS connections/s       patchscope / direct TLS       %6.3f   (no target; leaf cached, upstream pooled)\n' "$conn_ratio"
+	else
+		printf 'kept-alive requests/s       nginx TLS proxy / direct TLS  %6.3f\n' "$nginx_vs_direct"
 	fi
 	printf '(tlsload / wrk, kept-alive straight to the origin: %.3f)\n' "$tlsload_vs_wrk"
 
@@ -302,7 +358,7 @@ EOF
 		printf '  "host": {"cpus": %d, "kernel": %s, "nginx": %s, "wrk": %s, "openssl": %s, "patchscope": %s},\n' \
 			"$ncpu" "$(json_str "$(uname -sr)")" "$(json_str "$nginx_version")" \
 			"$(json_str "$wrk_version")" "$(json_str "$tls_version")" "$(json_str "$ps_version")"
-		printf '  "config": {"path": %s, "body_bytes": %d, "keepalive_connections": %d, "wrk_threads": %d, "connect_parallel": %d, "duration_s": %d, "warmup_s": %d, "rounds": %d, "nginx_worker_processes": 1},\n' \
+		printf '  "config": {"path": %s, "body_bytes": %d, "keepalive_connections": %d, "wrk_threads": %d, "connect_parallel": %d, "duration_s": %d, "warmup_s": %d, "rounds": %d, "nginx_worker_processes": 1, "nginx_proxy_upstream_keepalive": 64},\n' \
 			"$(json_str "$origin_path")" "$body_bytes" "$connections" "$threads" "$tls_parallel" "$duration" "$warmup" "$rounds"
 		printf '  "runs": [\n'
 		local sep=""
@@ -323,7 +379,14 @@ EOF
 		done
 		printf '    "keepalive_patchscope_vs_direct": %s,\n    "new_connections_patchscope_vs_direct": %s,\n    "tlsload_vs_wrk_direct": %s,\n' \
 			"$ka_ratio" "$conn_ratio" "$tlsload_vs_wrk"
-		printf '    "targets": {"keepalive_patchscope_vs_direct_min": 0.8, "keepalive_met": %s},\n' "$(json_bool "$ka_ok")"
+		printf '    "keepalive_patchscope_vs_nginx": %s,\n    "keepalive_nginx_vs_direct": %s,\n    "keepalive_cpu_us_per_request_patchscope_vs_nginx": %s,\n' \
+			"$ka_nginx_ratio" "$nginx_vs_direct" "$ka_cpu_ratio"
+		local rlist="" clist=""
+		[ ${#rr[@]} -gt 0 ] && rlist=$(printf '%s, ' "${rr[@]}") && clist=$(printf '%s, ' "${cr[@]}")
+		printf '    "keepalive_patchscope_vs_nginx_by_round": [%s],\n    "keepalive_patchscope_vs_nginx_by_round_median": %s,\n' "${rlist%, }" "$rr_med"
+		printf '    "keepalive_cpu_us_per_request_patchscope_vs_nginx_by_round": [%s],\n    "keepalive_cpu_us_per_request_patchscope_vs_nginx_by_round_median": %s,\n' "${clist%, }" "$cr_med"
+		printf '    "targets": {"keepalive_patchscope_vs_nginx_min": 1.0, "keepalive_vs_nginx_met": %s, "keepalive_patchscope_vs_direct_min": 0.8, "keepalive_met": %s},\n' \
+			"$(json_bool "$ka_nginx_ok")" "$(json_bool "$ka_ok")"
 		printf '    "valid": %s\n  }\n}\n' "$([ ${#bad_runs[@]} = 0 ] && echo true || echo false)"
 	} >"$out"
 	echo "results: $out"
