@@ -119,7 +119,14 @@ origin_start(struct conn *conn)
 	bufferevent_setcb(o->bev, origin_read_cb, origin_write_cb,
 	    origin_event_cb, conn);
 	bufferevent_setwatermark(o->bev, EV_WRITE, HALF_RELAY_LOW, 0);
-	bufferevent_set_max_single_read(o->bev, HALF_SINGLE_IO);
+	/*
+	 * A TLS bufferevent reserves its whole single-read size for every
+	 * read, whatever arrived: 64 KiB allocated and freed per answer
+	 * (and malloc consolidating its free lists each time) for a record
+	 * of a few hundred bytes. A record holds 16 KiB at most.
+	 */
+	bufferevent_set_max_single_read(o->bev, conn->origin_tls ?
+	    HALF_TLS_SINGLE_READ : HALF_SINGLE_IO);
 	bufferevent_set_max_single_write(o->bev, HALF_SINGLE_IO);
 	/*
 	 * Enabling EV_WRITE re-adds the write event even with nothing to

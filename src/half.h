@@ -20,6 +20,7 @@
 #define HALF_RELAY_HIGH	(256 * 1024)	/* stop reading the source */
 #define HALF_RELAY_LOW	(64 * 1024)	/* resume reading */
 #define HALF_SINGLE_IO	(64 * 1024)	/* bytes per read or write call */
+#define HALF_TLS_SINGLE_READ (16 * 1024) /* per read under TLS: a record */
 
 struct bufferevent;
 struct half;

@@ -18,25 +18,29 @@
 #include "uri.h"
 #include "xmalloc.h"
 
-/* What patchscope knows about particular headers. */
+/* What patchscope knows about particular headers (lengths compared
+ * first: this table is looked at for every header of every message). */
+#define HDR(name, flags)	{ name, sizeof name - 1, flags }
 static const struct {
 	const char	*name;
+	size_t		 len;
 	int		 flags;
 } header_table[] = {
-	{ "Connection",			HTTP_HDR_HOP },
-	{ "Keep-Alive",			HTTP_HDR_HOP },
-	{ "Proxy-Connection",		HTTP_HDR_HOP },
-	{ "Proxy-Authenticate",		HTTP_HDR_HOP },
-	{ "Proxy-Authorization",	HTTP_HDR_HOP | HTTP_HDR_SECRET },
-	{ "TE",				HTTP_HDR_HOP },
-	{ "Trailer",			HTTP_HDR_HOP },
-	{ "Upgrade",			HTTP_HDR_HOP },
-	{ "Authorization",		HTTP_HDR_SECRET },
-	{ "Cookie",			HTTP_HDR_SECRET },
-	{ "Set-Cookie",			HTTP_HDR_SECRET },
-	{ "X-Auth-Token",		HTTP_HDR_SECRET },
-	{ "X-Api-Key",			HTTP_HDR_SECRET },
+	HDR("Connection",		HTTP_HDR_HOP),
+	HDR("Keep-Alive",		HTTP_HDR_HOP),
+	HDR("Proxy-Connection",		HTTP_HDR_HOP),
+	HDR("Proxy-Authenticate",	HTTP_HDR_HOP),
+	HDR("Proxy-Authorization",	HTTP_HDR_HOP | HTTP_HDR_SECRET),
+	HDR("TE",			HTTP_HDR_HOP),
+	HDR("Trailer",			HTTP_HDR_HOP),
+	HDR("Upgrade",			HTTP_HDR_HOP),
+	HDR("Authorization",		HTTP_HDR_SECRET),
+	HDR("Cookie",			HTTP_HDR_SECRET),
+	HDR("Set-Cookie",		HTTP_HDR_SECRET),
+	HDR("X-Auth-Token",		HTTP_HDR_SECRET),
+	HDR("X-Api-Key",		HTTP_HDR_SECRET),
 };
+#undef HDR
 
 /* Connection headers naming more headers than this: the rest is ignored. */
 #define HTTP_MAX_CONNECTION_TOKENS	64
@@ -130,17 +134,28 @@ http_headers_clear(struct http_headers *h)
 	h->n = h->cap = 0;
 }
 
-/* Table flags of a header name. */
-int
-http_header_flags(const char *name)
+static int
+http_header_flags_len(const char *name, size_t len)
 {
 	size_t	i;
 
 	for (i = 0; i < sizeof header_table / sizeof header_table[0]; i++)
-		if (strcasecmp(header_table[i].name, name) == 0)
+		if (header_table[i].len == len &&
+		    strcasecmp(header_table[i].name, name) == 0)
 			return header_table[i].flags;
 	return 0;
 }
+
+/* Table flags of a header name. */
+int
+http_header_flags(const char *name)
+{
+	return http_header_flags_len(name, strlen(name));
+}
+
+/* Is name (of length len) lit, a constant, ignoring case? */
+#define NAME_IS(name, len, lit) \
+	((len) == sizeof(lit) - 1 && strcasecmp((name), (lit)) == 0)
 
 /* Call fn on each comma-separated token of a list value, trimmed. */
 static void
@@ -192,21 +207,25 @@ http_headers_strip_hop(struct http_headers *h)
 {
 	struct http_headers	named = { NULL, 0, 0 };
 	struct strip_state	st = { &named, 0 };
-	size_t			i, j = 0, k;
+	size_t			i, j = 0, k, len;
 	int			drop;
 
-	for (i = 0; i < h->n; i++)
-		if (strcasecmp(h->v[i].name, "Connection") == 0 ||
-		    strcasecmp(h->v[i].name, "Proxy-Connection") == 0)
-			http_list_each(h->v[i].value, http_strip_collect, &st);
 	for (i = 0; i < h->n; i++) {
-		drop = (http_header_flags(h->v[i].name) & HTTP_HDR_HOP) != 0;
+		len = strlen(h->v[i].name);
+		if (NAME_IS(h->v[i].name, len, "Connection") ||
+		    NAME_IS(h->v[i].name, len, "Proxy-Connection"))
+			http_list_each(h->v[i].value, http_strip_collect, &st);
+	}
+	for (i = 0; i < h->n; i++) {
+		len = strlen(h->v[i].name);
+		drop = (http_header_flags_len(h->v[i].name, len) &
+		    HTTP_HDR_HOP) != 0;
 		for (k = 0; !drop && k < named.n; k++)
 			if (strcasecmp(named.v[k].name, h->v[i].name) == 0)
 				drop = 1;
 		/* Framing headers are the proxy's business, never a peer's. */
-		if (strcasecmp(h->v[i].name, "Content-Length") == 0 ||
-		    strcasecmp(h->v[i].name, "Transfer-Encoding") == 0)
+		if (NAME_IS(h->v[i].name, len, "Content-Length") ||
+		    NAME_IS(h->v[i].name, len, "Transfer-Encoding"))
 			drop = 0;
 		if (drop) {
 			free(h->v[i].name);
