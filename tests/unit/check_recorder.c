@@ -539,15 +539,18 @@ static int
 flush_with_file_size_limit(struct recorder *r, size_t size, char **cause)
 {
 	struct rlimit	rl, old;
-	int		rc;
+	int		rc, set;
 
 	signal(SIGXFSZ, SIG_IGN);
 	ck_assert_int_eq(getrlimit(RLIMIT_FSIZE, &old), 0);
 	rl = old;
 	rl.rlim_cur = (rlim_t)size;
-	ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &rl), 0);
-	rc = recorder_flush(r, cause);
+	/* Even a passing assertion writes to Check's file: none until the
+	 * limit is lifted again (its file may be past size already). */
+	set = setrlimit(RLIMIT_FSIZE, &rl);
+	rc = set == 0 ? recorder_flush(r, cause) : 0;
 	(void)setrlimit(RLIMIT_FSIZE, &old);
+	ck_assert_int_eq(set, 0);
 	return rc;
 }
 
