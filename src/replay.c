@@ -534,6 +534,7 @@ replay_free(struct replay_index *idx)
 	for (i = 0; i < idx->n; i++) {
 		exchange_free(idx->entries[i].x);
 		free(idx->entries[i].x);
+		replay_answer_free(idx->entries[i].answer);
 	}
 	free(idx->entries);
 	for (i = 0; i < idx->ngroups; i++)
@@ -584,6 +585,7 @@ replay_add(struct replay_index *idx, struct exchange *x)
 	*idx->entries[entry].x = *x;
 	exchange_init(x);
 	idx->entries[entry].served = 0;
+	idx->entries[entry].answer = NULL;
 	replay_req_parse(idx, idx->entries[entry].x, &r);
 
 	gi = rp_group_find(idx, &r, &idx->scratch, &h);
@@ -744,6 +746,10 @@ replay_match(struct replay_index *idx, const struct exchange *req,
 		idx->entries[entry].served = 1;
 		idx->nserved++;
 	}
+	if (idx->entries[entry].answer == NULL)
+		idx->entries[entry].answer =
+		    replay_answer_new(idx->entries[entry].x);
+	hit->answer = idx->entries[entry].answer;
 	hit->x = idx->entries[entry].x;
 	hit->entry = entry;
 	hit->nth = s->served < s->n ? s->served : s->n;

@@ -67,9 +67,10 @@ struct rp_list {
 };
 
 struct rp_entry {
-	struct exchange	*x;
-	size_t		 seq;
-	int		 served;
+	struct exchange		*x;
+	size_t			 seq;
+	int			 served;
+	struct replay_answer	*answer;	/* built when first served */
 };
 
 struct rp_miss {
