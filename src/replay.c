@@ -131,6 +131,30 @@ rp_table_free(struct rp_table *t)
 	memset(t, 0, sizeof *t);
 }
 
+/* Set r's origin text: "scheme://host:port", "[v6]" bracketed. */
+static void
+rp_origin_text(struct rp_req *r)
+{
+	struct buf	 b = { NULL, 0, 0 };
+	char		 num[24];
+	unsigned	 port;
+	size_t		 n = 0;
+	int		 v6 = strchr(r->host, ':') != NULL;
+
+	buf_adds(&b, r->scheme);
+	buf_add(&b, v6 ? "://[" : "://", v6 ? 4 : 3);
+	buf_adds(&b, r->host);
+	buf_add(&b, v6 ? "]:" : ":", v6 ? 2 : 1);
+	/* A port is 0 to 65535 here (uri_default_port, or checked). */
+	port = (unsigned)r->port;
+	do {
+		num[sizeof num - 1 - n++] = (char)('0' + port % 10);
+		port /= 10;
+	} while (port > 0 && n < sizeof num);
+	buf_add(&b, num + sizeof num - n, n);
+	r->origin = b.data;
+}
+
 /*
  * Take the URL apart (uri_split). Lenient: a URL with no "scheme://" is
  * all path and query, with an empty origin; a port that is not one is
@@ -159,9 +183,7 @@ rp_url_split(struct rp_req *r)
 		port = uri_port(u.port);
 		if (port >= 0 && port <= 65535)
 			r->port = port;
-		r->origin = xasprintf(strchr(r->host, ':') != NULL ?
-		    "%s://[%s]:%d" : "%s://%s:%d", r->scheme, r->host,
-		    r->port);
+		rp_origin_text(r);
 	}
 	r->path = u.path.p;
 	r->pathlen = u.path.len;

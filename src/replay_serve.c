@@ -49,16 +49,18 @@ int
 replay_target(struct conn *conn, const char *path)
 {
 	const char	*host, *errstr;
-	char		*url;
+	struct buf	 url = { NULL, 0, 0 };
 	int		 rc;
 
 	if (request_host(conn, &host) != 0)
 		return -1;
 	if (host == NULL || *host == '\0')
 		host = "localhost";
-	url = xasprintf("http://%s%s", host, path);
-	rc = http_url_parse(url, &conn->target, &errstr);
-	free(url);
+	buf_add(&url, "http://", 7);
+	buf_adds(&url, host);
+	buf_adds(&url, path);
+	rc = http_url_parse(url.data, &conn->target, &errstr);
+	buf_free(&url);
 	if (rc != 0) {
 		conn_fail(conn, 400, "bad_request", "bad request target or "
 		    "Host header: %s", errstr);
