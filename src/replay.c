@@ -17,10 +17,12 @@
  * tables list the entries by method and path and by path: only a miss
  * reads them (replay_miss.c), to name the nearest entry.
  *
- * The index owns every exchange added, each allocated on its own so that
- * a pointer handed out (replay_entry, a hit) stays valid while more are
- * added, and a copy of the method and URL of the first RP_MAX_MISSES
- * misses (later ones are only counted). The structures are in
+ * The index owns every exchange added, packed with its strings, header
+ * lists and bodies into the index's arena (one block per many entries,
+ * never moved: a pointer handed out, by replay_entry or a hit, stays
+ * valid while more are added; nothing may change them), along with the
+ * keys of groups and lists; and a copy of the method and URL of the
+ * first RP_MAX_MISSES misses (later ones are only counted). The structures are in
  * replay_local.h; the reports on misses and the end of a run are in
  * replay_miss.c.
  */
@@ -33,6 +35,7 @@
 
 #include <jansson.h>
 
+#include "arena.h"
 #include "buf.h"
 #include "exchange.h"
 #include "http.h"
@@ -515,8 +518,7 @@ rp_list_add(struct replay_index *idx, const struct rp_req *r,
 		i = idx->nlists++;
 		l = &idx->lists[i];
 		memset(l, 0, sizeof *l);
-		l->key = xmalloc(key->len + 1);
-		memcpy(l->key, key->data, key->len);
+		l->key = arena_memdup(idx->arena, key->data, key->len);
 		l->keylen = key->len;
 		rp_table_put(t, h, i);
 	}
@@ -533,6 +535,7 @@ replay_new(const char *const *match_headers, size_t n)
 	size_t			 i;
 
 	idx = xcalloc(1, sizeof *idx);
+	idx->arena = arena_new();
 	if (n > 0) {
 		idx->headers = xcalloc(n, sizeof *idx->headers);
 		for (i = 0; i < n; i++)
@@ -554,13 +557,10 @@ replay_free(struct replay_index *idx)
 		free(idx->headers[i]);
 	free(idx->headers);
 	for (i = 0; i < idx->n; i++) {
-		exchange_free(idx->entries[i].x);
-		free(idx->entries[i].x);
+		exchange_free_arena(idx->entries[i].x);
 		replay_answer_free(idx->entries[i].answer);
 	}
 	free(idx->entries);
-	for (i = 0; i < idx->ngroups; i++)
-		free(idx->groups[i].key);
 	free(idx->groups);
 	for (i = 0; i < idx->nseqs; i++)
 		free(idx->seqs[i].entries);
@@ -570,10 +570,8 @@ replay_free(struct replay_index *idx)
 		free(idx->origins[i].host);
 	}
 	free(idx->origins);
-	for (i = 0; i < idx->nlists; i++) {
-		free(idx->lists[i].key);
+	for (i = 0; i < idx->nlists; i++)
 		free(idx->lists[i].v);
-	}
 	free(idx->lists);
 	rp_table_free(&idx->t_group);
 	rp_table_free(&idx->t_origin);
@@ -586,6 +584,7 @@ replay_free(struct replay_index *idx)
 	}
 	free(idx->misses);
 	buf_free(&idx->scratch);
+	arena_free(idx->arena);
 	free(idx);
 }
 
@@ -603,9 +602,10 @@ replay_add(struct replay_index *idx, struct exchange *x)
 	idx->entries = rp_grow(idx->entries, &idx->cap, idx->n,
 	    sizeof *idx->entries);
 	entry = idx->n++;
-	idx->entries[entry].x = xmalloc(sizeof *x);
-	*idx->entries[entry].x = *x;
-	exchange_init(x);
+	/* Packed into the arena: no allocation of its own per string. */
+	idx->entries[entry].x = arena_alloc(idx->arena, sizeof *x);
+	exchange_copy_arena(idx->entries[entry].x, x, idx->arena);
+	exchange_free(x);
 	idx->entries[entry].served = 0;
 	idx->entries[entry].answer = NULL;
 	replay_req_parse(idx, idx->entries[entry].x, &r);
@@ -616,8 +616,8 @@ replay_add(struct replay_index *idx, struct exchange *x)
 		    idx->ngroups, sizeof *idx->groups);
 		gi = idx->ngroups++;
 		g = &idx->groups[gi];
-		g->key = xmalloc(idx->scratch.len);
-		memcpy(g->key, idx->scratch.data, idx->scratch.len);
+		g->key = arena_memdup(idx->arena, idx->scratch.data,
+		    idx->scratch.len);
 		g->keylen = idx->scratch.len;
 		g->body_hash = r.body_hash;
 		g->first = g->last = RP_NONE;

@@ -15,6 +15,7 @@
 #include "buf.h"
 #include "uri.h"
 
+struct arena;
 struct exchange;
 struct json_t;
 
@@ -80,6 +81,7 @@ struct rp_miss {
 };
 
 struct replay_index {
+	struct arena	 *arena;	/* the entries, the keys */
 	char		**headers;	/* match header names */
 	size_t		  nheaders;
 
