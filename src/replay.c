@@ -58,6 +58,24 @@ rp_grow(void *v, size_t *cap, size_t n, size_t size)
 	return xreallocarray(v, *cap, size);
 }
 
+/* Append an entry number. */
+static void
+rp_nums_add(struct rp_nums *l, size_t v)
+{
+	if (l->n == 0) {
+		l->one = v;
+		l->n = 1;
+		return;
+	}
+	if (l->v == NULL) {
+		l->cap = 4;
+		l->v = xreallocarray(NULL, l->cap, sizeof *l->v);
+		l->v[0] = l->one;
+	}
+	l->v = rp_grow(l->v, &l->cap, l->n, sizeof *l->v);
+	l->v[l->n++] = v;
+}
+
 static uint64_t
 rp_hash(const void *data, size_t len, uint64_t h)
 {
@@ -386,7 +404,7 @@ rp_group_eq_cb(const void *arg, size_t v)
 	if (g->keylen != ctx->key->len || g->body_hash != ctx->r->body_hash ||
 	    memcmp(g->key, ctx->key->data, g->keylen) != 0)
 		return 0;
-	entry = idx->seqs[g->first].entries[0];
+	entry = rp_at(&idx->seqs[g->first].entries, 0);
 	return rp_body_equal(idx->entries[entry].x, ctx->r);
 }
 
@@ -522,9 +540,7 @@ rp_list_add(struct replay_index *idx, const struct rp_req *r,
 		l->keylen = key->len;
 		rp_table_put(t, h, i);
 	}
-	l = &idx->lists[i];
-	l->v = rp_grow(l->v, &l->cap, l->n, sizeof *l->v);
-	l->v[l->n++] = entry;
+	rp_nums_add(&idx->lists[i].entries, entry);
 }
 
 /* Return an empty index. */
@@ -563,7 +579,7 @@ replay_free(struct replay_index *idx)
 	free(idx->entries);
 	free(idx->groups);
 	for (i = 0; i < idx->nseqs; i++)
-		free(idx->seqs[i].entries);
+		free(idx->seqs[i].entries.v);
 	free(idx->seqs);
 	for (i = 0; i < idx->norigins; i++) {
 		free(idx->origins[i].text);
@@ -571,7 +587,7 @@ replay_free(struct replay_index *idx)
 	}
 	free(idx->origins);
 	for (i = 0; i < idx->nlists; i++)
-		free(idx->lists[i].v);
+		free(idx->lists[i].entries.v);
 	free(idx->lists);
 	rp_table_free(&idx->t_group);
 	rp_table_free(&idx->t_origin);
@@ -655,8 +671,7 @@ replay_add(struct replay_index *idx, struct exchange *x)
 		rp_table_put(&idx->t_seq, rp_seq_hash(gi, oi), si);
 	}
 	s = &idx->seqs[si];
-	s->entries = rp_grow(s->entries, &s->cap, s->n, sizeof *s->entries);
-	s->entries[s->n++] = entry;
+	rp_nums_add(&s->entries, entry);
 	idx->entries[entry].seq = si;
 
 	rp_list_add(idx, &r, 1, entry);
@@ -762,7 +777,8 @@ replay_match(struct replay_index *idx, const struct exchange *req,
 	replay_req_free(&r);
 
 	s = &idx->seqs[si];
-	entry = s->entries[s->served < s->n ? s->served : s->n - 1];
+	entry = rp_at(&s->entries, s->served < s->entries.n ? s->served :
+	    s->entries.n - 1);
 	s->served++;
 	if (!idx->entries[entry].served) {
 		idx->entries[entry].served = 1;
@@ -774,7 +790,7 @@ replay_match(struct replay_index *idx, const struct exchange *req,
 	hit->answer = idx->entries[entry].answer;
 	hit->x = idx->entries[entry].x;
 	hit->entry = entry;
-	hit->nth = s->served < s->n ? s->served : s->n;
-	hit->of = s->n;
+	hit->nth = s->served < s->entries.n ? s->served : s->entries.n;
+	hit->of = s->entries.n;
 	return 0;
 }
