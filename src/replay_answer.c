@@ -39,6 +39,7 @@ replay_answer_head(const struct exchange *x, int with_length, struct buf *out,
 	http_response_head(out, x->status, reason, &h);
 	/* The per-request headers go before the blank line. */
 	out->len -= 2;
+	out->data[out->len] = '\0';
 	if (a != NULL) {
 		a->json = body_is_json(http_headers_get(&h, HTTP_CONTENT_TYPE));
 		a->encoded = http_headers_get(&h, HTTP_CONTENT_ENCODING) !=
