@@ -1,6 +1,7 @@
 /*
  * exchange: construction and destruction of the plain exchange struct the
- * cassette core works on (see exchange.h). Pure.
+ * cassette core works on (see exchange.h), and its copies in an arena (a
+ * replay index's entries: see exchange_copy_arena). Pure.
  */
 #include "config.h"
 
@@ -10,6 +11,7 @@
 
 #include <jansson.h>
 
+#include "arena.h"
 #include "exchange.h"
 #include "xmalloc.h"
 
@@ -128,5 +130,61 @@ exchange_free(struct exchange *x)
 	json_decref(x->diagnoses);
 	free(x->answered_by);
 	free(x->error);
+	exchange_init(x);
+}
+
+static void
+headers_copy_arena(struct http_headers *dst, const struct http_headers *src,
+    struct arena *a)
+{
+	size_t	i;
+
+	memset(dst, 0, sizeof *dst);
+	if (src->n == 0)
+		return;
+	dst->v = arena_alloc(a, src->n * sizeof *dst->v);
+	for (i = 0; i < src->n; i++) {
+		dst->v[i].name = arena_strdup(a, src->v[i].name);
+		dst->v[i].value = arena_strdup(a, src->v[i].value);
+	}
+	dst->n = dst->cap = src->n;
+}
+
+static void
+body_copy_arena(struct exchange_body *dst, const struct exchange_body *src,
+    struct arena *a)
+{
+	*dst = *src;
+	if (src->data != NULL)
+		dst->data = arena_memdup(a, src->data, src->len);
+	dst->decoded_from = arena_strdup(a, src->decoded_from);
+}
+
+/* Copy src into dst with everything but the diagnoses in the arena. */
+void
+exchange_copy_arena(struct exchange *dst, const struct exchange *src,
+    struct arena *a)
+{
+	*dst = *src;
+	dst->started = arena_strdup(a, src->started);
+	dst->server_ip = arena_strdup(a, src->server_ip);
+	dst->method = arena_strdup(a, src->method);
+	dst->url = arena_strdup(a, src->url);
+	dst->http_version = arena_strdup(a, src->http_version);
+	headers_copy_arena(&dst->req_headers, &src->req_headers, a);
+	body_copy_arena(&dst->req_body, &src->req_body, a);
+	dst->reason = arena_strdup(a, src->reason);
+	headers_copy_arena(&dst->resp_headers, &src->resp_headers, a);
+	body_copy_arena(&dst->resp_body, &src->resp_body, a);
+	dst->diagnoses = json_incref(src->diagnoses);
+	dst->answered_by = arena_strdup(a, src->answered_by);
+	dst->error = arena_strdup(a, src->error);
+}
+
+/* Drop an arena copy's reference to its diagnoses; zero it. */
+void
+exchange_free_arena(struct exchange *x)
+{
+	json_decref(x->diagnoses);
 	exchange_init(x);
 }

@@ -13,6 +13,7 @@
 
 #include "http.h"
 
+struct arena;
 struct json_t;
 
 /* A message body as stored: decoded from its Content-Encoding. */
@@ -78,6 +79,16 @@ void	exchange_body_free(struct exchange_body *);
  */
 void	exchange_fix_length(struct http_headers *h,
 	    const struct exchange_body *body);
+/*
+ * Copy src into dst (whose contents are overwritten) with every string,
+ * header list and body in the arena; the diagnoses are shared (a new
+ * reference). Free such a copy with exchange_free_arena, never
+ * exchange_free.
+ */
+void	exchange_copy_arena(struct exchange *dst, const struct exchange *src,
+	    struct arena *);
+/* Drop what an arena copy holds outside its arena (the diagnoses). */
+void	exchange_free_arena(struct exchange *);
 /* Append copies of every header of src to dst. */
 void	exchange_headers_copy(struct http_headers *dst,
 	    const struct http_headers *src);

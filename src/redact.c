@@ -22,12 +22,14 @@
 #include "config.h"
 
 #include <ctype.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "http.h"
 #include "redact.h"
+#include "redact_local.h"
 #include "sha256.h"
 #include "xmalloc.h"
 
@@ -55,6 +57,7 @@ struct redact_names {
 };
 
 struct redactor {
+	uint64_t		serial;		/* new with every change */
 	int			disabled;
 	struct redact_names	headers;
 	struct redact_names	queries;
@@ -131,11 +134,29 @@ redact_names_free(struct redact_names *l)
 	l->n = 0;
 }
 
+/*
+ * Each redactor, and each change to one, takes a new serial number, so a
+ * memo of what a redactor did (redact_request_nobody) is never used for
+ * another one, or for the same one after it changed.
+ */
+static uint64_t	redact_serials;
+
 /* Return a redactor with the built-in lists only. */
 struct redactor *
 redact_new(void)
 {
-	return xcalloc(1, sizeof(struct redactor));
+	struct redactor	*r;
+
+	r = xcalloc(1, sizeof *r);
+	r->serial = ++redact_serials;
+	return r;
+}
+
+/* Return the redactor's serial number (never 0). */
+uint64_t
+redact_serial(const struct redactor *r)
+{
+	return r->serial;
 }
 
 /* Free a redactor (NULL is fine). */
@@ -154,6 +175,7 @@ redact_free(struct redactor *r)
 void
 redact_add_header(struct redactor *r, const char *name)
 {
+	r->serial = ++redact_serials;
 	redact_names_add(&r->headers, name);
 }
 
@@ -161,6 +183,7 @@ redact_add_header(struct redactor *r, const char *name)
 void
 redact_add_query(struct redactor *r, const char *name)
 {
+	r->serial = ++redact_serials;
 	redact_names_add(&r->queries, name);
 }
 
@@ -168,6 +191,7 @@ redact_add_query(struct redactor *r, const char *name)
 void
 redact_add_json_key(struct redactor *r, const char *name)
 {
+	r->serial = ++redact_serials;
 	redact_names_add(&r->keys, name);
 }
 
@@ -175,6 +199,7 @@ redact_add_json_key(struct redactor *r, const char *name)
 void
 redact_disable(struct redactor *r)
 {
+	r->serial = ++redact_serials;
 	r->disabled = 1;
 }
 

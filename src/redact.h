@@ -89,5 +89,15 @@ void	redact_exchange(const struct redactor *, struct exchange *);
  * body, diagnoses), as replay matches it; the response is left as it is.
  */
 void	redact_request(const struct redactor *, struct exchange *);
+/*
+ * The request headers h of a request with this url and no body, redacted
+ * as redact_request would redact them, when it would leave the url as it
+ * is (nothing in it to redact, no secret of the headers in it). Return
+ * them (h itself when redaction is off, else the last few lists are
+ * remembered: valid until the next call), or NULL when the shortcut does
+ * not apply: redact the whole request then.
+ */
+const struct http_headers *redact_request_nobody(const struct redactor *,
+	    const char *url, const struct http_headers *h);
 
 #endif

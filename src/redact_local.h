@@ -9,6 +9,7 @@
 #define PATCHSCOPE_REDACT_LOCAL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct buf;
 struct http_headers;
@@ -25,6 +26,11 @@ struct redact_walk {
 	struct redact_secrets	*found;		/* NULL: collect nothing */
 	int			 changed;	/* values replaced */
 };
+
+/* redact.c */
+
+/* Return the redactor's serial number: new with every change to it. */
+uint64_t redact_serial(const struct redactor *);
 
 /* redact_walk.c */
 

@@ -33,6 +33,12 @@
  * too likely to occur by chance. */
 #define REDACT_SCRUB_MIN	4
 
+/* Passes of redact_exchange at most (see there). */
+#define REDACT_PASSES		4
+
+/* Header lists whose redaction redact_request_nobody remembers. */
+#define REDACT_HEAD_MEMO	4
+
 /*
  * The secret values replaced so far, for the scrub. A body may hold many
  * (a list of API keys), so the scrub does not try each at each place:
@@ -145,6 +151,37 @@ redact_secrets_free(struct redact_secrets *f)
 		free(f->v[i].s);
 	free(f->v);
 	free(f->head);
+}
+
+/* Append copies of the secrets of f to keep (only their text). */
+static void
+redact_secrets_keep(struct redact_secrets *keep,
+    const struct redact_secrets *f)
+{
+	size_t	i;
+
+	for (i = 0; i < f->n; i++) {
+		if (keep->n == keep->cap) {
+			keep->cap = keep->cap ? keep->cap * 2 : 4;
+			keep->v = xreallocarray(keep->v, keep->cap,
+			    sizeof *keep->v);
+		}
+		keep->v[keep->n].s = xstrndup(f->v[i].s, f->v[i].len);
+		keep->v[keep->n].len = f->v[i].len;
+		keep->n++;
+	}
+}
+
+/* Wipe and free what keep holds; it is empty afterwards. */
+static void
+redact_secrets_wipe(struct redact_secrets *keep)
+{
+	size_t	i;
+
+	for (i = 0; i < keep->n; i++)
+		explicit_bzero(keep->v[i].s, keep->v[i].len);
+	redact_secrets_free(keep);
+	memset(keep, 0, sizeof *keep);
 }
 
 /*
@@ -317,7 +354,8 @@ redact_body_finish(struct exchange_body *b, struct redact_pending *p)
  * found wherever else it occurs. Return nonzero when something was found.
  */
 static int
-redact_exchange_pass(const struct redactor *r, struct exchange *x)
+redact_exchange_pass(const struct redactor *r, struct exchange *x,
+    struct redact_secrets *keep)
 {
 	struct redact_secrets	 found = { NULL, 0, 0, NULL, 0 };
 	struct redact_walk	 w = { r, &found, 0 };
@@ -342,6 +380,8 @@ redact_exchange_pass(const struct redactor *r, struct exchange *x)
 
 	if (found.n > 0) {
 		redact_secrets_index(&found);
+		if (keep != NULL)
+			redact_secrets_keep(keep, &found);
 		redact_scrub_str(&found, &x->url);
 		redact_scrub_str(&found, &x->reason);
 		redact_scrub_str(&found, &x->error);
@@ -373,8 +413,8 @@ redact_exchange(const struct redactor *r, struct exchange *x)
 	 * repeat until a pass finds nothing, so redacting twice changes
 	 * nothing (a cassette is redacted again when it is loaded).
 	 */
-	for (pass = 0; pass < 4; pass++)
-		if (!redact_exchange_pass(r, x))
+	for (pass = 0; pass < REDACT_PASSES; pass++)
+		if (!redact_exchange_pass(r, x, NULL))
 			break;
 }
 
@@ -390,4 +430,115 @@ redact_request(const struct redactor *r, struct exchange *x)
 	redact_exchange(r, x);
 	x->resp_headers = rh;
 	x->resp_body = rb;
+}
+
+/*
+ * The redaction of the last few request header lists, for
+ * redact_request_nobody: a client sends the same headers with every
+ * request. A slot keeps the headers as given, as redacted, and every
+ * secret value that the passes over them found; its values are wiped when
+ * it is reused. One thread only, as the whole program.
+ */
+static struct {
+	uint64_t		 serial;	/* the redactor's; 0: empty */
+	struct http_headers	 in;
+	struct http_headers	 out;
+	struct redact_secrets	 secrets;	/* text only, not indexed */
+} head_memo[REDACT_HEAD_MEMO];
+static size_t	head_memo_next;
+
+static int
+redact_headers_equal(const struct http_headers *a,
+    const struct http_headers *b)
+{
+	size_t	i;
+
+	if (a->n != b->n)
+		return 0;
+	for (i = 0; i < a->n; i++)
+		if (strcmp(a->v[i].name, b->v[i].name) != 0 ||
+		    strcmp(a->v[i].value, b->v[i].value) != 0)
+			return 0;
+	return 1;
+}
+
+/* Wipe the values of a header list (they may be credentials), free it. */
+static void
+redact_headers_wipe(struct http_headers *h)
+{
+	size_t	i;
+
+	for (i = 0; i < h->n; i++)
+		explicit_bzero(h->v[i].value, strlen(h->v[i].value));
+	http_headers_clear(h);
+}
+
+/*
+ * Return the slot that holds h redacted by r, filling the oldest slot
+ * when none does: the passes of redact_exchange over an exchange of those
+ * headers alone, the secrets of every pass kept.
+ */
+static size_t
+redact_head_memo_get(const struct redactor *r, const struct http_headers *h)
+{
+	struct exchange	 x;
+	size_t		 i, pass;
+
+	for (i = 0; i < REDACT_HEAD_MEMO; i++)
+		if (head_memo[i].serial == redact_serial(r) &&
+		    redact_headers_equal(&head_memo[i].in, h))
+			return i;
+	i = head_memo_next++ % REDACT_HEAD_MEMO;
+	redact_headers_wipe(&head_memo[i].in);
+	http_headers_clear(&head_memo[i].out);
+	redact_secrets_wipe(&head_memo[i].secrets);
+	exchange_init(&x);
+	exchange_headers_copy(&x.req_headers, h);
+	for (pass = 0; pass < REDACT_PASSES; pass++)
+		if (!redact_exchange_pass(r, &x, &head_memo[i].secrets))
+			break;
+	head_memo[i].out = x.req_headers;
+	memset(&x.req_headers, 0, sizeof x.req_headers);
+	exchange_free(&x);
+	exchange_headers_copy(&head_memo[i].in, h);
+	head_memo[i].serial = redact_serial(r);
+	return i;
+}
+
+/*
+ * The headers of a request with no body, redacted as redact_request would
+ * do it, when the URL stays as it is; else NULL.
+ *
+ * Why this is the same: redact_request on {url, h, no body} runs passes
+ * that each walk the URL, the headers and the (empty) body, then scrub
+ * the secrets the walk found from all of them. When the walk finds
+ * nothing in the URL and no secret that the headers' passes find occurs
+ * in it, each pass leaves the URL alone and finds exactly what the same
+ * pass over the headers alone finds, so the headers come out the same,
+ * after the same number of passes, as with no URL at all: the memo.
+ */
+const struct http_headers *
+redact_request_nobody(const struct redactor *r, const char *url,
+    const struct http_headers *h)
+{
+	struct redact_secrets	 found = { NULL, 0, 0, NULL, 0 };
+	struct redact_walk	 w = { r, &found, 0 };
+	struct buf		 b = { NULL, 0, 0 };
+	size_t			 i, slot, len = strlen(url);
+	int			 changed;
+
+	if (redact_disabled(r))
+		return h;
+	changed = redact_walk_url(&w, url, &b);
+	buf_free(&b);
+	changed |= found.n > 0;
+	redact_secrets_wipe(&found);
+	if (changed)
+		return NULL;
+	slot = redact_head_memo_get(r, h);
+	for (i = 0; i < head_memo[slot].secrets.n; i++)
+		if (memmem(url, len, head_memo[slot].secrets.v[i].s,
+		    head_memo[slot].secrets.v[i].len) != NULL)
+			return NULL;
+	return &head_memo[slot].out;
 }

@@ -17,10 +17,12 @@
  * tables list the entries by method and path and by path: only a miss
  * reads them (replay_miss.c), to name the nearest entry.
  *
- * The index owns every exchange added, each allocated on its own so that
- * a pointer handed out (replay_entry, a hit) stays valid while more are
- * added, and a copy of the method and URL of the first RP_MAX_MISSES
- * misses (later ones are only counted). The structures are in
+ * The index owns every exchange added, packed with its strings, header
+ * lists and bodies into the index's arena (one block per many entries,
+ * never moved: a pointer handed out, by replay_entry or a hit, stays
+ * valid while more are added; nothing may change them), along with the
+ * keys of groups and lists; and a copy of the method and URL of the
+ * first RP_MAX_MISSES misses (later ones are only counted). The structures are in
  * replay_local.h; the reports on misses and the end of a run are in
  * replay_miss.c.
  */
@@ -33,6 +35,7 @@
 
 #include <jansson.h>
 
+#include "arena.h"
 #include "buf.h"
 #include "exchange.h"
 #include "http.h"
@@ -53,6 +56,24 @@ rp_grow(void *v, size_t *cap, size_t n, size_t size)
 		return v;
 	*cap = *cap == 0 ? 2 : *cap * 2;
 	return xreallocarray(v, *cap, size);
+}
+
+/* Append an entry number. */
+static void
+rp_nums_add(struct rp_nums *l, size_t v)
+{
+	if (l->n == 0) {
+		l->one = v;
+		l->n = 1;
+		return;
+	}
+	if (l->v == NULL) {
+		l->cap = 4;
+		l->v = xreallocarray(NULL, l->cap, sizeof *l->v);
+		l->v[0] = l->one;
+	}
+	l->v = rp_grow(l->v, &l->cap, l->n, sizeof *l->v);
+	l->v[l->n++] = v;
 }
 
 static uint64_t
@@ -131,6 +152,30 @@ rp_table_free(struct rp_table *t)
 	memset(t, 0, sizeof *t);
 }
 
+/* Set r's origin text: "scheme://host:port", "[v6]" bracketed. */
+static void
+rp_origin_text(struct rp_req *r)
+{
+	struct buf	 b = { NULL, 0, 0 };
+	char		 num[24];
+	unsigned	 port;
+	size_t		 n = 0;
+	int		 v6 = strchr(r->host, ':') != NULL;
+
+	buf_adds(&b, r->scheme);
+	buf_add(&b, v6 ? "://[" : "://", v6 ? 4 : 3);
+	buf_adds(&b, r->host);
+	buf_add(&b, v6 ? "]:" : ":", v6 ? 2 : 1);
+	/* A port is 0 to 65535 here (uri_default_port, or checked). */
+	port = (unsigned)r->port;
+	do {
+		num[sizeof num - 1 - n++] = (char)('0' + port % 10);
+		port /= 10;
+	} while (port > 0 && n < sizeof num);
+	buf_add(&b, num + sizeof num - n, n);
+	r->origin = b.data;
+}
+
 /*
  * Take the URL apart (uri_split). Lenient: a URL with no "scheme://" is
  * all path and query, with an empty origin; a port that is not one is
@@ -159,9 +204,7 @@ rp_url_split(struct rp_req *r)
 		port = uri_port(u.port);
 		if (port >= 0 && port <= 65535)
 			r->port = port;
-		r->origin = xasprintf(strchr(r->host, ':') != NULL ?
-		    "%s://[%s]:%d" : "%s://%s:%d", r->scheme, r->host,
-		    r->port);
+		rp_origin_text(r);
 	}
 	r->path = u.path.p;
 	r->pathlen = u.path.len;
@@ -361,7 +404,7 @@ rp_group_eq_cb(const void *arg, size_t v)
 	if (g->keylen != ctx->key->len || g->body_hash != ctx->r->body_hash ||
 	    memcmp(g->key, ctx->key->data, g->keylen) != 0)
 		return 0;
-	entry = idx->seqs[g->first].entries[0];
+	entry = rp_at(&idx->seqs[g->first].entries, 0);
 	return rp_body_equal(idx->entries[entry].x, ctx->r);
 }
 
@@ -493,14 +536,11 @@ rp_list_add(struct replay_index *idx, const struct rp_req *r,
 		i = idx->nlists++;
 		l = &idx->lists[i];
 		memset(l, 0, sizeof *l);
-		l->key = xmalloc(key->len + 1);
-		memcpy(l->key, key->data, key->len);
+		l->key = arena_memdup(idx->arena, key->data, key->len);
 		l->keylen = key->len;
 		rp_table_put(t, h, i);
 	}
-	l = &idx->lists[i];
-	l->v = rp_grow(l->v, &l->cap, l->n, sizeof *l->v);
-	l->v[l->n++] = entry;
+	rp_nums_add(&idx->lists[i].entries, entry);
 }
 
 /* Return an empty index. */
@@ -511,6 +551,7 @@ replay_new(const char *const *match_headers, size_t n)
 	size_t			 i;
 
 	idx = xcalloc(1, sizeof *idx);
+	idx->arena = arena_new();
 	if (n > 0) {
 		idx->headers = xcalloc(n, sizeof *idx->headers);
 		for (i = 0; i < n; i++)
@@ -532,25 +573,21 @@ replay_free(struct replay_index *idx)
 		free(idx->headers[i]);
 	free(idx->headers);
 	for (i = 0; i < idx->n; i++) {
-		exchange_free(idx->entries[i].x);
-		free(idx->entries[i].x);
+		exchange_free_arena(idx->entries[i].x);
+		replay_answer_free(idx->entries[i].answer);
 	}
 	free(idx->entries);
-	for (i = 0; i < idx->ngroups; i++)
-		free(idx->groups[i].key);
 	free(idx->groups);
 	for (i = 0; i < idx->nseqs; i++)
-		free(idx->seqs[i].entries);
+		free(idx->seqs[i].entries.v);
 	free(idx->seqs);
 	for (i = 0; i < idx->norigins; i++) {
 		free(idx->origins[i].text);
 		free(idx->origins[i].host);
 	}
 	free(idx->origins);
-	for (i = 0; i < idx->nlists; i++) {
-		free(idx->lists[i].key);
-		free(idx->lists[i].v);
-	}
+	for (i = 0; i < idx->nlists; i++)
+		free(idx->lists[i].entries.v);
 	free(idx->lists);
 	rp_table_free(&idx->t_group);
 	rp_table_free(&idx->t_origin);
@@ -563,6 +600,7 @@ replay_free(struct replay_index *idx)
 	}
 	free(idx->misses);
 	buf_free(&idx->scratch);
+	arena_free(idx->arena);
 	free(idx);
 }
 
@@ -580,10 +618,12 @@ replay_add(struct replay_index *idx, struct exchange *x)
 	idx->entries = rp_grow(idx->entries, &idx->cap, idx->n,
 	    sizeof *idx->entries);
 	entry = idx->n++;
-	idx->entries[entry].x = xmalloc(sizeof *x);
-	*idx->entries[entry].x = *x;
-	exchange_init(x);
+	/* Packed into the arena: no allocation of its own per string. */
+	idx->entries[entry].x = arena_alloc(idx->arena, sizeof *x);
+	exchange_copy_arena(idx->entries[entry].x, x, idx->arena);
+	exchange_free(x);
 	idx->entries[entry].served = 0;
+	idx->entries[entry].answer = NULL;
 	replay_req_parse(idx, idx->entries[entry].x, &r);
 
 	gi = rp_group_find(idx, &r, &idx->scratch, &h);
@@ -592,8 +632,8 @@ replay_add(struct replay_index *idx, struct exchange *x)
 		    idx->ngroups, sizeof *idx->groups);
 		gi = idx->ngroups++;
 		g = &idx->groups[gi];
-		g->key = xmalloc(idx->scratch.len);
-		memcpy(g->key, idx->scratch.data, idx->scratch.len);
+		g->key = arena_memdup(idx->arena, idx->scratch.data,
+		    idx->scratch.len);
 		g->keylen = idx->scratch.len;
 		g->body_hash = r.body_hash;
 		g->first = g->last = RP_NONE;
@@ -631,8 +671,7 @@ replay_add(struct replay_index *idx, struct exchange *x)
 		rp_table_put(&idx->t_seq, rp_seq_hash(gi, oi), si);
 	}
 	s = &idx->seqs[si];
-	s->entries = rp_grow(s->entries, &s->cap, s->n, sizeof *s->entries);
-	s->entries[s->n++] = entry;
+	rp_nums_add(&s->entries, entry);
 	idx->entries[entry].seq = si;
 
 	rp_list_add(idx, &r, 1, entry);
@@ -738,15 +777,20 @@ replay_match(struct replay_index *idx, const struct exchange *req,
 	replay_req_free(&r);
 
 	s = &idx->seqs[si];
-	entry = s->entries[s->served < s->n ? s->served : s->n - 1];
+	entry = rp_at(&s->entries, s->served < s->entries.n ? s->served :
+	    s->entries.n - 1);
 	s->served++;
 	if (!idx->entries[entry].served) {
 		idx->entries[entry].served = 1;
 		idx->nserved++;
 	}
+	if (idx->entries[entry].answer == NULL)
+		idx->entries[entry].answer =
+		    replay_answer_new(idx->entries[entry].x);
+	hit->answer = idx->entries[entry].answer;
 	hit->x = idx->entries[entry].x;
 	hit->entry = entry;
-	hit->nth = s->served < s->n ? s->served : s->n;
-	hit->of = s->n;
+	hit->nth = s->served < s->entries.n ? s->served : s->entries.n;
+	hit->of = s->entries.n;
 	return 0;
 }

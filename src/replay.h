@@ -18,6 +18,7 @@
 
 #include <stddef.h>
 
+struct buf;
 struct exchange;
 struct json_t;
 struct replay_index;
@@ -37,13 +38,46 @@ size_t	replay_count(const struct replay_index *);
 /* Return entry i (0-based), or NULL. */
 const struct exchange *replay_entry(const struct replay_index *, size_t i);
 
+/* A recorded answer serialized once (replay_answer.c). */
+struct replay_answer {
+	char	*head;		/* the status line and the headers as sent,
+				   Content-Length set, no blank line */
+	size_t	 headlen;
+	int	 json;		/* its Content-Type names JSON */
+	int	 encoded;	/* it has a Content-Encoding */
+};
+
 /* The outcome of a lookup. */
 struct replay_hit {
 	const struct exchange	*x;	/* the recorded exchange to answer */
 	size_t			 entry;	/* its entry number */
 	size_t			 nth;	/* 1-based place in its sequence */
 	size_t			 of;	/* length of the sequence */
+	const struct replay_answer *answer; /* x's, prebuilt */
 };
+
+/* The longest tail replay_answer_tail writes, with its connection value. */
+#define REPLAY_TAIL_MAX		256
+
+/*
+ * Append the head of x's answer as replay sends it, without its blank
+ * line: the status line, the recorded headers less hop-by-hop ones, and
+ * with_length, Content-Length of the body. Fill a's json and encoded when
+ * a is not NULL.
+ */
+void	replay_answer_head(const struct exchange *x, int with_length,
+	    struct buf *out, struct replay_answer *a);
+/* Return x's answer, its head built with Content-Length; the caller owns
+ * it (replay_answer_free). */
+struct replay_answer *replay_answer_new(const struct exchange *x);
+void	replay_answer_free(struct replay_answer *);
+/*
+ * Write the end of a hit's head into out (REPLAY_TAIL_MAX bytes, with a
+ * connection value up to 16 bytes): the X-Patchscope-Replay headers,
+ * Connection when not NULL, and the blank line. Return its length.
+ */
+size_t	replay_answer_tail(char *out, const struct replay_hit *hit,
+	    const char *connection);
 
 /*
  * Find the answer for a live request (already redacted the same way; only

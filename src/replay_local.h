@@ -15,6 +15,7 @@
 #include "buf.h"
 #include "uri.h"
 
+struct arena;
 struct exchange;
 struct json_t;
 
@@ -38,15 +39,30 @@ struct rp_origin {
 	int	 port;
 };
 
-/* The entries of one group that share an origin, in entry order. */
-struct rp_seq {
-	size_t	 group;
-	size_t	 origin;
-	size_t	 next;		/* the group's next sequence, or RP_NONE */
-	size_t	*entries;
+/*
+ * Entry numbers in order: most lists hold one, kept in place with no
+ * allocation (v is NULL while n <= 1). Read them with rp_at.
+ */
+struct rp_nums {
+	size_t	 one;
+	size_t	*v;
 	size_t	 n;
 	size_t	 cap;
-	size_t	 served;
+};
+
+static inline size_t
+rp_at(const struct rp_nums *l, size_t i)
+{
+	return l->v != NULL ? l->v[i] : l->one;
+}
+
+/* The entries of one group that share an origin, in entry order. */
+struct rp_seq {
+	size_t		 group;
+	size_t		 origin;
+	size_t		 next;	/* the group's next sequence, or RP_NONE */
+	struct rp_nums	 entries;
+	size_t		 served;
 };
 
 struct rp_group {
@@ -59,17 +75,16 @@ struct rp_group {
 
 /* The entries with one method and path, or one path, in entry order. */
 struct rp_list {
-	char	*key;
-	size_t	 keylen;
-	size_t	*v;
-	size_t	 n;
-	size_t	 cap;
+	char		*key;
+	size_t		 keylen;
+	struct rp_nums	 entries;
 };
 
 struct rp_entry {
-	struct exchange	*x;
-	size_t		 seq;
-	int		 served;
+	struct exchange		*x;
+	size_t			 seq;
+	int			 served;
+	struct replay_answer	*answer;	/* built when first served */
 };
 
 struct rp_miss {
@@ -79,6 +94,7 @@ struct rp_miss {
 };
 
 struct replay_index {
+	struct arena	 *arena;	/* the entries, the keys */
 	char		**headers;	/* match header names */
 	size_t		  nheaders;
 

@@ -433,11 +433,11 @@ replay_miss_nearest(const struct replay_index *idx, const struct rp_req *r,
 	l = replay_list_find(idx, r, 1);
 	if (l == NULL)
 		l = replay_list_find(idx, r, 0);
-	n = l != NULL ? l->n : idx->n;
+	n = l != NULL ? l->entries.n : idx->n;
 	if (n > RP_MAX_CANDIDATES)
 		n = RP_MAX_CANDIDATES;
 	for (i = 0; i < n && bestn != 0; i++) {
-		e = l != NULL ? l->v[i] : i;
+		e = l != NULL ? rp_at(&l->entries, i) : i;
 		replay_req_parse(idx, idx->entries[e].x, &c);
 		memset(&d, 0, sizeof d);
 		d.stop = bestn;

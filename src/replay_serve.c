@@ -11,6 +11,7 @@
 #include "config.h"
 
 #include <inttypes.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,7 @@
 #include "http.h"
 #include "log.h"
 #include "options.h"
+#include "redact.h"
 #include "replay.h"
 #include "replay_serve.h"
 #include "request.h"
@@ -47,16 +49,18 @@ int
 replay_target(struct conn *conn, const char *path)
 {
 	const char	*host, *errstr;
-	char		*url;
+	struct buf	 url = { NULL, 0, 0 };
 	int		 rc;
 
 	if (request_host(conn, &host) != 0)
 		return -1;
 	if (host == NULL || *host == '\0')
 		host = "localhost";
-	url = xasprintf("http://%s%s", host, path);
-	rc = http_url_parse(url, &conn->target, &errstr);
-	free(url);
+	buf_add(&url, "http://", 7);
+	buf_adds(&url, host);
+	buf_adds(&url, path);
+	rc = http_url_parse(url.data, &conn->target, &errstr);
+	buf_free(&url);
 	if (rc != 0) {
 		conn_fail(conn, 400, "bad_request", "bad request target or "
 		    "Host header: %s", errstr);
@@ -79,6 +83,58 @@ replay_start(struct conn *conn)
 	return 0;
 }
 
+/*
+ * The common hit: a body to send, no diagnoses to annotate or hold it
+ * for, nothing recorded, no Content-Encoding. Send the prebuilt head, the
+ * per-request headers and the body (one write: the client is corked),
+ * and do what replay_hit would do beside. Return -1 when it is not that
+ * case (nothing done).
+ */
+static int
+replay_hit_fast(struct conn *conn, const struct replay_hit *hit)
+{
+	const struct exchange		*x = hit->x;
+	const struct replay_answer	*a = hit->answer;
+	struct half			*o = &conn->origin;
+	const char			*reason, *connection = NULL;
+	char				 tail[REPLAY_TAIL_MAX];
+	size_t				 taillen;
+
+	if (a == NULL || a->encoded || conn->method == HTTP_HEAD ||
+	    x->status < 200 || x->status == 204 || x->status == 304 ||
+	    conn->cap.diags.n > 0 || conn->cap.record)
+		return -1;
+	conn->resp_status = x->status;
+	http_headers_clear(&o->headers);
+	reason = x->reason != NULL && *x->reason != '\0' ? x->reason :
+	    http_reason(x->status);
+	buf_reset(&o->reason);
+	buf_adds(&o->reason, reason);
+	if (!conn->client_keepalive || conn->proxy->draining) {
+		conn->close_after = 1;
+		connection = "close";
+	} else if (conn->client_http10)
+		connection = "keep-alive";
+	taillen = replay_answer_tail(tail, hit, connection);
+	/* Only the status and reason: the headers are kept when recorded. */
+	capture_response(&conn->cap, x->status, reason, &o->headers);
+	o->body_bytes = x->resp_body.data == NULL ? 0 : x->resp_body.len;
+	log_debug("[#%" PRIu64 "] replay: entry %zu (%zu of %zu)", conn->id,
+	    hit->entry, hit->nth, hit->of);
+	/* No diagnoses: no annotation, nothing held; maybe a profile. */
+	if (x->answered_by == NULL && conn->api)
+		response_decide(conn, a->json);
+	if (conn->cap.learn_resp && o->body_bytes > 0)
+		buf_add(&conn->cap.resp.raw, x->resp_body.data,
+		    x->resp_body.len);
+	response_send_prebuilt(conn, a->head, a->headlen, tail, taillen);
+	if (o->body_bytes > 0)
+		half_write(&conn->client, x->resp_body.data, x->resp_body.len);
+	o->msg_done = 1;
+	conn_exchange_finish(conn);
+	return 0;
+}
+
 /* Answer from a recorded exchange, annotated as a live one would be. */
 static void
 replay_hit(struct conn *conn, const struct replay_hit *hit)
@@ -88,6 +144,8 @@ replay_hit(struct conn *conn, const struct replay_hit *hit)
 	char			 num[64];
 	int			 no_body;
 
+	if (replay_hit_fast(conn, hit) == 0)
+		return;
 	conn->resp_status = x->status;
 	no_body = conn->method == HTTP_HEAD || x->status == 204 ||
 	    x->status == 304 || x->status < 200;
@@ -232,6 +290,44 @@ replay_fallback(struct conn *conn)
 	forward_release(conn);
 }
 
+/*
+ * The request as matching reads it, without building and redacting a
+ * whole exchange, for a request with no body whose URL redaction leaves
+ * as it is (redact_request_nobody): the method, the URL and the headers
+ * redacted, all borrowed (req must not be freed; it is valid until the
+ * next request). Return 0, or -1 when the request needs the whole way
+ * (capture_request_exchange), req untouched.
+ */
+static int
+replay_request_view(struct conn *conn, struct exchange *req)
+{
+	struct proxy			*p = conn->proxy;
+	struct capture			*cap = &conn->cap;
+	const struct http_headers	*h;
+	struct buf			 url = { NULL, 0, 0 };
+
+	if (cap->req.raw.len != 0)
+		return -1;
+	/* The URL the log shows too: formatted once, kept in the capture. */
+	if (cap->url == NULL && cap->target != NULL) {
+		http_url_format(&url, cap->target);
+		capture_request_url(cap, buf_str(&url));
+		buf_free(&url);
+	}
+	h = redact_request_nobody(p->redactor, cap->url != NULL ? cap->url :
+	    "", &cap->req_headers);
+	if (h == NULL)
+		return -1;
+	/* What capture_request_exchange would fill in, read-only. */
+	req->method = (char *)(uintptr_t)(cap->method != NULL ? cap->method :
+	    "GET");
+	req->url = (char *)(uintptr_t)(cap->url != NULL ? cap->url : "");
+	req->http_version = (char *)(uintptr_t)(cap->http10 ? "HTTP/1.0" :
+	    "HTTP/1.1");
+	req->req_headers = *h;
+	return 0;
+}
+
 /* The whole request is in: answer it from the cassette. */
 static void
 replay_request_done(struct conn *conn)
@@ -240,13 +336,16 @@ replay_request_done(struct conn *conn)
 	struct half		*c = &conn->client;
 	struct exchange		 req;
 	struct replay_hit	 hit;
+	int			 owned;
 
 	if (p->opts->guard && diag_list_has_errors(&conn->cap.diags)) {
 		forward_guard_answer(conn);
 		return;
 	}
 	exchange_init(&req);
-	capture_request_exchange(&conn->cap, p->redactor, &req);
+	owned = replay_request_view(conn, &req) != 0;
+	if (owned)
+		capture_request_exchange(&conn->cap, p->redactor, &req);
 	/* The head and the body of the answer leave in one write. */
 	c->corked = 1;
 	if (replay_match(p->replay, &req, conn->origin_form, &hit) == 0)
@@ -259,5 +358,6 @@ replay_request_done(struct conn *conn)
 		half_uncork(c);
 	else
 		half_discard_cork(c);
-	exchange_free(&req);
+	if (owned)
+		exchange_free(&req);
 }

@@ -9,6 +9,7 @@
 #include "config.h"
 
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -33,20 +34,30 @@ response_inspect(struct conn *conn, int no_body)
 {
 	const struct options	*opts = conn->proxy->opts;
 	struct half		*o = &conn->origin;
-	int			 json, status = conn->resp_status;
+	int			 json;
 
 	if (!opts->no_annotate)
 		annotate_headers(&conn->cap.diags, &o->headers);
 	if (!conn->api || no_body)
 		return;
 	json = body_is_json(http_headers_get(&o->headers, HTTP_CONTENT_TYPE));
+	response_decide(conn, json);
+}
+
+/* Keep a JSON answer of the profile API to learn from, or hold it. */
+void
+response_decide(struct conn *conn, int json)
+{
+	const struct options	*opts = conn->proxy->opts;
+	int			 status = conn->resp_status;
+
 	if (json && status >= 200 && status < 300 &&
 	    (conn->method == HTTP_GET || conn->method == HTTP_PATCH))
 		conn->cap.learn_resp = 1;
 	if (json && status >= 400 && conn->cap.diags.n > 0 &&
 	    !opts->no_annotate) {
 		conn->hold_resp = 1;
-		o->hold = 1;
+		conn->origin.hold = 1;
 		conn->cap.learn_resp = 0;
 	}
 }
@@ -63,6 +74,20 @@ response_send_head(struct conn *conn)
 	    buf_str(&o->reason) : http_reason(status), &o->headers);
 	half_write(&conn->client, head.data, head.len);
 	buf_free(&head);
+	conn->resp_started = 1;
+	conn->client.cork_head = conn->client.corked;
+}
+
+/*
+ * Send a head made ahead (its start, then its per-request end), as
+ * response_send_head sends one from the origin half's headers.
+ */
+void
+response_send_prebuilt(struct conn *conn, const char *head, size_t len,
+    const char *tail, size_t taillen)
+{
+	half_write(&conn->client, head, len);
+	half_write(&conn->client, tail, taillen);
 	conn->resp_started = 1;
 	conn->client.cork_head = conn->client.corked;
 }

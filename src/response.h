@@ -7,6 +7,8 @@
 #ifndef PATCHSCOPE_RESPONSE_H
 #define PATCHSCOPE_RESPONSE_H
 
+#include <stddef.h>
+
 struct conn;
 
 /*
@@ -14,8 +16,16 @@ struct conn;
  * annotate its headers, keep a copy to learn from, or hold it whole.
  */
 void	response_inspect(struct conn *, int no_body);
+/*
+ * The part of response_inspect after annotation, for an answer with a body
+ * from the profile API: json says its Content-Type names JSON.
+ */
+void	response_decide(struct conn *, int json);
 /* Send the response head as it stands in the origin half's headers. */
 void	response_send_head(struct conn *);
+/* Send a head made ahead: len bytes of head, then taillen of tail. */
+void	response_send_prebuilt(struct conn *, const char *head, size_t len,
+	    const char *tail, size_t taillen);
 /* A held response grew past --max-body-buffer: send it on unannotated. */
 void	response_release(struct conn *);
 /* The whole response is in: send a held one annotated; learn from it. */

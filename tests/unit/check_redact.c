@@ -968,6 +968,110 @@ START_TEST(request_alone_leaves_the_response_as_it_was)
 }
 END_TEST
 
+/*
+ * Check redact_request_nobody against redact_request for one URL and
+ * header list: the same headers when it answers, NULL exactly when want
+ * says the URL is not left alone.
+ */
+static void
+check_nobody(const struct redactor *r, const char *url,
+    const char *const *h, size_t nh, int want_shortcut)
+{
+	struct exchange			 x;
+	const struct http_headers	*got;
+	struct http_headers		 in = { NULL, 0, 0 };
+	size_t				 i;
+
+	for (i = 0; i + 1 < nh; i += 2)
+		add(&in, h[i], h[i + 1]);
+	exchange_init(&x);
+	x.url = xstrdup(url);
+	exchange_headers_copy(&x.req_headers, &in);
+	redact_request(r, &x);
+	got = redact_request_nobody(r, url, &in);
+	if (!want_shortcut) {
+		ck_assert_msg(got == NULL, "%s: shortcut taken", url);
+		ck_assert_msg(strcmp(x.url, url) != 0, "%s: unchanged", url);
+	} else {
+		ck_assert_msg(got != NULL, "%s: no shortcut", url);
+		ck_assert_str_eq(x.url, url);
+		ck_assert_uint_eq(got->n, x.req_headers.n);
+		for (i = 0; i < got->n; i++) {
+			ck_assert_str_eq(got->v[i].name, x.req_headers.v[i].name);
+			ck_assert_str_eq(got->v[i].value,
+			    x.req_headers.v[i].value);
+		}
+	}
+	http_headers_clear(&in);
+	exchange_free(&x);
+}
+
+START_TEST(request_without_body_shortcut_is_redact_request)
+{
+	static const char *const h1[] = {
+		"Host", "127.0.0.1:8080",
+		"Authorization", "Basic YWNjMTpiZW5jaC1rZXk=",
+		"Accept", "application/json",
+	};
+	static const char *const h2[] = {
+		"Cookie", "sid=abc12345; theme=dark",
+		"X-Forwarded-For", "abc12345",
+		"X-Api-Key", "key-98765",
+		"Referer", "https://h.example/p?token=tk-4444",
+	};
+	static const char *const h3[] = {
+		"Authorization", "Bearer tok-5555",
+		"X-Echo", "tok-5555",
+	};
+	struct redactor	*r = redact_new();
+	int		 round;
+
+	/* Twice: the second time from the memo. */
+	for (round = 0; round < 2; round++) {
+		check_nobody(r, "http://127.0.0.1:8080/v1/acc1/profiles/p1",
+		    h1, sizeof h1 / sizeof h1[0], 1);
+		check_nobody(r, "http://h.example/v1/a?x=1&y=2", h2,
+		    sizeof h2 / sizeof h2[0], 1);
+		check_nobody(r, "http://h.example/v1/a", h3,
+		    sizeof h3 / sizeof h3[0], 1);
+		check_nobody(r, "http://h.example/v1/a", NULL, 0, 1);
+		/* A secret parameter in the URL: the whole way. */
+		check_nobody(r, "http://h.example/v1/a?token=tk-1", h1,
+		    sizeof h1 / sizeof h1[0], 0);
+		/* A secret of the headers in the URL: scrubbed from it. */
+		check_nobody(r, "http://h.example/v1/key-98765/x", h2,
+		    sizeof h2 / sizeof h2[0], 0);
+		check_nobody(r, "http://h.example/v1/tok-5555", h3,
+		    sizeof h3 / sizeof h3[0], 0);
+	}
+	redact_free(r);
+}
+END_TEST
+
+/* The memo is the redactor's as it is: a change to it is seen. */
+START_TEST(request_without_body_shortcut_follows_the_redactor)
+{
+	static const char *const h[] = { "X-Session", "s-1234567" };
+	struct redactor			*r = redact_new();
+	struct http_headers		 in = { NULL, 0, 0 };
+	const struct http_headers	*got;
+
+	add(&in, h[0], h[1]);
+	got = redact_request_nobody(r, "http://h.example/", &in);
+	ck_assert_ptr_nonnull(got);
+	ck_assert_str_eq(got->v[0].value, "s-1234567");
+	redact_add_header(r, "X-Session");
+	check_nobody(r, "http://h.example/", h, 2, 1);
+	got = redact_request_nobody(r, "http://h.example/", &in);
+	ck_assert_str_eq(got->v[0].value, M("s-1234567"));
+	redact_disable(r);
+	ck_assert_ptr_eq(redact_request_nobody(r, "http://h.example/?token=1",
+	    &in), &in);
+	http_headers_clear(&in);
+	redact_free(r);
+}
+END_TEST
+
 START_TEST(exchange_scrub_prefers_longest_and_scales)
 {
 	struct redactor		*r = redact_new();
@@ -1206,6 +1310,8 @@ redact_suite(void)
 	tcase_add_test(tc, exchange_scrub_prefers_longest_and_scales);
 	tcase_add_test(tc, exchange_scrub_never_cuts_a_marker);
 	tcase_add_test(tc, request_alone_leaves_the_response_as_it_was);
+	tcase_add_test(tc, request_without_body_shortcut_is_redact_request);
+	tcase_add_test(tc, request_without_body_shortcut_follows_the_redactor);
 	tcase_add_test(tc, exchange_truncated_bodies);
 	tcase_add_test(tc, exchange_without_secrets_is_untouched);
 	tcase_add_test(tc, exchange_redacted_twice_is_the_same);

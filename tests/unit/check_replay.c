@@ -1,7 +1,8 @@
 /*
  * Unit tests for replay: keys (origin, order-free query, JSON bodies,
  * match headers), sequences, origin-form requests, the miss report and
- * the end-of-run report, and a 100,000-entry index.
+ * the end-of-run report, a 100,000-entry index, and the answers' heads
+ * serialized once.
  */
 #include "config.h"
 
@@ -259,6 +260,162 @@ START_TEST(interleaved_sequences_keep_separate_counters)
 	ck_assert_int_eq(get(idx, "GET", API, NULL), 2);
 	ck_assert_int_eq(get(idx, "PATCH", API, "{\"a\":1}"), 3);
 	ck_assert_int_eq(get(idx, "PATCH", API, "{\"a\":1}"), 3);
+	replay_free(idx);
+}
+END_TEST
+
+/* A recorded response: status, reason, headers "Name: value" pairs. */
+static void
+mk_resp(struct exchange *x, int status, const char *reason,
+    const char *const *h, size_t nh, const char *body)
+{
+	size_t	i;
+
+	exchange_init(x);
+	x->method = xstrdup("GET");
+	x->url = xstrdup(API);
+	x->status = status;
+	x->reason = reason != NULL ? xstrdup(reason) : NULL;
+	for (i = 0; i + 1 < nh; i += 2)
+		http_headers_add(&x->resp_headers, h[i], strlen(h[i]), h[i + 1],
+		    strlen(h[i + 1]));
+	if (body != NULL)
+		exchange_body_set(&x->resp_body, body, strlen(body));
+}
+
+START_TEST(answer_head_strips_hop_headers_and_sets_length)
+{
+	static const char *const h[] = {
+		"Server", "fake/1.0",
+		"Connection", "X-Hop, close",
+		"Keep-Alive", "timeout=5",
+		"X-Hop", "1",
+		"Content-Length", "999",
+		"Content-Type", "application/json; charset=utf-8",
+	};
+	struct exchange		 x;
+	struct replay_answer	*a;
+
+	mk_resp(&x, 200, "OK", h, sizeof h / sizeof h[0], "{\"id\":1}");
+	a = replay_answer_new(&x);
+	ck_assert_uint_eq(a->headlen, strlen(a->head));
+	ck_assert_str_eq(a->head, "HTTP/1.1 200 OK\r\n"
+	    "Server: fake/1.0\r\n"
+	    "Content-Type: application/json; charset=utf-8\r\n"
+	    "Content-Length: 8\r\n");
+	ck_assert_int_eq(a->json, 1);
+	ck_assert_int_eq(a->encoded, 0);
+	replay_answer_free(a);
+	exchange_free(&x);
+}
+END_TEST
+
+/* HEAD, 204, 304: no body, so the recorded headers stay as they were. */
+START_TEST(answer_head_without_a_body_keeps_the_recorded_length)
+{
+	static const char *const h[] = {
+		"Content-Length", "325",
+		"Content-Encoding", "gzip",
+		"ETag", "\"v1\"",
+	};
+	struct exchange		x;
+	struct replay_answer	a;
+	struct buf		b = { NULL, 0, 0 };
+
+	mk_resp(&x, 304, NULL, h, sizeof h / sizeof h[0], NULL);
+	memset(&a, 0, sizeof a);
+	replay_answer_head(&x, 0, &b, &a);
+	ck_assert_str_eq(buf_str(&b), "HTTP/1.1 304 Not Modified\r\n"
+	    "Content-Length: 325\r\nContent-Encoding: gzip\r\n"
+	    "ETag: \"v1\"\r\n");
+	ck_assert_int_eq(a.json, 0);
+	ck_assert_int_eq(a.encoded, 1);
+	buf_free(&b);
+	exchange_free(&x);
+	/* An empty body still has its Content-Length: 0. */
+	mk_resp(&x, 200, "", NULL, 0, "");
+	replay_answer_head(&x, 1, &b, NULL);
+	ck_assert_str_eq(buf_str(&b), "HTTP/1.1 200 OK\r\n"
+	    "Content-Length: 0\r\n");
+	buf_free(&b);
+	exchange_free(&x);
+}
+END_TEST
+
+START_TEST(answer_tail_has_the_hit_and_connection)
+{
+	struct replay_hit	hit;
+	char			out[REPLAY_TAIL_MAX];
+	size_t			n;
+
+	memset(&hit, 0, sizeof hit);
+	hit.entry = 12;
+	hit.nth = 3;
+	hit.of = 40;
+	n = replay_answer_tail(out, &hit, NULL);
+	out[n] = '\0';
+	ck_assert_str_eq(out, "X-Patchscope-Replay: hit\r\n"
+	    "X-Patchscope-Replay-Entry: 12\r\n"
+	    "X-Patchscope-Replay-Sequence: 3/40\r\n\r\n");
+	hit.entry = 0;
+	hit.nth = hit.of = (size_t)-1;
+	n = replay_answer_tail(out, &hit, "keep-alive");
+	ck_assert_uint_lt(n, REPLAY_TAIL_MAX);
+	out[n] = '\0';
+	ck_assert_str_eq(out, "X-Patchscope-Replay: hit\r\n"
+	    "X-Patchscope-Replay-Entry: 0\r\n"
+	    "X-Patchscope-Replay-Sequence: 18446744073709551615/"
+	    "18446744073709551615\r\nConnection: keep-alive\r\n\r\n");
+}
+END_TEST
+
+/* The prebuilt head and its tail are the bytes of the head built header
+ * by header, as replay_serve.c builds it when it cannot use them. */
+START_TEST(answer_is_the_head_built_header_by_header)
+{
+	static const char *const h[] = {
+		"Date", "Sat, 28 Nov 2026 09:00:00 GMT",
+		"content-length", "1",
+		"Proxy-Connection", "keep-alive",
+		"Content-Type", "text/plain",
+		"Trailer", "X-T",
+		"Vary", "Accept",
+	};
+	struct replay_index	*idx = replay_new(NULL, 0);
+	struct exchange		 x;
+	struct http_headers	 o = { NULL, 0, 0 };
+	struct buf		 slow = { NULL, 0, 0 }, fast = { NULL, 0, 0 };
+	struct replay_hit	 hit;
+	char			 tail[REPLAY_TAIL_MAX];
+	const struct replay_answer *first;
+
+	mk_resp(&x, 201, "Made", h, sizeof h / sizeof h[0], "hello");
+	replay_add(idx, &x);
+	exchange_free(&x);
+	mk(&x, "GET", API, NULL);
+	ck_assert_int_eq(replay_match(idx, &x, 0, &hit), 0);
+	ck_assert_ptr_nonnull(hit.answer);
+	first = hit.answer;
+	exchange_headers_copy(&o, &hit.x->resp_headers);
+	http_headers_strip_hop(&o);
+	http_headers_set_length(&o, hit.x->resp_body.len);
+	http_headers_add(&o, HTTP_LIT(HTTP_X_REPLAY), HTTP_LIT("hit"));
+	http_headers_add(&o, HTTP_LIT(HTTP_X_REPLAY_ENTRY), HTTP_LIT("0"));
+	http_headers_add(&o, HTTP_LIT(HTTP_X_REPLAY_SEQUENCE),
+	    HTTP_LIT("1/1"));
+	http_headers_add(&o, HTTP_LIT(HTTP_CONNECTION), HTTP_LIT("close"));
+	http_response_head(&slow, 201, "Made", &o);
+	buf_add(&fast, hit.answer->head, hit.answer->headlen);
+	buf_add(&fast, tail, replay_answer_tail(tail, &hit, "close"));
+	ck_assert_str_eq(buf_str(&fast), buf_str(&slow));
+	ck_assert_int_eq(hit.answer->json, 0);
+	/* Built once: the next hit has the same one. */
+	ck_assert_int_eq(replay_match(idx, &x, 0, &hit), 0);
+	ck_assert_ptr_eq(hit.answer, first);
+	http_headers_clear(&o);
+	buf_free(&slow);
+	buf_free(&fast);
+	exchange_free(&x);
 	replay_free(idx);
 }
 END_TEST
@@ -774,6 +931,10 @@ main(void)
 	tcase_add_test(tc, report_lists_unused_entries_and_misses);
 	tcase_add_test(tc, report_caps_the_miss_list);
 	tcase_add_test(tc, hundred_thousand_entries_index_and_match);
+	tcase_add_test(tc, answer_head_strips_hop_headers_and_sets_length);
+	tcase_add_test(tc, answer_head_without_a_body_keeps_the_recorded_length);
+	tcase_add_test(tc, answer_tail_has_the_hit_and_connection);
+	tcase_add_test(tc, answer_is_the_head_built_header_by_header);
 	suite_add_tcase(s, tc);
 	return unit_run(s);
 }
