@@ -5,10 +5,14 @@
  * exchange, from a jansson tree), cassette_scan.c (the loader) and
  * cassette_fast.c (its fast decoder); cassette_local.h is what they share.
  *
- * Encoding never hands jansson a string that is not valid UTF-8: bodies that
- * are not UTF-8 (or hold NUL) go in base64, and header or URL text that is
- * not UTF-8 has its bad bytes replaced by U+FFFD. The entry returned is the
- * caller's, and shares nothing with the exchange.
+ * An entry is written once, as text, straight from the exchange
+ * (cassette_entry_write: what the recorder does with every exchange); the
+ * jansson entry (cassette_entry_encode) is that text parsed, so the two
+ * can never disagree. The text is always valid UTF-8: bodies that are not
+ * UTF-8 (or hold NUL) go in base64, and header or URL text that is not
+ * UTF-8 has its bad bytes replaced by U+FFFD. A body goes from the
+ * exchange into the text in one pass (base64 included), so a large one is
+ * not held twice more on the way.
  */
 #include "config.h"
 
@@ -34,30 +38,6 @@
 /*
  * Text (valid UTF-8, see utf8.h) and base64 (cassette_decode.c reads it).
  */
-
-/* Return a JSON string of s; bytes that are not UTF-8 become U+FFFD. */
-static json_t *
-enc_strn(const char *s, size_t len)
-{
-	struct buf	 b = { NULL, 0, 0 };
-	json_t		*j;
-
-	if (utf8_valid(s, len, UTF8_NO_NUL))
-		return json_stringn(s, len);
-	utf8_sanitize(&b, s, len, UTF8_NO_NUL);
-	j = json_stringn(buf_str(&b), b.len);
-	buf_free(&b);
-	return j;
-}
-
-/* Return a JSON string of s, "" when s is NULL. */
-static json_t *
-enc_str(const char *s)
-{
-	if (s == NULL)
-		return json_string("");
-	return enc_strn(s, strlen(s));
-}
 
 static const char b64_alphabet[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -97,47 +77,6 @@ b64_append(struct buf *out, const unsigned char *p, size_t len)
 /*
  * Encoding.
  */
-
-/* Return a JSON number: an integer when the value is whole, else a real. */
-static json_t *
-enc_ms(double v)
-{
-	if (!isfinite(v) || v < 0)
-		v = 0;
-	if (v < 9007199254740992.0 && (double)(json_int_t)v == v)
-		return json_integer((json_int_t)v);
-	return json_real(v);
-}
-
-static json_t *
-enc_u64(uint64_t v)
-{
-	return json_integer(v > (uint64_t)INT64_MAX ?
-	    INT64_MAX : (json_int_t)v);
-}
-
-static json_t *
-enc_pair(const char *name, size_t nlen, const char *value, size_t vlen)
-{
-	json_t	*o = json_object();
-
-	json_object_set_new(o, "name", enc_strn(name, nlen));
-	json_object_set_new(o, "value", enc_strn(value, vlen));
-	return o;
-}
-
-static json_t *
-enc_headers(const struct http_headers *h)
-{
-	json_t	*a = json_array();
-	size_t	 i;
-
-	for (i = 0; i < h->n; i++)
-		json_array_append_new(a, enc_pair(h->v[i].name,
-		    strlen(h->v[i].name), h->v[i].value,
-		    strlen(h->v[i].value)));
-	return a;
-}
 
 /* Trim spaces and tabs around [*s, *e). */
 static void
@@ -193,22 +132,6 @@ cookie_pairs(const struct http_headers *h, int set, cookie_fn *fn,
 	}
 }
 
-static void
-enc_cookie(void *arg, const char *name, size_t nlen, const char *value,
-    size_t vlen)
-{
-	json_array_append_new(arg, enc_pair(name, nlen, value, vlen));
-}
-
-static json_t *
-enc_cookies(const struct http_headers *h, int set)
-{
-	json_t	*a = json_array();
-
-	cookie_pairs(h, set, enc_cookie, a);
-	return a;
-}
-
 /*
  * A query part as HAR keeps it: percent-decoded into b ('+' stays: HAR
  * keeps what the URL says) if that gives UTF-8 without NUL; else NULL, and
@@ -245,158 +168,6 @@ query_pairs(const char *url, query_fn *fn, void *arg)
 			fn(arg, f.name, f.value.p != NULL ? &f.value : NULL);
 	}
 }
-
-static json_t *
-enc_query_part(struct uri_span part)
-{
-	struct buf	 b = { NULL, 0, 0 };
-	const char	*text;
-	json_t		*j;
-
-	text = query_part(&b, part);
-	j = text != NULL ? json_stringn(text, b.len) :
-	    enc_strn(part.p, part.len);
-	buf_free(&b);
-	return j;
-}
-
-static void
-enc_query_pair(void *arg, struct uri_span name, const struct uri_span *value)
-{
-	json_t	*o = json_object();
-
-	json_object_set_new(o, "name", enc_query_part(name));
-	json_object_set_new(o, "value", value != NULL ?
-	    enc_query_part(*value) : json_string(""));
-	json_array_append_new(arg, o);
-}
-
-/* Return the queryString of a URL: its query's name=value pairs. */
-static json_t *
-enc_query(const char *url)
-{
-	json_t	*a = json_array();
-
-	query_pairs(url, enc_query_pair, a);
-	return a;
-}
-
-/*
- * Put a body's text into o: as it is when it is UTF-8 without NUL, else in
- * base64 with enc_key ("encoding" or "_encoding") set.
- */
-static void
-enc_body(json_t *o, const struct exchange_body *b, const char *enc_key)
-{
-	struct buf	text = { NULL, 0, 0 };
-
-	if (utf8_valid(b->data, b->len, UTF8_NO_NUL))
-		json_object_set_new(o, "text", json_stringn(b->data, b->len));
-	else {
-		b64_append(&text, (const unsigned char *)b->data, b->len);
-		json_object_set_new(o, "text", json_stringn(buf_str(&text),
-		    text.len));
-		json_object_set_new(o, enc_key, json_string("base64"));
-		buf_free(&text);
-	}
-	if (b->decoded_from != NULL)
-		json_object_set_new(o, "_decodedFrom",
-		    enc_str(b->decoded_from));
-	if (b->truncated)
-		json_object_set_new(o, "_truncated", enc_u64(b->size));
-}
-
-static json_t *
-enc_request(const struct exchange *x)
-{
-	json_t		*r = json_object(), *pd;
-	const char	*ct;
-
-	json_object_set_new(r, "method", enc_str(x->method));
-	json_object_set_new(r, "url", enc_str(x->url));
-	json_object_set_new(r, "httpVersion", enc_str(x->http_version != NULL ?
-	    x->http_version : "HTTP/1.1"));
-	json_object_set_new(r, "cookies", enc_cookies(&x->req_headers, 0));
-	json_object_set_new(r, "headers", enc_headers(&x->req_headers));
-	json_object_set_new(r, "queryString", enc_query(x->url));
-	if (x->req_body.data != NULL) {
-		pd = json_object();
-		ct = http_headers_get(&x->req_headers, "Content-Type");
-		json_object_set_new(pd, "mimeType", enc_str(ct));
-		enc_body(pd, &x->req_body, "_encoding");
-		json_object_set_new(r, "postData", pd);
-	}
-	json_object_set_new(r, "headersSize", json_integer(-1));
-	json_object_set_new(r, "bodySize", enc_u64(x->req_wire_bytes));
-	return r;
-}
-
-static json_t *
-enc_response(const struct exchange *x)
-{
-	json_t		*r = json_object(), *c;
-	const char	*ct;
-
-	json_object_set_new(r, "status", json_integer(x->status));
-	json_object_set_new(r, "statusText", enc_str(x->reason));
-	json_object_set_new(r, "httpVersion", enc_str(x->http_version != NULL ?
-	    x->http_version : "HTTP/1.1"));
-	json_object_set_new(r, "cookies", enc_cookies(&x->resp_headers, 1));
-	json_object_set_new(r, "headers", enc_headers(&x->resp_headers));
-	c = json_object();
-	json_object_set_new(c, "size", enc_u64(x->resp_body.data != NULL ?
-	    x->resp_body.size : 0));
-	ct = http_headers_get(&x->resp_headers, "Content-Type");
-	json_object_set_new(c, "mimeType", enc_str(ct != NULL ? ct :
-	    "x-unknown"));
-	if (x->resp_body.data != NULL)
-		enc_body(c, &x->resp_body, "encoding");
-	json_object_set_new(r, "content", c);
-	json_object_set_new(r, "redirectURL",
-	    enc_str(http_headers_get(&x->resp_headers, "Location")));
-	json_object_set_new(r, "headersSize", json_integer(-1));
-	json_object_set_new(r, "bodySize", enc_u64(x->resp_wire_bytes));
-	return r;
-}
-
-/* Return the HAR entry of an exchange. */
-json_t *
-cassette_entry_encode(const struct exchange *x)
-{
-	json_t	*e = json_object(), *t;
-
-	json_object_set_new(e, "startedDateTime", enc_str(x->started != NULL ?
-	    x->started : CASSETTE_EPOCH));
-	json_object_set_new(e, "time", enc_ms(x->time_ms));
-	json_object_set_new(e, "request", enc_request(x));
-	json_object_set_new(e, "response", enc_response(x));
-	json_object_set_new(e, "cache", json_object());
-	t = json_object();
-	json_object_set_new(t, "send", enc_ms(x->send_ms));
-	json_object_set_new(t, "wait", enc_ms(x->wait_ms));
-	json_object_set_new(t, "receive", enc_ms(x->receive_ms));
-	json_object_set_new(e, "timings", t);
-	if (x->server_ip != NULL)
-		json_object_set_new(e, "serverIPAddress",
-		    enc_str(x->server_ip));
-	/* A copy, so that later changes to the exchange leave it alone. */
-	if (x->diagnoses != NULL)
-		json_object_set_new(e, "_diagnoses",
-		    json_deep_copy(x->diagnoses));
-	if (x->answered_by != NULL)
-		json_object_set_new(e, "_answeredBy", enc_str(x->answered_by));
-	if (x->error != NULL)
-		json_object_set_new(e, "_error", enc_str(x->error));
-	return e;
-}
-
-/*
- * Writing an entry's text straight from the exchange: the same text as
- * json_out_indented(cassette_entry_encode(x)), without the tree. This is
- * what the recorder does with every exchange; check_cassette holds the
- * two equal. A body goes from the exchange into the text in one pass
- * (base64 included), so a large one is not held twice more on the way.
- */
 
 static void
 w_strn(struct json_writer *w, const char *s, size_t len)
@@ -595,6 +366,42 @@ w_response(struct json_writer *w, const struct exchange *x)
 	json_writer_close(w, '}');
 }
 
+/* Write an exchange's entry object. */
+static void
+w_entry(struct json_writer *w, const struct exchange *x)
+{
+	json_writer_open(w, '{');
+	w_key_str(w, "startedDateTime", x->started != NULL ? x->started :
+	    CASSETTE_EPOCH);
+	json_writer_key(w, "time");
+	w_ms(w, x->time_ms);
+	w_request(w, x);
+	w_response(w, x);
+	json_writer_key(w, "cache");
+	json_writer_open(w, '{');
+	json_writer_close(w, '}');
+	json_writer_key(w, "timings");
+	json_writer_open(w, '{');
+	json_writer_key(w, "send");
+	w_ms(w, x->send_ms);
+	json_writer_key(w, "wait");
+	w_ms(w, x->wait_ms);
+	json_writer_key(w, "receive");
+	w_ms(w, x->receive_ms);
+	json_writer_close(w, '}');
+	if (x->server_ip != NULL)
+		w_key_str(w, "serverIPAddress", x->server_ip);
+	if (x->diagnoses != NULL) {
+		json_writer_key(w, "_diagnoses");
+		json_writer_value(w, x->diagnoses);
+	}
+	if (x->answered_by != NULL)
+		w_key_str(w, "_answeredBy", x->answered_by);
+	if (x->error != NULL)
+		w_key_str(w, "_error", x->error);
+	json_writer_close(w, '}');
+}
+
 /* Append an exchange's entry text, indented for the entries array. */
 void
 cassette_entry_write(const struct exchange *x, int first, struct buf *out)
@@ -603,36 +410,25 @@ cassette_entry_write(const struct exchange *x, int first, struct buf *out)
 
 	buf_adds(out, first ? "\n      " : ",\n      ");
 	json_writer_init(&w, out, 6);
-	json_writer_open(&w, '{');
-	w_key_str(&w, "startedDateTime", x->started != NULL ? x->started :
-	    CASSETTE_EPOCH);
-	json_writer_key(&w, "time");
-	w_ms(&w, x->time_ms);
-	w_request(&w, x);
-	w_response(&w, x);
-	json_writer_key(&w, "cache");
-	json_writer_open(&w, '{');
-	json_writer_close(&w, '}');
-	json_writer_key(&w, "timings");
-	json_writer_open(&w, '{');
-	json_writer_key(&w, "send");
-	w_ms(&w, x->send_ms);
-	json_writer_key(&w, "wait");
-	w_ms(&w, x->wait_ms);
-	json_writer_key(&w, "receive");
-	w_ms(&w, x->receive_ms);
-	json_writer_close(&w, '}');
-	if (x->server_ip != NULL)
-		w_key_str(&w, "serverIPAddress", x->server_ip);
-	if (x->diagnoses != NULL) {
-		json_writer_key(&w, "_diagnoses");
-		json_writer_value(&w, x->diagnoses);
-	}
-	if (x->answered_by != NULL)
-		w_key_str(&w, "_answeredBy", x->answered_by);
-	if (x->error != NULL)
-		w_key_str(&w, "_error", x->error);
-	json_writer_close(&w, '}');
+	w_entry(&w, x);
+}
+
+/* Return the HAR entry of an exchange: its text, parsed. */
+json_t *
+cassette_entry_encode(const struct exchange *x)
+{
+	struct json_writer	 w;
+	struct buf		 text = { NULL, 0, 0 };
+	json_t			*entry;
+
+	json_writer_init(&w, &text, 0);
+	w_entry(&w, x);
+	entry = json_loadb(text.data, text.len, 0, NULL);
+	buf_free(&text);
+	/* Only out of memory makes valid text fail to parse. */
+	if (entry == NULL)
+		abort();
+	return entry;
 }
 
 /*
@@ -645,18 +441,13 @@ void
 cassette_empty(struct buf *out, const char *version,
     struct cassette_layout *layout)
 {
-	json_t	*v;
-	char	*text;
+	struct json_writer	w;
 
-	v = enc_str(version);
-	text = json_dumps(v, JSON_ENCODE_ANY);
-	json_decref(v);
-	if (text == NULL)
-		abort();
 	buf_adds(out, "{\n  \"log\": {\n    \"version\": \"1.2\",\n"
 	    "    \"creator\": {\n      \"name\": \"patchscope\",\n"
 	    "      \"version\": ");
-	buf_adds(out, text);
+	json_writer_init(&w, out, 0);
+	w_str(&w, version);
 	buf_adds(out, "\n    },\n    \"entries\": [");
 	if (layout != NULL) {
 		memset(layout, 0, sizeof *layout);
@@ -667,7 +458,6 @@ cassette_empty(struct buf *out, const char *version,
 	cassette_closing(out);
 	if (layout != NULL)
 		layout->tail[0].len = out->len - layout->tail[0].off;
-	free(text);
 }
 
 /* Append the bytes after the last entry, as cassette_empty lays them out. */

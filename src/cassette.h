@@ -23,7 +23,8 @@ struct json_t;
  * Return the HAR entry of an exchange (a new reference): request, response,
  * timings and "_" extras. Text bodies go in as text; bodies that are not
  * valid UTF-8 (or hold NUL) go in base64 ("encoding": "base64" on the
- * response content, "_encoding": "base64" on the request's postData).
+ * response content, "_encoding": "base64" on the request's postData). It
+ * is cassette_entry_write's text, parsed.
  */
 struct json_t *cassette_entry_encode(const struct exchange *);
 /*
@@ -110,8 +111,8 @@ void	cassette_empty(struct buf *out, const char *version,
 void	cassette_entry_text(const struct json_t *entry, int first,
 	    struct buf *out);
 /*
- * The same for an exchange, without building its entry: the text is
- * cassette_entry_text(cassette_entry_encode(x)), byte for byte.
+ * The same for an exchange, written straight from it (no jansson tree):
+ * cassette_entry_text(cassette_entry_encode(x)) gives the same bytes.
  */
 void	cassette_entry_write(const struct exchange *, int first,
 	    struct buf *out);

@@ -140,6 +140,22 @@ http_headers_set_length(struct http_headers *h, size_t len)
 	    http_put_num(num, len));
 }
 
+/* The same headers, byte for byte, in the same order? */
+int
+http_headers_equal(const struct http_headers *a,
+    const struct http_headers *b)
+{
+	size_t	i;
+
+	if (a->n != b->n)
+		return 0;
+	for (i = 0; i < a->n; i++)
+		if (strcmp(a->v[i].name, b->v[i].name) != 0 ||
+		    strcmp(a->v[i].value, b->v[i].value) != 0)
+			return 0;
+	return 1;
+}
+
 /* Free all headers. */
 void
 http_headers_clear(struct http_headers *h)

@@ -68,6 +68,10 @@ void	http_headers_set_length(struct http_headers *, size_t len);
 void	http_headers_remove(struct http_headers *, const char *name);
 /* Free all headers; the list is empty and reusable afterwards. */
 void	http_headers_clear(struct http_headers *);
+/* Nonzero when both lists hold the same headers, names and values byte
+ * for byte, in the same order. */
+int	http_headers_equal(const struct http_headers *,
+	    const struct http_headers *);
 /* Return the table flags of a header name (HTTP_HDR_*). */
 int	http_header_flags(const char *name);
 /*

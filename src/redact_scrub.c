@@ -447,21 +447,6 @@ static struct {
 } head_memo[REDACT_HEAD_MEMO];
 static size_t	head_memo_next;
 
-static int
-redact_headers_equal(const struct http_headers *a,
-    const struct http_headers *b)
-{
-	size_t	i;
-
-	if (a->n != b->n)
-		return 0;
-	for (i = 0; i < a->n; i++)
-		if (strcmp(a->v[i].name, b->v[i].name) != 0 ||
-		    strcmp(a->v[i].value, b->v[i].value) != 0)
-			return 0;
-	return 1;
-}
-
 /* Wipe the values of a header list (they may be credentials), free it. */
 static void
 redact_headers_wipe(struct http_headers *h)
@@ -486,7 +471,7 @@ redact_head_memo_get(const struct redactor *r, const struct http_headers *h)
 
 	for (i = 0; i < REDACT_HEAD_MEMO; i++)
 		if (head_memo[i].serial == redact_serial(r) &&
-		    redact_headers_equal(&head_memo[i].in, h))
+		    http_headers_equal(&head_memo[i].in, h))
 			return i;
 	i = head_memo_next++ % REDACT_HEAD_MEMO;
 	redact_headers_wipe(&head_memo[i].in);

@@ -1284,20 +1284,6 @@ ms_equal(double a, double b)
 }
 
 static int
-headers_equal(const struct http_headers *a, const struct http_headers *b)
-{
-	size_t	i;
-
-	if (a->n != b->n)
-		return 0;
-	for (i = 0; i < a->n; i++)
-		if (strcmp(a->v[i].name, b->v[i].name) != 0 ||
-		    strcmp(a->v[i].value, b->v[i].value) != 0)
-			return 0;
-	return 1;
-}
-
-static int
 body_equal(const struct exchange_body *a, const struct exchange_body *b)
 {
 	if ((a->data == NULL) != (b->data == NULL) || a->len != b->len ||
@@ -1334,7 +1320,7 @@ exchange_equal(const struct exchange *a, const struct exchange *b,
 		return differs(field, "url");
 	if (!str_equal(a->http_version, b->http_version))
 		return differs(field, "http_version");
-	if (!headers_equal(&a->req_headers, &b->req_headers))
+	if (!http_headers_equal(&a->req_headers, &b->req_headers))
 		return differs(field, "req_headers");
 	if (!body_equal(&a->req_body, &b->req_body))
 		return differs(field, "req_body");
@@ -1344,7 +1330,7 @@ exchange_equal(const struct exchange *a, const struct exchange *b,
 		return differs(field, "status");
 	if (!str_equal(a->reason, b->reason))
 		return differs(field, "reason");
-	if (!headers_equal(&a->resp_headers, &b->resp_headers))
+	if (!http_headers_equal(&a->resp_headers, &b->resp_headers))
 		return differs(field, "resp_headers");
 	if (!body_equal(&a->resp_body, &b->resp_body))
 		return differs(field, "resp_body");

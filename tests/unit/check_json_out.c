@@ -3,9 +3,10 @@
  * JSON_PRESERVE_ORDER) with a margin, byte for byte, for real cassettes,
  * entries the encoder makes, and values chosen to be awkward (every
  * control byte, NUL inside a string, reals of every shape, deep nesting);
- * and the recorder's entry writer (cassette_entry_write, json_out's
- * writer) gives the text of the encoded entry for every exchange of the
- * test cassettes and for exchanges chosen to be awkward.
+ * and the recorder's entry text (cassette_entry_write, on json_out's
+ * writer) is what jansson itself prints of the entry (the encoded entry is
+ * that text parsed) for every exchange of the test cassettes and for
+ * exchanges chosen to be awkward.
  */
 #include "config.h"
 
