@@ -423,7 +423,7 @@ cassette_entry_encode(const struct exchange *x)
 
 	json_writer_init(&w, &text, 0);
 	w_entry(&w, x);
-	entry = json_loadb(text.data, text.len, 0, NULL);
+	entry = json_loadb(text.data, text.len, JSON_ALLOW_NUL, NULL);
 	buf_free(&text);
 	/* Only out of memory makes valid text fail to parse. */
 	if (entry == NULL)

@@ -395,6 +395,10 @@ START_TEST(entry_written_as_encoded_for_awkward_exchanges)
 			    "partial\",\"path\":\"/actions\",\"n\":1.5,"
 			    "\"more\":{\"a\":[],\"b\":{}}}]", 0, &err);
 			ck_assert_ptr_nonnull(x.diagnoses);
+			/* NUL inside a string of patchscope's own data (a
+			 * loaded cassette may hold one: found by fuzzing). */
+			json_array_append_new(x.diagnoses,
+			    json_stringn("a\0b", 3));
 			x.answered_by = xstrdup("patchscope");
 			x.error = xstrdup("upstream_tls");
 		}
