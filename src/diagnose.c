@@ -3,8 +3,10 @@
  *
  * diagnose_patch() parses the body once with jansson (after a linear scan
  * that refuses nesting deeper than DIAG_MAX_DEPTH, so jansson's recursion
- * stays shallow), then walks it: top-level keys through diag_top_checks,
- * each action through the generic field checks and diag_field_checks.
+ * stays shallow). Any JSON value parses: one that is not an object is
+ * body.not-object (diagnose_body.c). An object is walked: top-level keys
+ * through diag_top_checks, each action through the generic field checks
+ * and diag_field_checks.
  * Checks that need to know the profile (actions.partial, action.id.unknown,
  * actions.fields-projection) run only with a snapshot: without one nothing
  * is claimed about what the profile holds.
@@ -416,7 +418,10 @@ diag_action(struct diag_ctx *c, size_t i, const json_t *a)
 	old = diag_path_index(c, i);
 	if (!json_is_object(a)) {
 		diag_emit(c, DC_ACTIONS_TYPE, NULL, "each action must be an "
-		    "object, not %s", diag_json_kind(a));
+		    "object, not %s%s", diag_json_kind(a),
+		    json_is_string(a) && diag_holds_json(a) ? ": the string "
+		    "holds JSON text, so the action was encoded twice; send "
+		    "the object itself" : "");
 		goto out;
 	}
 	c->index = i;
@@ -553,11 +558,21 @@ diagnose_patch(const char *body, size_t len, const char *fields,
 		diag_emit_at(&c, DC_QUERY_FIELDS, "query:fields", "\"fields\" "
 		    "on a PATCH only shapes the response: the update takes "
 		    "every key of the body, whatever \"fields\" says");
-	for (i = 0; i < len && strchr(" \t\r\n", body[i]) != NULL; i++)
+	for (i = 0; i < len && diag_is_space(body[i]); i++)
 		;
 	if (i == len) {
 		diag_emit(&c, DC_JSON_SYNTAX, NULL, "the body is empty; a "
 		    "profile PATCH needs a JSON object");
+		goto done;
+	}
+	/* RFC 8259 section 8.1: a JSON text sent over a network has none.
+	 * jansson would only say "invalid token" near an invisible one. */
+	if (len >= 3 && memcmp(body, "\xef\xbb\xbf", 3) == 0) {
+		diag_emit(&c, DC_JSON_SYNTAX, NULL, "the body starts with a "
+		    "byte order mark (the bytes EF BB BF, often written by "
+		    "editors on Windows), which JSON sent over a network must "
+		    "not have (RFC 8259, section 8.1): save the file without "
+		    "it");
 		goto done;
 	}
 	if (diag_too_deep(body, len, &line, &col)) {
@@ -566,18 +581,18 @@ diagnose_patch(const char *body, size_t len, const char *fields,
 		    line, col, DIAG_MAX_DEPTH);
 		goto done;
 	}
-	root = json_loadb(body, len, 0, &err);
+	/* Any JSON value: one that is not an object is body.not-object. */
+	root = json_loadb(body, len, JSON_DECODE_ANY, &err);
 	if (root == NULL) {
 		text = diag_error_text(&err);
 		diag_emit(&c, DC_JSON_SYNTAX, NULL, "invalid JSON at line %d, "
-		    "column %d: %s", err.line, err.column, text);
+		    "column %d: %s%s", err.line, err.column, text,
+		    diag_syntax_hint(body, len, &err));
 		free(text);
 		goto done;
 	}
 	if (!json_is_object(root)) {
-		diag_emit(&c, DC_JSON_SYNTAX, NULL, "the body is %s, but a "
-		    "profile PATCH body must be a JSON object",
-		    diag_json_kind(root));
+		diag_body_not_object(&c, root);
 		goto done;
 	}
 	for (i = 0; i < DIAG_NITEMS(diag_top_checks); i++) {

@@ -31,6 +31,7 @@ static const struct diag_code_info {
 	enum diag_severity	 severity;
 } diag_codes[DC_COUNT] = {
 	[DC_JSON_SYNTAX] =		{ "json.syntax", DIAG_ERROR },
+	[DC_BODY_NOT_OBJECT] =		{ "body.not-object", DIAG_ERROR },
 	[DC_ACTIONS_TYPE] =		{ "actions.type", DIAG_ERROR },
 	[DC_ACTIONS_PARTIAL] =		{ "actions.partial", DIAG_ERROR },
 	[DC_ACTIONS_PROJECTION] =	{ "actions.fields-projection",

@@ -4,6 +4,8 @@
  *
  *   diagnose.c		the walk of a PATCH body: parsing, the tables of
  *			top-level and per-action checks, the action checks
+ *   diagnose_body.c	a body that is JSON but not an object: what it is,
+ *			and what was likely meant
  *   diagnose_webhook.c	the checks of a webhook action (method, URL, body
  *			template, placeholders)
  *   diagnose_suggest.c	what is known: the nearest known value, the list of
@@ -36,6 +38,7 @@ struct snapshot;
 /* Every code diagnose_patch() reports; diagnose_list.c names them. */
 enum diag_code_id {
 	DC_JSON_SYNTAX,
+	DC_BODY_NOT_OBJECT,
 	DC_ACTIONS_TYPE,
 	DC_ACTIONS_PARTIAL,
 	DC_ACTIONS_PROJECTION,
@@ -84,6 +87,17 @@ void		 diag_webhook_url(struct diag_ctx *, const struct json_t *v);
  * are filled in; and its placeholders. */
 void		 diag_webhook_body(struct diag_ctx *, const struct json_t *v);
 
+/* diagnose_body.c */
+
+/* body.not-object: root, the parsed body, is not an object; name what it
+ * is and, when it is plain, what was meant (the actions array sent bare,
+ * say). */
+void		 diag_body_not_object(struct diag_ctx *,
+		    const struct json_t *root);
+/* Return nonzero when the string v holds the JSON text of an object or an
+ * array (a value encoded twice). Linear in its length. */
+int		 diag_holds_json(const struct json_t *v);
+
 /* diagnose_suggest.c */
 
 /* What a message says of a value neither built in nor seen. */
@@ -116,8 +130,17 @@ const char	*diag_bare(struct diag_ctx *, int slot, const char *s);
 /* Take msg (allocated) over and return it as one line, control characters
  * escaped (allocated; caller frees). */
 char		*diag_one_line(char *msg);
+/* Return nonzero for JSON's whitespace: space, tab, CR, LF (not NUL). */
+int		 diag_is_space(char);
 /* Return jansson's error text made safe to show (caller frees). */
 char		*diag_error_text(const struct json_error_t *);
+/*
+ * Return advice for the slips jansson names poorly in len bytes of JSON
+ * text s that failed to parse with err (a trailing comma, single quotes),
+ * starting with "; ", or "" when there is none. Static text.
+ */
+const char	*diag_syntax_hint(const char *s, size_t len,
+		    const struct json_error_t *err);
 /*
  * Return nonzero when len bytes of JSON text nest arrays and objects
  * deeper than DIAG_MAX_DEPTH (brackets in strings do not count), with the

@@ -215,6 +215,13 @@ diag_too_deep(const char *s, size_t len, int *line, int *col)
 	return 0;
 }
 
+/* JSON's whitespace (RFC 8259 section 2); strchr() would match NUL too. */
+int
+diag_is_space(char ch)
+{
+	return ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n';
+}
+
 /* jansson's error text, which may quote raw bytes, made safe to show. */
 char *
 diag_error_text(const json_error_t *err)
@@ -227,6 +234,33 @@ diag_error_text(const json_error_t *err)
 	r = xstrdup(buf_str(&b));
 	buf_free(&b);
 	return r;
+}
+
+/*
+ * Advice for the slips jansson names poorly. err->position is the byte
+ * just past the token it stopped at, so a one-byte token is the byte
+ * before it: a '}' or ']' right after a comma (whitespace between) is a
+ * trailing comma, and a "'" is a string in single quotes.
+ */
+const char *
+diag_syntax_hint(const char *s, size_t len, const json_error_t *err)
+{
+	size_t	pos, i;
+
+	if (err->position <= 0 || (size_t)err->position > len)
+		return "";
+	pos = (size_t)err->position - 1;
+	if (s[pos] == '\'')
+		return "; JSON strings take double quotes, not single ones";
+	if (s[pos] != '}' && s[pos] != ']')
+		return "";
+	for (i = pos; i > 0 && diag_is_space(s[i - 1]); i--)
+		;
+	if (i == 0 || s[i - 1] != ',')
+		return "";
+	return s[pos] == '}' ? "; a comma before '}' has nothing after it: "
+	    "JSON allows no trailing comma" : "; a comma before ']' has "
+	    "nothing after it: JSON allows no trailing comma";
 }
 
 /*

@@ -171,6 +171,100 @@ class SeedStoryHttps(SeedStory):
     tls = True
 
 
+class NewUserSlips(harness.TestCase):
+    """Payloads a new user sends: the actions array bare, the body encoded
+    twice, a webhook template with a placeholder left outside quotes.
+    Through the proxy the diagnosis reaches the headers, the API's errors
+    array and the log, as any other does."""
+
+    tls = False
+
+    def setUp(self):
+        super().setUp()
+        self.fake = self.start_fake(tls=self.tls)
+        args = ("--upstream-ca", self.fake_ca.cert) if self.tls else ()
+        self.proxy = self.start_proxy(*args)
+
+    def url(self, path):
+        return self.fake.url + path
+
+    def client(self):
+        if self.tls:
+            return self.https_session(self.proxy)
+        return self.session(self.proxy)
+
+    def test_bare_actions_array_is_told_to_be_wrapped(self):
+        s = self.client()
+        fixed = dict(NEW_WEBHOOK, anchor="BOOKING_CANCELLED")
+        r = s.patch(self.url(PROFILE), auth=AUTH, json=[fixed],
+                    timeout=T(10))
+        # The fake, as the API, answers its bare 400.
+        self.assertEqual(r.status_code, 400, r.text[:300])
+        self.assertEqual(r.raw.headers.getlist("X-Patchscope-Diagnosis"),
+                         ["error body.not-object"])
+        errors = r.json()["errors"]
+        self.assertEqual(len(errors), 1, errors)
+        self.assertEqual(errors[0]["code"], "body.not-object")
+        self.assertEqual(errors[0]["path"], "")
+        self.assertEqual(errors[0]["suggestion"], '{"actions": [...]}')
+        self.assertIn("the body is a JSON array, but the API expects an "
+                      "object", errors[0]["message"])
+        self.wait_log(self.proxy, r'error\[body\.not-object\]: the body is '
+                      r'a JSON array, .*did you mean '
+                      r'"\{\\"actions\\": \[\.\.\.\]\}"\?')
+        # Wrapped, it goes through.
+        r = s.patch(self.url(PROFILE), auth=AUTH,
+                    json={"actions": [fixed]}, timeout=T(10))
+        self.assertEqual(r.status_code, 200, r.text[:300])
+        self.assertNotIn("error body.not-object",
+                         r.raw.headers.getlist("X-Patchscope-Diagnosis"))
+
+    def test_body_encoded_twice_is_named(self):
+        s = self.client()
+        # requests' json= given a JSON text: it is encoded again.
+        r = s.patch(self.url(PROFILE), auth=AUTH,
+                    json=json.dumps({"title": "Discovery call"}),
+                    timeout=T(10))
+        self.assertEqual(r.status_code, 400, r.text[:300])
+        (err,) = r.json()["errors"]
+        self.assertEqual(err["code"], "body.not-object")
+        self.assertIn("encoded twice", err["message"])
+
+    def test_unquoted_placeholder_with_curl(self):
+        s = self.client()
+        kept = s.get(self.url(PROFILE), params={"fields": "actions.*"},
+                     auth=AUTH, timeout=T(10)).json()["actions"]
+        hook = dict(NEW_WEBHOOK, anchor="BOOKING_CANCELLED",
+                    body='{"startsAt": {START-LOCAL-DATE}, '
+                         '"email": "{EMAIL}"}')
+        args = ["-sS", "-D", "-", "-o", "/dev/null", "-u", "%s:%s" % AUTH,
+                "-X", "PATCH", "-H", "Content-Type: application/json",
+                "--data-binary", json.dumps({"actions": kept + [hook]}),
+                self.url(PROFILE)]
+        if self.tls:
+            args = ["--cacert", self.patchscope_ca()] + args
+        out = self.curl(self.proxy, *args, check=True).stdout.decode()
+        self.assertIn("X-Patchscope-Diagnosis: error action.webhook.body "
+                      "/actions/3/body\r\n", out)
+        self.wait_log(self.proxy, r'error\[action\.webhook\.body\] '
+                      r'/actions/3/body: placeholder \{START-LOCAL-DATE\} '
+                      r'at line 1, column 14 of the template is not inside '
+                      r'quotes.*did you mean "\\"\{START-LOCAL-DATE\}'
+                      r'\\""\?')
+        # Quoted, nothing is said of the body. (The fake, unlike the
+        # API, took the bare one: the kept actions go back as they were.)
+        hook["body"] = '{"startsAt": "{START-LOCAL-DATE}"}'
+        r = s.patch(self.url(PROFILE), auth=AUTH,
+                    json={"actions": kept + [hook]}, timeout=T(10))
+        self.assertEqual(r.status_code, 200, r.text[:300])
+        self.assertEqual([h for h in r.raw.headers.getlist(
+            "X-Patchscope-Diagnosis") if not h.startswith("info ")], [])
+
+
+class NewUserSlipsHttps(NewUserSlips):
+    tls = True
+
+
 class Modes(harness.TestCase):
 
     def setUp(self):
@@ -296,6 +390,32 @@ class Lint(harness.TestCase):
         rc, out, err = self.lint("-", stdin=b'{"actions": [1,}')
         self.assertEqual(rc, 1, err)
         self.assertRegex(out, r"^error\[json\.syntax\]: .*line 1")
+
+    def test_not_an_object_and_unquoted_placeholder_are_findings(self):
+        rc, out, err = self.lint("-", stdin=json.dumps(
+            [NEW_WEBHOOK]).encode())
+        self.assertEqual(rc, 1, err)
+        self.assertEqual(out, 'error[body.not-object]: the body is a JSON '
+                         'array, but the API expects an object: its items '
+                         'are actions, so wrap the array as {"actions": '
+                         '[...]}; did you mean "{\\"actions\\": [...]}"?\n')
+        rc, out, err = self.lint("--json", "-", stdin=b"null")
+        self.assertEqual(rc, 1, err)
+        (d,) = json.loads(out)["diagnoses"]
+        self.assertEqual((d["code"], d["path"], d["severity"]),
+                         ("body.not-object", "", "error"))
+        self.assertNotIn("suggestion", d)
+        hook = dict(NEW_WEBHOOK, anchor="BOOKING_CANCELLED",
+                    body='{"id": "{ID}",\n "startsAt": {START-LOCAL-DATE}}')
+        rc, out, err = self.lint("--json", "-", stdin=json.dumps(
+            {"actions": [hook]}).encode())
+        self.assertEqual(rc, 1, err)
+        (d,) = json.loads(out)["diagnoses"]
+        self.assertEqual(d["code"], "action.webhook.body")
+        self.assertEqual(d["path"], "/actions/0/body")
+        self.assertIn("{START-LOCAL-DATE} at line 2, column 14",
+                      d["message"])
+        self.assertEqual(d["suggestion"], '"{START-LOCAL-DATE}"')
 
     def test_usage_and_io_errors_exit_2(self):
         rc, out, err = self.lint()

@@ -387,17 +387,190 @@ START_TEST(empty_or_blank_body_is_a_syntax_error)
 }
 END_TEST
 
-START_TEST(body_must_be_an_object)
+/* --- body.not-object --------------------------------------------------- */
+
+START_TEST(body_not_an_object_names_what_it_is)
+{
+	static const struct {
+		const char	*body;
+		const char	*kind;
+	} cases[] = {
+		{ "42", "a JSON number" },
+		{ "-1.5e3", "a JSON number" },
+		{ "null", "JSON null" },
+		{ "true", "JSON true" },
+		{ " false\n", "JSON false" },
+		{ "'hello'", "a JSON string" },
+		{ "'{not json'", "a JSON string" },
+		{ "[1, 2]", "a JSON array" },
+		{ "[{'title': 'a'}, {'title': 'b'}]", "a JSON array" },
+	};
+	struct run		 r;
+	struct buf		 want = { NULL, 0, 0 }, line = { NULL, 0, 0 };
+	const struct diagnosis	*d;
+	size_t			 i;
+
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		run(&r, cases[i].body, NULL, NULL, NULL);
+		expect_only(&r, "error body.not-object\n");
+		d = &r.l.v[0];
+		ck_assert_int_eq(d->severity, DIAG_ERROR);
+		ck_assert_str_eq(d->path, "");
+		ck_assert_msg(d->suggestion == NULL, "%s", cases[i].body);
+		buf_reset(&want);
+		buf_printf(&want, "the body is %s, but the API expects an "
+		    "object", cases[i].kind);
+		ck_assert_str_eq(d->message, buf_str(&want));
+		run_free(&r);
+	}
+	/* An object in brackets: send the object. */
+	run(&r, "[{'actions': []}]", NULL, NULL, NULL);
+	expect_only(&r, "error body.not-object\n");
+	diag_format(&r.l.v[0], &line);
+	ck_assert_str_eq(buf_str(&line), "error[body.not-object]: the body is "
+	    "a JSON array, but the API expects an object: send the object "
+	    "inside it, without the brackets");
+	run_free(&r);
+	/* Still a syntax error when it is not JSON at all. */
+	run(&r, "[{'type': 'WEBHOOK',}]", NULL, NULL, NULL);
+	expect_only(&r, "error json.syntax\n");
+	run_free(&r);
+	buf_free(&want);
+	buf_free(&line);
+}
+END_TEST
+
+START_TEST(bare_actions_array_is_to_be_wrapped)
+{
+	struct run		 r;
+	struct buf		 line = { NULL, 0, 0 };
+	const struct diagnosis	*d;
+
+	/* The thread's action, sent as the actions array alone. */
+	run(&r, "[" SEED_EXAMPLE_ACTION "]", NULL, NULL, NULL);
+	expect_only(&r, "error body.not-object\n");
+	d = &r.l.v[0];
+	ck_assert_str_eq(d->suggestion, "{\"actions\": [...]}");
+	diag_format(d, &line);
+	ck_assert_str_eq(buf_str(&line), "error[body.not-object]: the body is "
+	    "a JSON array, but the API expects an object: its items are "
+	    "actions, so wrap the array as {\"actions\": [...]}; did you mean "
+	    "\"{\\\"actions\\\": [...]}\"?");
+	run_free(&r);
+	/* With the profile known: still this one diagnosis, nothing about
+	 * the actions the profile holds. */
+	run(&r, "[{'id': 'act_1'}, {'anchor': 'BOOKING_CANCELED'}, "
+	    "{'type': 'SMS'}]", NULL, SEED_GET, SEED_GET_FIELDS);
+	expect_only(&r, "error body.not-object\n");
+	ck_assert_str_eq(r.l.v[0].suggestion, "{\"actions\": [...]}");
+	run_free(&r);
+	/* Empty: wrap, and mind what an empty "actions" does. */
+	run(&r, " [ ] ", NULL, NULL, NULL);
+	expect_only(&r, "error body.not-object\n");
+	d = &r.l.v[0];
+	ck_assert_str_eq(d->suggestion, "{\"actions\": [...]}");
+	expect_in(d->message, "the body is an empty JSON array, but the API "
+	    "expects an object");
+	expect_in(d->message, "deletes every action");
+	run_free(&r);
+	/* One item that is no action: no wrapping offered. */
+	run(&r, "[" SEED_EXAMPLE_ACTION ", 1]", NULL, NULL, NULL);
+	expect_only(&r, "error body.not-object\n");
+	ck_assert_ptr_null(r.l.v[0].suggestion);
+	run_free(&r);
+	run(&r, "[" SEED_EXAMPLE_ACTION ", {'title': 'x'}]", NULL, NULL,
+	    NULL);
+	ck_assert_ptr_null(r.l.v[0].suggestion);
+	run_free(&r);
+	buf_free(&line);
+}
+END_TEST
+
+START_TEST(json_patch_and_twice_encoded_bodies_are_named)
 {
 	struct run	r;
+	char		*inner, *outer;
+	json_t		*s;
 
-	run(&r, "[{'actions': []}]", NULL, NULL, NULL);
-	expect_only(&r, "error json.syntax\n");
-	expect_in(r.l.v[0].message, "must be a JSON object");
-	expect_in(r.l.v[0].message, "an array");
+	run(&r, "[{'op': 'replace', 'path': '/actions/0/anchor', "
+	    "'value': 'BOOKING_CANCELLED'}]", NULL, NULL, NULL);
+	expect_only(&r, "error body.not-object\n");
+	expect_in(r.l.v[0].message, "JSON Patch (RFC 6902)");
+	ck_assert_ptr_null(r.l.v[0].suggestion);
 	run_free(&r);
-	run(&r, "42", NULL, NULL, NULL);
+	/* json.dumps() of the JSON text: a string holding the object. */
+	inner = tpl("{'actions': [" SEED_EXAMPLE_ACTION "]}");
+	s = json_string(inner);
+	outer = json_dumps(s, JSON_ENCODE_ANY);
+	memset(&r, 0, sizeof r);
+	r.rules = rules_builtin();
+	run_raw(&r, outer, strlen(outer), NULL);
+	expect_only(&r, "error body.not-object\n");
+	expect_in(r.l.v[0].message, "the body is a JSON string, but the API "
+	    "expects an object: the string holds JSON text, so the body was "
+	    "encoded twice");
+	run_free(&r);
+	/* Nested too deep inside the string: only named a string. */
+	free(outer);
+	json_decref(s);
+	inner = realloc(inner, 200);
+	memset(inner, '[', 199);
+	inner[199] = '\0';
+	s = json_string(inner);
+	outer = json_dumps(s, JSON_ENCODE_ANY);
+	memset(&r, 0, sizeof r);
+	r.rules = rules_builtin();
+	run_raw(&r, outer, strlen(outer), NULL);
+	expect_only(&r, "error body.not-object\n");
+	ck_assert_str_eq(r.l.v[0].message, "the body is a JSON string, but "
+	    "the API expects an object");
+	run_free(&r);
+	free(outer);
+	free(inner);
+	json_decref(s);
+}
+END_TEST
+
+START_TEST(syntax_hints_for_trailing_comma_quotes_and_bom)
+{
+	static const char bom[] = "\xef\xbb\xbf{\"actions\": []}";
+	static const char single[] = "{'actions': []}";
+	struct run	r;
+
+	run(&r, "{'actions': [{'type': 'WEBHOOK', 'anchor': 'NO_SHOW',\n  }]}",
+	    NULL, NULL, NULL);
 	expect_only(&r, "error json.syntax\n");
+	expect_in(r.l.v[0].message, "invalid JSON at line 2, column 3: ");
+	expect_in(r.l.v[0].message, "; a comma before '}' has nothing after "
+	    "it: JSON allows no trailing comma");
+	run_free(&r);
+	run(&r, "{'actions': [1, 2, ]}", NULL, NULL, NULL);
+	expect_in(r.l.v[0].message, "; a comma before ']' has nothing after "
+	    "it: JSON allows no trailing comma");
+	run_free(&r);
+	/* No comma before the bracket: no such hint. */
+	run(&r, "{'actions' ]}", NULL, NULL, NULL);
+	expect_only(&r, "error json.syntax\n");
+	ck_assert(!contains(r.l.v[0].message, "comma"));
+	run_free(&r);
+	memset(&r, 0, sizeof r);
+	r.rules = rules_builtin();
+	run_raw(&r, single, strlen(single), NULL);
+	expect_only(&r, "error json.syntax\n");
+	expect_in(r.l.v[0].message, "JSON strings take double quotes");
+	diag_list_free(&r.l);
+	run_raw(&r, bom, strlen(bom), NULL);
+	expect_only(&r, "error json.syntax\n");
+	expect_in(r.l.v[0].message, "byte order mark (the bytes EF BB BF");
+	ck_assert_ptr_null(strstr(r.l.v[0].message, "\xef\xbb\xbf"));
+	diag_list_free(&r.l);
+	/* Only at the start: inside a string it is a character. */
+	run_raw(&r, "{\"title\": \"\xef\xbb\xbf\"}", 16, NULL);
+	expect_clean(&r);
+	/* A NUL is no whitespace: not "empty". */
+	run_raw(&r, "\0\0", 2, NULL);
+	expect_only(&r, "error json.syntax\n");
+	ck_assert(!contains(r.l.v[0].message, "empty"));
 	run_free(&r);
 }
 END_TEST
@@ -924,6 +1097,11 @@ START_TEST(webhook_to_must_be_an_absolute_http_url)
 		{ "https://h.example/a b", NULL },
 		{ "/hooks/x", NULL },
 		{ "", NULL },
+		/* Pasted with a space or a line break: trimmed. */
+		{ " https://h.example/x", "https://h.example/x" },
+		{ "https://h.example/x\\r\\n", "https://h.example/x" },
+		{ "webhookURL.com ", "https://webhookURL.com" },
+		{ " /hooks/x ", NULL },
 	};
 	static const char *const good[] = {
 		"https://webhookURL.com", "http://127.0.0.1:9000/hook",
@@ -954,6 +1132,17 @@ START_TEST(webhook_to_must_be_an_absolute_http_url)
 		expect_clean(&r);
 		run_free(&r);
 	}
+	/* The message says why, when the reason cannot be seen. */
+	run(&r, WEBHOOK("'to': 'https://h.example/x\\n', 'subject': 'POST', "
+	    "'body': '{}'"), NULL, NULL, NULL);
+	ck_assert_str_eq(r.l.v[0].message, "a webhook's \"to\" must be an "
+	    "absolute http:// or https:// URL; \"https://h.example/x\\n\" is "
+	    "not (it starts or ends with a space or a line break)");
+	run_free(&r);
+	run(&r, WEBHOOK("'to': 'webhookURL.com', 'subject': 'POST', "
+	    "'body': '{}'"), NULL, NULL, NULL);
+	ck_assert(!contains(r.l.v[0].message, "space"));
+	run_free(&r);
 }
 END_TEST
 
@@ -975,17 +1164,21 @@ START_TEST(webhook_body_must_be_json_once_filled)
 }
 END_TEST
 
-START_TEST(webhook_placeholders_fill_as_strings_or_numbers)
+START_TEST(webhook_placeholders_inside_strings_are_clean)
 {
 	static const char *const good[] = {
-		"{`id`: {ID}, `ref`: `{REF}`}",
-		"[{START}, {END}]",
-		"{`x`: `a {FNAME} b {LNAME}`, `n`: -{ID}}",
+		"{`id`: `{ID}`, `ref`: `{REF}`}",
+		"[`{START}`, `{END}`]",
+		"{`x`: `a {FNAME} b {LNAME}`, `greeting`: `Hi {FNAME}!`}",
 		"{`esc`: `\\\\` {ID}`}",
+		"{`esc`: `\\\\\\\\`, `n`: `{ID}`}",
+		"{`{ID}`: 1}",
 		"",
 		"  ",
 		"{ }",
 		"`just a string with {EMAIL}`",
+		"{`a`: `{`, `b`: `}`, `c`: {}, `d`: [{}]}",
+		"{`n`: 1, `id`: `{ID}`}",
 	};
 	struct run	r;
 	char		body[512];
@@ -1000,6 +1193,175 @@ START_TEST(webhook_placeholders_fill_as_strings_or_numbers)
 		    buf_str(&r.summary));
 		run_free(&r);
 	}
+	/* An unknown code inside text is only the placeholder warning. */
+	run(&r, WEBHOOK("'to': 'https://h.example/', 'subject': 'POST', "
+	    "'body': '{`greeting`: `Hi {FIRST-NAME}!`}'"), NULL, NULL, NULL);
+	expect_only(&r, "warning action.webhook.placeholder /actions/0/body\n");
+	run_free(&r);
+}
+END_TEST
+
+/* The thread's template, with the two placeholders of the issue bare. */
+START_TEST(webhook_unquoted_placeholder_is_named_where_it_is)
+{
+	struct run		 r;
+	struct buf		 line = { NULL, 0, 0 };
+	const struct diagnosis	*d;
+
+	run(&r, WEBHOOK("'to': 'https://h.example/', 'subject': 'POST', "
+	    "'body': '{`startsAt`: {START-LOCAL-DATE}, `email`: `{EMAIL}`}'"),
+	    NULL, NULL, NULL);
+	expect_only(&r, "error action.webhook.body /actions/0/body\n");
+	d = &r.l.v[0];
+	ck_assert_str_eq(d->suggestion, "\"{START-LOCAL-DATE}\"");
+	diag_format(d, &line);
+	ck_assert_str_eq(buf_str(&line), "error[action.webhook.body] "
+	    "/actions/0/body: placeholder {START-LOCAL-DATE} at line 1, "
+	    "column 14 of the template is not inside quotes, but the API "
+	    "fills it in with text (a date, a name, a link), so the webhook "
+	    "body would not be JSON: quote it; did you mean "
+	    "\"\\\"{START-LOCAL-DATE}\\\"\"?");
+	run_free(&r);
+	/* Several, over lines, after multi-byte text: columns count code
+	 * points, as jansson's do. */
+	run(&r, WEBHOOK("'to': 'https://h.example/', 'subject': 'POST', "
+	    "'body': '{`caf\xc3\xa9`: {EMAIL},\\n `n`: [{ID}, {REF}]}'"),
+	    NULL, NULL, NULL);
+	expect_only(&r, "error action.webhook.body /actions/0/body\n");
+	d = &r.l.v[0];
+	ck_assert_str_eq(d->suggestion, "\"{EMAIL}\"");
+	expect_in(d->message, "placeholder {EMAIL} at line 1, column 10 of "
+	    "the template is not inside quotes");
+	expect_in(d->message, "quote it (2 more are not quoted either: {ID} "
+	    "at line 2, column 8, {REF} at line 2, column 14)");
+	run_free(&r);
+	/* Two: "is". */
+	run(&r, WEBHOOK("'to': 'https://h.example/', 'subject': 'POST', "
+	    "'body': '[{START}, {END}]'"), NULL, NULL, NULL);
+	expect_in(r.l.v[0].message, "(1 more is not quoted either: {END} at "
+	    "line 1, column 11)");
+	run_free(&r);
+	buf_free(&line);
+}
+END_TEST
+
+START_TEST(webhook_unquoted_placeholder_edges)
+{
+	static const struct {
+		const char	*tpl;
+		const char	*want;		/* summary */
+		const char	*part;		/* in the first message */
+	} cases[] = {
+		/* The whole template, and a number's sign: still text. */
+		{ "{ID}", "E", "{ID} at line 1, column 1" },
+		{ "{`n`: -{ID}}", "EE", "{ID} at line 1, column 8" },
+		/* As a key. */
+		{ "{ {CUSTOM-Q1}: 1}", "EW", "{CUSTOM-Q1} at line 1, column 3" },
+		/* At the very end, after the object: two faults. */
+		{ "{`a`: 1} {ID}", "EE", "{ID} at line 1, column 10" },
+		{ "{`a`: 1}{ID}", "EE", "{ID} at line 1, column 9" },
+		/* Unterminated: not a placeholder, only a syntax error. */
+		{ "{`a`: {ID", "E", "not JSON once" },
+		{ "{`a`: `{ID", "E", "not JSON once" },
+		{ "{`a`: {ID}", "EE", "{ID} at line 1, column 7" },
+		{ "{`a`: {}", "E", "not JSON once" },
+		/* After an escaped quote, still inside the string. */
+		{ "{`a`: `\\\\`{ID}\\\\``}", "", NULL },
+	};
+	struct run	r;
+	struct buf	sum = { NULL, 0, 0 };
+	char		body[512];
+	size_t		i, k;
+
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		snprintf(body, sizeof body, WEBHOOK("'to': "
+		    "'https://h.example/', 'subject': 'POST', 'body': '%s'"),
+		    cases[i].tpl);
+		run(&r, body, NULL, NULL, NULL);
+		buf_reset(&sum);
+		for (k = 0; k < r.l.n; k++)
+			buf_add(&sum, r.l.v[k].severity == DIAG_ERROR ? "E" :
+			    "W", 1);
+		ck_assert_msg(strcmp(buf_str(&sum), cases[i].want) == 0,
+		    "%s: %s", cases[i].tpl, buf_str(&r.summary));
+		if (cases[i].part != NULL) {
+			ck_assert_str_eq(r.l.v[0].path, "/actions/0/body");
+			for (k = 0; k < r.l.n; k++)
+				if (contains(r.l.v[k].message, cases[i].part))
+					break;
+			ck_assert_msg(k < r.l.n, "%s: no \"%s\" in:\n%s",
+			    cases[i].tpl, cases[i].part, r.l.v[0].message);
+		}
+		run_free(&r);
+	}
+	buf_free(&sum);
+}
+END_TEST
+
+/* Raw text: single quotes and NUL bytes cannot go through tpl(). */
+START_TEST(webhook_template_single_quotes_and_nul_bytes)
+{
+	static const char single[] = "{\"actions\": [{\"type\": \"WEBHOOK\", "
+	    "\"anchor\": \"NO_SHOW\", \"to\": \"https://h.example/\", "
+	    "\"subject\": \"POST\", \"body\": \"{'id': '{ID}'}\"}]}";
+	static const char raw_nul[] = "{\"actions\": [{\"type\": \"WEBHOOK\", "
+	    "\"anchor\": \"NO_SHOW\", \"to\": \"https://h.example/\", "
+	    "\"subject\": \"POST\", \"body\": \"{\\\"a\\\": \0{ID}}\"}]}";
+	static const char esc_nul[] = "{\"actions\": [{\"type\": \"WEBHOOK\", "
+	    "\"anchor\": \"NO_SHOW\", \"to\": \"https://h.example/\", "
+	    "\"subject\": \"POST\", \"body\": \"{\\\"a\\\": \\u0000{ID}}\"}]}";
+	struct run	r;
+
+	memset(&r, 0, sizeof r);
+	r.rules = rules_builtin();
+	/* '{ID}' is quoted, with the wrong quotes: said once, as that. */
+	run_raw(&r, single, sizeof single - 1, NULL);
+	expect_only(&r, "error action.webhook.body /actions/0/body\n");
+	expect_in(r.l.v[0].message, "line 1, column 2 of the template");
+	expect_in(r.l.v[0].message, "JSON strings take double quotes");
+	diag_list_free(&r.l);
+	/* A NUL byte in the PATCH, raw or escaped, never reaches a
+	 * template: the body is refused first, whole. */
+	run_raw(&r, raw_nul, sizeof raw_nul - 1, NULL);
+	run_raw(&r, esc_nul, sizeof esc_nul - 1, NULL);
+	expect_only(&r, "error json.syntax\nerror json.syntax\n");
+	run_free(&r);
+}
+END_TEST
+
+/* A 1 MiB template of unquoted placeholders: one diagnosis, fast. */
+START_TEST(webhook_huge_template_is_one_diagnosis_fast)
+{
+	struct buf	 b = { NULL, 0, 0 };
+	struct run	 r;
+	double		 t0, ms;
+	size_t		 n = 0;
+
+	buf_adds(&b, "{\"actions\": [{\"type\": \"WEBHOOK\", \"anchor\": "
+	    "\"NO_SHOW\", \"to\": \"https://h.example/\", \"subject\": "
+	    "\"POST\", \"body\": \"[");
+	while (b.len < 1024 * 1024) {
+		buf_adds(&b, n == 0 ? "{START-LOCAL-DATE}" :
+		    ", {START-LOCAL-DATE}");
+		n++;
+	}
+	buf_adds(&b, "]\"}]}");
+	memset(&r, 0, sizeof r);
+	r.rules = rules_builtin();
+	t0 = now_ms();
+	run_raw(&r, b.data, b.len, NULL);
+	ms = now_ms() - t0;
+	buf_free(&b);
+	expect_only(&r, "error action.webhook.body /actions/0/body\n");
+	buf_printf(&b, "%zu more are not quoted either", n - 1);
+	expect_in(r.l.v[0].message, buf_str(&b));
+	buf_reset(&b);
+	buf_printf(&b, ", and %zu more)", n - 5);
+	expect_in(r.l.v[0].message, buf_str(&b));
+	ck_assert_msg(ms < 1024 * time_scale(), "%zu placeholders: %.1f ms",
+	    n, ms);
+	buf_free(&b);
+	run_free(&r);
 }
 END_TEST
 
@@ -1051,6 +1413,45 @@ START_TEST(webhook_placeholder_learned_is_known)
 	    "'EMAIL', 'body': 'Answer: {CUSTOM-Q1}'}]}", "actions.*");
 	expect_clean(&r);
 	run_free(&r);
+}
+END_TEST
+
+/* --- actions.type ------------------------------------------------------ */
+
+START_TEST(actions_must_be_an_array_of_objects)
+{
+	struct run	r;
+	char		*inner, *body;
+	json_t		*doc;
+
+	run(&r, "{'actions': null}", NULL, NULL, NULL);
+	expect_only(&r, "error actions.type /actions\n");
+	ck_assert_str_eq(r.l.v[0].message, "\"actions\" must be an array of "
+	    "action objects, not null");
+	run_free(&r);
+	run(&r, "{'actions': [1, 'x', [], " SEED_EXAMPLE_ACTION "]}", NULL,
+	    NULL, NULL);
+	expect_only(&r, "error actions.type /actions/0\n"
+	    "error actions.type /actions/1\n"
+	    "error actions.type /actions/2\n");
+	ck_assert_str_eq(r.l.v[1].message, "each action must be an object, "
+	    "not a string");
+	run_free(&r);
+	/* Each action passed through json.dumps() on its own. */
+	inner = tpl(SEED_EXAMPLE_ACTION);
+	doc = json_pack("{s:[s]}", "actions", inner);
+	body = json_dumps(doc, 0);
+	memset(&r, 0, sizeof r);
+	r.rules = rules_builtin();
+	run_raw(&r, body, strlen(body), NULL);
+	expect_only(&r, "error actions.type /actions/0\n");
+	ck_assert_str_eq(r.l.v[0].message, "each action must be an object, "
+	    "not a string: the string holds JSON text, so the action was "
+	    "encoded twice; send the object itself");
+	run_free(&r);
+	free(body);
+	free(inner);
+	json_decref(doc);
 }
 END_TEST
 
@@ -1473,7 +1874,7 @@ START_TEST(docs_cover_every_code)
 		ck_assert_msg(contains(strstr(buf_str(&doc), anchor), sevline),
 		    "%s: no severity line", code);
 	}
-	ck_assert_uint_ge(i, 18);
+	ck_assert_uint_ge(i, 19);
 	free(path);
 	buf_free(&doc);
 }
@@ -1577,7 +1978,10 @@ main(void)
 	tcase_add_test(tc, seed_refetched_actions_sent_back_are_clean);
 	tcase_add_test(tc, syntax_error_gives_line_and_column);
 	tcase_add_test(tc, empty_or_blank_body_is_a_syntax_error);
-	tcase_add_test(tc, body_must_be_an_object);
+	tcase_add_test(tc, body_not_an_object_names_what_it_is);
+	tcase_add_test(tc, bare_actions_array_is_to_be_wrapped);
+	tcase_add_test(tc, json_patch_and_twice_encoded_bodies_are_named);
+	tcase_add_test(tc, syntax_hints_for_trailing_comma_quotes_and_bom);
 	tcase_add_test(tc, trailing_garbage_and_bad_bytes_are_syntax_errors);
 	tcase_add_test(tc, deep_nesting_is_refused_without_recursing);
 	tcase_add_test(tc, nesting_at_limit_and_brackets_in_strings_pass);
@@ -1606,10 +2010,15 @@ main(void)
 	tcase_add_test(tc, email_subject_is_free_text);
 	tcase_add_test(tc, webhook_to_must_be_an_absolute_http_url);
 	tcase_add_test(tc, webhook_body_must_be_json_once_filled);
-	tcase_add_test(tc, webhook_placeholders_fill_as_strings_or_numbers);
+	tcase_add_test(tc, webhook_placeholders_inside_strings_are_clean);
+	tcase_add_test(tc, webhook_unquoted_placeholder_is_named_where_it_is);
+	tcase_add_test(tc, webhook_unquoted_placeholder_edges);
+	tcase_add_test(tc, webhook_template_single_quotes_and_nul_bytes);
+	tcase_add_test(tc, webhook_huge_template_is_one_diagnosis_fast);
 	tcase_add_test(tc, webhook_body_too_deep_is_refused);
 	tcase_add_test(tc, webhook_placeholder_unknown_warns_once_each);
 	tcase_add_test(tc, webhook_placeholder_learned_is_known);
+	tcase_add_test(tc, actions_must_be_an_array_of_objects);
 	tcase_add_test(tc, headers_must_be_an_object_of_strings);
 	tcase_add_test(tc, projection_fires_for_action_sent_back_narrowly);
 	tcase_add_test(tc, projection_silent_when_the_get_included_everything);
