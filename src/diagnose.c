@@ -419,9 +419,9 @@ diag_action(struct diag_ctx *c, size_t i, const json_t *a)
 	if (!json_is_object(a)) {
 		diag_emit(c, DC_ACTIONS_TYPE, NULL, "each action must be an "
 		    "object, not %s%s", diag_json_kind(a),
-		    json_is_string(a) && diag_holds_json(a) ? ": the string "
-		    "holds JSON text, so the action was encoded twice; send "
-		    "the object itself" : "");
+		    json_is_string(a) && diag_room(c) && diag_holds_json(a) ?
+		    ": the string holds JSON text, so the action was encoded "
+		    "twice; send the object itself" : "");
 		goto out;
 	}
 	c->index = i;
