@@ -490,7 +490,10 @@ diag_check_actions(struct diag_ctx *c, const json_t *root, const json_t *v)
 	(void)root;
 	if (!json_is_array(v)) {
 		diag_emit(c, DC_ACTIONS_TYPE, NULL, "\"actions\" must be an "
-		    "array of action objects, not %s", diag_json_kind(v));
+		    "array of action objects, not %s%s", diag_json_kind(v),
+		    json_is_string(v) && diag_holds_json(v) ? ": the string "
+		    "holds JSON text, so the array was encoded twice; send the "
+		    "array itself" : "");
 		return;
 	}
 	/* Ids first: partial and duplicate checks need them all. */

@@ -1437,6 +1437,17 @@ START_TEST(actions_must_be_an_array_of_objects)
 	ck_assert_str_eq(r.l.v[1].message, "each action must be an object, "
 	    "not a string");
 	run_free(&r);
+	/* The array passed through json.dumps() on its own. */
+	run(&r, "{'actions': '[{`type`: `WEBHOOK`}]'}", NULL, NULL, NULL);
+	expect_only(&r, "error actions.type /actions\n");
+	ck_assert_str_eq(r.l.v[0].message, "\"actions\" must be an array of "
+	    "action objects, not a string: the string holds JSON text, so the "
+	    "array was encoded twice; send the array itself");
+	run_free(&r);
+	run(&r, "{'actions': '[not json'}", NULL, NULL, NULL);
+	ck_assert_str_eq(r.l.v[0].message, "\"actions\" must be an array of "
+	    "action objects, not a string");
+	run_free(&r);
 	/* Each action passed through json.dumps() on its own. */
 	inner = tpl(SEED_EXAMPLE_ACTION);
 	doc = json_pack("{s:[s]}", "actions", inner);
