@@ -240,7 +240,9 @@ diag_error_text(const json_error_t *err)
  * Advice for the slips jansson names poorly. err->position is the byte
  * just past the token it stopped at, so a one-byte token is the byte
  * before it: a '}' or ']' right after a comma (whitespace between) is a
- * trailing comma, and a "'" is a string in single quotes.
+ * trailing comma, and a "'" is a string in single quotes. A typographic
+ * quote (U+2018, U+2019, U+201C, U+201D: E2 80 98, 99, 9C, 9D) is JSON
+ * copied from a forum post or a word processor, as the seed thread's is.
  */
 const char *
 diag_syntax_hint(const char *s, size_t len, const json_error_t *err)
@@ -250,6 +252,11 @@ diag_syntax_hint(const char *s, size_t len, const json_error_t *err)
 	if (err->position <= 0 || (size_t)err->position > len)
 		return "";
 	pos = (size_t)err->position - 1;
+	if (pos >= 2 && memcmp(s + pos - 2, "\xe2\x80", 2) == 0 &&
+	    strchr("\x98\x99\x9c\x9d", s[pos]) != NULL && s[pos] != '\0')
+		return "; JSON takes straight double quotes (\"), not "
+		    "typographic ones as a forum or a word processor writes "
+		    "them";
 	if (s[pos] == '\'')
 		return "; JSON strings take double quotes, not single ones";
 	if (s[pos] != '}' && s[pos] != ']')

@@ -548,6 +548,12 @@ START_TEST(syntax_hints_for_trailing_comma_quotes_and_bom)
 	expect_in(r.l.v[0].message, "; a comma before ']' has nothing after "
 	    "it: JSON allows no trailing comma");
 	run_free(&r);
+	/* Copied from the thread, as a forum shows it. */
+	run(&r, "{\xe2\x80\x9c" "actions\xe2\x80\x9d: []}", NULL, NULL, NULL);
+	expect_only(&r, "error json.syntax\n");
+	expect_in(r.l.v[0].message, "; JSON takes straight double quotes "
+	    "(\"), not typographic ones");
+	run_free(&r);
 	/* No comma before the bracket: no such hint. */
 	run(&r, "{'actions' ]}", NULL, NULL, NULL);
 	expect_only(&r, "error json.syntax\n");
@@ -1319,6 +1325,16 @@ START_TEST(webhook_template_single_quotes_and_nul_bytes)
 	expect_only(&r, "error action.webhook.body /actions/0/body\n");
 	expect_in(r.l.v[0].message, "line 1, column 2 of the template");
 	expect_in(r.l.v[0].message, "JSON strings take double quotes");
+	diag_list_free(&r.l);
+	/* Typographic quotes, from a forum post. */
+	run_free(&r);
+	run(&r, WEBHOOK("'to': 'https://h.example/', 'subject': 'POST', "
+	    "'body': '{`id`: \xe2\x80\x98{ID}\xe2\x80\x99}'"), NULL, NULL,
+	    NULL);
+	expect_only(&r, "error action.webhook.body /actions/0/body\n"
+	    "error action.webhook.body /actions/0/body\n");
+	expect_in(r.l.v[1].message, "line 1, column 8 of the template");
+	expect_in(r.l.v[1].message, "; JSON takes straight double quotes");
 	diag_list_free(&r.l);
 	/* A NUL byte in the PATCH, raw or escaped, never reaches a
 	 * template: the body is refused first, whole. */
