@@ -126,13 +126,16 @@ fault_record(struct conn *conn)
 static void
 fault_reset(struct conn *conn)
 {
-	struct linger	l;
-	int		fd;
+	struct bufferevent	*under;
+	struct linger		 l;
+	int			 fd;
 
 	fault_record(conn);
 	conn->exchanges++;
 	conn_exchange_done(conn, 0, NULL, NULL);
-	fd = bufferevent_getfd(conn->client.bev);
+	/* Under a TLS filter, the socket is the underlying one's. */
+	under = bufferevent_get_underlying(conn->client.bev);
+	fd = bufferevent_getfd(under != NULL ? under : conn->client.bev);
 	l.l_onoff = 1;
 	l.l_linger = 0;
 	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_LINGER, &l,
