@@ -204,6 +204,11 @@ fault_start(struct conn *conn)
 		/* No timer: only the client or a shutdown ends it. */
 		conn_set_state(conn, CONN_FAULT);
 		evtimer_del(conn->timer);
+		/* Shutting down already: it ends as a hang would then. */
+		if (conn->proxy->draining) {
+			fault_serve_shutdown(conn);
+			return -1;
+		}
 		return 0;
 	}
 	/* The body is read and dropped (no origin to relay it to). */
