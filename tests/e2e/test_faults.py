@@ -193,16 +193,19 @@ class KindsMixin:
             r".*fault=truncate$")), 4)
 
     def test_hang_answers_nothing_and_outlasts_the_timeouts(self):
-        p = self.serve("proxy", "--idle-timeout", "0.4", "--header-timeout",
-                       "0.4", faults=["GET /_fake/echo=hang"])
+        # The client waits well past --idle-timeout and --header-timeout.
+        idle = T(0.4)
+        p = self.serve("proxy", "--idle-timeout", str(idle),
+                       "--header-timeout", str(idle),
+                       faults=["GET /_fake/echo=hang"])
         t0 = time.monotonic()
         with self.assertRaises(requests.exceptions.ReadTimeout):
-            self.client(p).get(self.url("/_fake/echo"), timeout=1.5)
-        self.assertGreaterEqual(time.monotonic() - t0, 1.4)
+            self.client(p).get(self.url("/_fake/echo"), timeout=4 * idle)
+        self.assertGreaterEqual(time.monotonic() - t0, 4 * idle - 0.1)
         # Meanwhile, and after, the process answers others.
         s = self.client(p)
         status, head, body, rc = self.curl_through(p, "/_fake/echo", "-m",
-                                                   "1.2")
+                                                   str(3 * idle))
         self.assertEqual(rc, 28, "curl: timed out")
         r = s.get(self.url("/_fake/stream?bytes=10"), timeout=T(10))
         self.assertEqual(r.status_code, 200)
@@ -230,7 +233,8 @@ class LiveFaults(KindsMixin, FaultCase):
         rc = p.stop(signal.SIGTERM, T(8))
         self.assertEqual(rc, 0)
         # Closed at once, not after the 5 s shutdown deadline.
-        self.assertLess(time.monotonic() - t0, 3)
+        self.assertLess(time.monotonic() - t0, T(3))
+        self.assertNotIn("still busy", p.log())
         self.assertEqual(c.read_until_close(T(2)), b"")
         self.assertRegex(p.log(), r"PUT \S+/x/y -> 0 shutting_down: .* "
                          r"fault=hang\n")
@@ -246,7 +250,8 @@ class LiveFaults(KindsMixin, FaultCase):
         t0 = time.monotonic()
         r = s.get(self.url("/_fake/stream?bytes=10"), timeout=T(10))
         self.assertEqual(r.status_code, 200)
-        self.assertLess(time.monotonic() - t0, 0.4, "no fault, no delay")
+        if not harness.VALGRIND:
+            self.assertLess(time.monotonic() - t0, 0.4, "no fault, no delay")
         # A body that arrives during the wait goes on whole.
         body = os.urandom(300000)
         t0 = time.monotonic()
@@ -421,7 +426,7 @@ class RecordFaults(FaultCase):
             self.client(p).delete(self.url("/_fake/echo"), timeout=T(10))
         with self.assertRaises(requests.exceptions.ReadTimeout):
             self.client(p).put(self.url("/_fake/echo"), data=b"{}",
-                               timeout=0.5)
+                               timeout=T(0.5))
         self.assertEqual(self.client(p).get(self.url("/_fake/echo"),
                                             timeout=T(10)).status_code, 200)
         self.wait_log(p, r"PUT \S+/_fake/echo -> 499 client_closed")
@@ -536,7 +541,7 @@ class ReplayFaults(FaultCase):
         self.assertEqual(self.get(s, base + "/b")[1:],
                          ("1/2", '{"n": "b1"}'))
         with self.assertRaises(requests.exceptions.ReadTimeout):
-            s.get(base + "/c", timeout=0.5)
+            s.get(base + "/c", timeout=T(0.5))
         self.assertEqual(self.get(self.plain_session(), base + "/c")[1:],
                          ("1/2", '{"n": "c1"}'))
         self.wait_log(rp, r"GET \S+/c -> 499 client_closed: .* fault=hang$")
