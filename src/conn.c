@@ -353,6 +353,13 @@ conn_answer(struct conn *conn, int status, struct http_headers *h,
 		    HTTP_LIT("close"));
 	}
 	http_response_head(&head, status, http_reason(status), h);
+	/* --fault truncate cuts the body: the head goes first, alone. */
+	if (conn->fault != NULL) {
+		half_write(&conn->client, head.data, head.len);
+		fault_serve_head_sent(conn, conn->method != HTTP_HEAD ?
+		    (int64_t)len : 0);
+		buf_reset(&head);
+	}
 	/* The length describes the body; a HEAD answer goes without it. */
 	if (conn->method != HTTP_HEAD)
 		buf_add(&head, body, len);
