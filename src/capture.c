@@ -78,6 +78,8 @@ capture_begin(struct capture *cap, size_t max_body)
 	cap->server_ip = NULL;
 	diag_list_free(&cap->diags);
 	cap->diagnosed = 0;
+	free(cap->fault);
+	cap->fault = NULL;
 	clock_gettime(CLOCK_MONOTONIC, &cap->t_start);
 	clock_gettime(CLOCK_REALTIME, &cap->t_wall);
 	memset(&cap->t_req_done, 0, sizeof cap->t_req_done);
@@ -272,6 +274,14 @@ capture_own_answer(struct capture *cap, int status,
 	buf_add(&cap->resp.raw, body, len);
 }
 
+/* Note the --fault applied to the exchange. */
+void
+capture_fault(struct capture *cap, const char *fault)
+{
+	free(cap->fault);
+	cap->fault = xstrdup(fault);
+}
+
 /* Milliseconds from a to b, 0 when either is unset or b is earlier. */
 static double
 span_ms(const struct timespec *a, const struct timespec *b)
@@ -424,6 +434,8 @@ capture_fill(struct capture *cap, struct exchange *x,
 		free(x->error);
 		x->error = xstrdup(info->code);
 	}
+	if (cap->fault != NULL)
+		x->fault = xstrdup(cap->fault);
 	if (cap->diags.n > 0 || cap->diagnosed) {
 		diags = json_array();
 		for (i = 0; i < cap->diags.n; i++)
@@ -455,10 +467,13 @@ capture_finish(struct capture *cap, const struct redactor *r,
 	size_t		i;
 
 	info->ms = capture_elapsed_ms(cap);
-	/* No response at all (the client left first): nothing to keep. */
+	/*
+	 * No response at all (the client left first): nothing to keep,
+	 * unless a --fault made it so (a reset, a hang): that is kept.
+	 */
 	info->record = cap->record && (cap->url != NULL ||
 	    cap->target != NULL) &&
-	    (cap->answered || cap->status != 0);
+	    (cap->answered || cap->status != 0 || cap->fault != NULL);
 	info->full = info->record || cap->diags.n > 0;
 	/* No sink wants it (-q, nothing recorded): nothing to build. */
 	for (i = 0; i < nsinks; i++)
@@ -486,6 +501,8 @@ capture_finish(struct capture *cap, const struct redactor *r,
 		x.resp_wire_bytes = info->resp_bytes;
 		if (info->code != NULL)
 			x.error = xstrdup(info->code);
+		if (cap->fault != NULL)
+			x.fault = xstrdup(cap->fault);
 	}
 	for (i = 0; i < nsinks; i++)
 		if (sinks[i].wants == NULL || sinks[i].wants(sinks[i].arg, info))

@@ -81,6 +81,8 @@ struct capture {
 	/* Diagnoses of a profile PATCH. */
 	struct diag_list	 diags;
 	int			 diagnosed;
+	/* The --fault applied, KIND[:ARG] ("status:503"), or NULL. */
+	char			*fault;
 	/* Clocks. */
 	struct timespec		 t_start;
 	struct timespec		 t_wall;	/* t_start on the calendar */
@@ -139,6 +141,8 @@ const struct buf *capture_response_decoded(struct capture *,
 void	capture_own_answer(struct capture *, int status,
 	    const struct http_headers *, const char *body, size_t len,
 	    int guard);
+/* Note the --fault applied to the exchange (its KIND[:ARG]; copied). */
+void	capture_fault(struct capture *, const char *fault);
 /*
  * The exchange is over: fill in an exchange, redact it, and hand it to
  * each sink once. The caller fills info's conn_id, status, code, message

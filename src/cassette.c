@@ -399,6 +399,8 @@ w_entry(struct json_writer *w, const struct exchange *x)
 		w_key_str(w, "_answeredBy", x->answered_by);
 	if (x->error != NULL)
 		w_key_str(w, "_error", x->error);
+	if (x->fault != NULL)
+		w_key_str(w, "_fault", x->fault);
 	json_writer_close(w, '}');
 }
 

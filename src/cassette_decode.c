@@ -472,7 +472,8 @@ cassette_entry_decode(const json_t *e, struct exchange *x, char **cause)
 	    dec_get(e, "", "_diagnoses", JSON_ARRAY, 0, &d, cause) == -1 ||
 	    dec_strdup(e, "", "_answeredBy", 0, &x->answered_by,
 	    cause) == -1 ||
-	    dec_strdup(e, "", "_error", 0, &x->error, cause) == -1)
+	    dec_strdup(e, "", "_error", 0, &x->error, cause) == -1 ||
+	    dec_strdup(e, "", "_fault", 0, &x->fault, cause) == -1)
 		return -1;
 	if (d != NULL)
 		x->diagnoses = json_deep_copy(d);

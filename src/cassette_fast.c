@@ -49,7 +49,7 @@ typedef int (*fast_member_fn)(struct fast *, size_t id, void *arg);
 
 enum {
 	FE_REQUEST, FE_RESPONSE, FE_STARTED, FE_TIME, FE_CACHE, FE_TIMINGS,
-	FE_SERVER_IP, FE_DIAGNOSES, FE_ANSWERED_BY, FE_ERROR, FE_N
+	FE_SERVER_IP, FE_DIAGNOSES, FE_ANSWERED_BY, FE_ERROR, FE_FAULT, FE_N
 };
 static const char *const fast_entry_keys[FE_N] = {
 	[FE_REQUEST] = "request",
@@ -62,6 +62,7 @@ static const char *const fast_entry_keys[FE_N] = {
 	[FE_DIAGNOSES] = "_diagnoses",
 	[FE_ANSWERED_BY] = "_answeredBy",
 	[FE_ERROR] = "_error",
+	[FE_FAULT] = "_fault",
 };
 
 enum {
@@ -806,6 +807,8 @@ fast_entry_cb(struct fast *f, size_t id, void *arg)
 	case FE_ANSWERED_BY:
 		return fast_opt_string(f, NULL, FAST_NUL, &x->answered_by,
 		    &len);
+	case FE_FAULT:
+		return fast_opt_string(f, NULL, FAST_NUL, &x->fault, &len);
 	default:
 		return fast_opt_string(f, NULL, FAST_NUL, &x->error, &len);
 	}

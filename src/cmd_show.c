@@ -259,6 +259,8 @@ show_entry_cb(struct exchange *x, size_t index, void *arg, char **cause)
 			    json_string(x->answered_by));
 		if (o != NULL && x->error != NULL)
 			json_object_set_new(o, "error", json_string(x->error));
+		if (o != NULL && x->fault != NULL)
+			json_object_set_new(o, "fault", json_string(x->fault));
 		line = o != NULL ? json_dumps(o, JSON_COMPACT |
 		    JSON_PRESERVE_ORDER) : NULL;
 		if (line != NULL)
@@ -279,6 +281,8 @@ show_entry_cb(struct exchange *x, size_t index, void *arg, char **cause)
 			    x->error != NULL ? x->error : "");
 		else if (x->error != NULL)
 			buf_printf(b, "  (cut off: %s)", x->error);
+		if (x->fault != NULL)
+			buf_printf(b, "  (fault: %s)", x->fault);
 		buf_adds(b, "\n");
 		show_headers(b, &x->resp_headers);
 		show_body(b, &x->resp_body);

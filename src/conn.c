@@ -42,6 +42,8 @@
 #include "capture.h"
 #include "conn.h"
 #include "diagnose.h"
+#include "fault.h"
+#include "fault_serve.h"
 #include "half.h"
 #include "http.h"
 #include "log.h"
@@ -61,7 +63,7 @@
 static const char *conn_state_names[] = {
 	"wait-request", "handshake", "read-head", "read-held", "connect",
 	"wait-response", "relay-response", "drain", "linger", "tunnel",
-	"closed"
+	"fault", "closed"
 };
 
 static void	client_begin(struct half *);
@@ -132,6 +134,8 @@ timer_ms(const struct conn *conn, enum conn_timer kind)
 		return LINGER_MS;
 	case TIMER_FLUSH:
 		return FLUSH_POLL_MS;
+	case TIMER_FAULT:
+		return conn->fault != NULL ? conn->fault->ms : 0;
 	}
 	return opts->idle_timeout_ms;
 }
@@ -176,6 +180,8 @@ conn_reset_exchange(struct conn *conn)
 	profile_ref_free(&conn->ref);
 	conn->api = conn->inspect_req = conn->hold_resp = 0;
 	conn->origin_form = 0;
+	conn->fault = NULL;
+	conn->client.out_left = -1;
 	capture_begin(&conn->cap, conn->proxy->opts->max_body_buffer);
 	half_reset_message(&conn->origin);
 }
@@ -347,6 +353,13 @@ conn_answer(struct conn *conn, int status, struct http_headers *h,
 		    HTTP_LIT("close"));
 	}
 	http_response_head(&head, status, http_reason(status), h);
+	/* --fault truncate cuts the body: the head goes first, alone. */
+	if (conn->fault != NULL) {
+		half_write(&conn->client, head.data, head.len);
+		fault_serve_head_sent(conn, conn->method != HTTP_HEAD ?
+		    (int64_t)len : 0);
+		buf_reset(&head);
+	}
 	/* The length describes the body; a HEAD answer goes without it. */
 	if (conn->method != HTTP_HEAD)
 		buf_add(&head, body, len);
@@ -566,10 +579,14 @@ client_error(struct half *c, enum half_error err, const char *detail)
 		    detail);
 }
 
+/* Nothing to parse once finishing, nor while latency holds a request. */
 static int
 client_stopped(struct half *c)
 {
-	return conn_finishing(c->arg);
+	struct conn	*conn = c->arg;
+
+	return conn_finishing(conn) || (conn->state == CONN_FAULT &&
+	    conn->fault->kind == FAULT_LATENCY);
 }
 
 /* Client bufferevent callbacks. */
@@ -579,8 +596,12 @@ client_read_cb(struct bufferevent *bev, void *arg)
 {
 	struct conn	*conn = arg;
 
-	if (conn->state == CONN_DRAIN || conn->state == CONN_LINGER) {
-		/* Nothing more is parsed; unread input is thrown away. */
+	if (conn->state == CONN_DRAIN || conn->state == CONN_LINGER ||
+	    (conn->state == CONN_FAULT && conn->client.msg_done)) {
+		/*
+		 * Nothing more is parsed; unread input is thrown away (and
+		 * a hung request still sees the client close).
+		 */
 		evbuffer_drain(bufferevent_get_input(bev),
 		    evbuffer_get_length(bufferevent_get_input(bev)));
 		return;
@@ -799,6 +820,9 @@ conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 			return;
 		tunnel_log(conn);
 		conn_close(conn, "tunnel idle for --idle-timeout");
+		return;
+	case CONN_FAULT:
+		fault_serve_timer(conn);
 		return;
 	case CONN_CLOSED:
 		return;

@@ -21,6 +21,8 @@ struct event;
 struct event_base;
 struct evconnlistener;
 struct evdns_base;
+struct fault_set;
+struct fault_spec;
 struct http_headers;
 struct options;
 struct profile_seed;
@@ -51,6 +53,7 @@ struct proxy {
 	struct replay_index	*replay;	/* replay: answer from it */
 	struct profile_seed	*seed;		/* replay: each profile's first
 						   answer in the cassette */
+	struct fault_set	*faults;	/* --fault; NULL: none */
 	struct capture_sink	 sinks[PROXY_MAX_SINKS];
 	size_t			 nsinks;
 	int			 color;		/* stderr is a terminal */
@@ -78,6 +81,8 @@ enum conn_state {
 	CONN_DRAIN,		/* flushing a last answer, then close */
 	CONN_LINGER,		/* answer sent; discard input until EOF */
 	CONN_TUNNEL,		/* CONNECT without interception: raw bytes */
+	CONN_FAULT,		/* a --fault holds the request: latency's
+				   wait, or hang (no answer, no timer) */
 	CONN_CLOSED		/* closed; freed from the loop soon */
 };
 
@@ -88,7 +93,9 @@ enum conn_timer {
 	TIMER_CONNECT,		/* --connect-timeout: the origin's socket */
 	TIMER_RESPONSE,		/* --response-timeout: the response head */
 	TIMER_LINGER,		/* the client's EOF after the last answer */
-	TIMER_FLUSH		/* TLS bytes of the last answer to leave */
+	TIMER_FLUSH,		/* TLS bytes of the last answer to leave */
+	TIMER_FAULT		/* --fault latency: the wait before the
+				   request goes on */
 };
 
 /*
@@ -131,6 +138,8 @@ struct conn {
 	int			 resp_started;	/* a response head went out */
 	int			 interims;	/* 1xx responses so far */
 	int			 close_after;	/* close once the answer is out */
+	const struct fault_spec	*fault;		/* its --fault, or NULL (the
+						   proxy's faults own it) */
 
 	/* The origin of the exchange in progress (forward). */
 	char			*origin_host;	/* where to connect */
@@ -200,9 +209,10 @@ void	conn_profile_key(struct conn *, struct buf *);
 /* Set the client's bufferevent callbacks (after a TLS layer is added). */
 void	conn_client_setcb(struct conn *);
 
-/* The handlers (forward.c, tunnel.c, replay_serve.c). */
+/* The handlers (forward.c, tunnel.c, replay_serve.c, fault_serve.c). */
 extern const struct handler	forward_handler;
 extern const struct handler	tunnel_handler;
 extern const struct handler	replay_handler;
+extern const struct handler	fault_handler;
 
 #endif

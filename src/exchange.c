@@ -111,6 +111,7 @@ exchange_copy(struct exchange *dst, const struct exchange *src)
 		dst->diagnoses = json_deep_copy(src->diagnoses);
 	dst->answered_by = dup_or_null(src->answered_by);
 	dst->error = dup_or_null(src->error);
+	dst->fault = dup_or_null(src->fault);
 }
 
 /* Free everything. */
@@ -130,6 +131,7 @@ exchange_free(struct exchange *x)
 	json_decref(x->diagnoses);
 	free(x->answered_by);
 	free(x->error);
+	free(x->fault);
 	exchange_init(x);
 }
 
@@ -179,6 +181,7 @@ exchange_copy_arena(struct exchange *dst, const struct exchange *src,
 	dst->diagnoses = json_incref(src->diagnoses);
 	dst->answered_by = arena_strdup(a, src->answered_by);
 	dst->error = arena_strdup(a, src->error);
+	dst->fault = arena_strdup(a, src->fault);
 }
 
 /* Drop an arena copy's reference to its diagnoses; zero it. */

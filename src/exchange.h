@@ -61,6 +61,9 @@ struct exchange {
 						   answer (error, guard) */
 	char			*error;		/* patchscope's error code
 						   (upstream_tls ...), or NULL */
+	char			*fault;		/* the --fault applied, as
+						   KIND[:ARG] ("status:503",
+						   "drop-response"), or NULL */
 };
 
 /* Zero an exchange so that it is empty and may be freed. */

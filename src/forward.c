@@ -30,6 +30,7 @@
 #include "capture.h"
 #include "conn.h"
 #include "diagnose.h"
+#include "fault_serve.h"
 #include "forward.h"
 #include "half.h"
 #include "http.h"
@@ -333,6 +334,8 @@ origin_head(struct half *o)
 		http_headers_add(&o->headers, HTTP_LIT(HTTP_CONNECTION),
 		    HTTP_LIT("keep-alive"));
 	response_inspect(conn, no_body);
+	if (conn->fault != NULL)
+		fault_serve_response_head(conn, no_body);
 	conn_set_state(conn, CONN_RELAY_RESPONSE);
 	conn_arm(conn, TIMER_IDLE);
 	if (!conn->hold_resp)

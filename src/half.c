@@ -44,7 +44,7 @@
 static llhttp_settings_t	request_settings;
 static llhttp_settings_t	response_settings;
 
-static void	half_parse_input(struct half *);
+static void	half_parse_input(struct half *, int);
 
 /* Set up a half owned by arg, reporting through ops. */
 void
@@ -57,6 +57,7 @@ half_init(struct half *h, void *arg, const struct half_ops *ops,
 	h->request = request;
 	h->max_head = max_head;
 	h->method = -1;
+	h->out_left = -1;
 }
 
 /* Forget the head and counters of the last message. */
@@ -251,6 +252,29 @@ half_discard_cork(struct half *h)
 	buf_reset(&h->cork);
 }
 
+/*
+ * Keep of n pieces what out_left still lets through (--fault truncate,
+ * drop-response: the rest never leaves); return how many pieces remain.
+ */
+static int
+half_limit(struct half *h, struct iovec *iov, int n)
+{
+	int	i;
+
+	if (h->out_left < 0)
+		return n;
+	for (i = 0; i < n; i++) {
+		if ((uint64_t)h->out_left >= iov[i].iov_len) {
+			h->out_left -= (int64_t)iov[i].iov_len;
+			continue;
+		}
+		iov[i].iov_len = (size_t)h->out_left;
+		h->out_left = 0;
+		return iov[i].iov_len > 0 ? i + 1 : i;
+	}
+	return n;
+}
+
 /* Send bytes (queued behind the cork during a parse pass). */
 void
 half_write(struct half *h, const void *data, size_t len)
@@ -259,7 +283,8 @@ half_write(struct half *h, const void *data, size_t len)
 
 	iov.iov_base = (void *)(uintptr_t)data;
 	iov.iov_len = len;
-	half_writev(h, &iov, 1);
+	if (half_limit(h, &iov, 1) > 0)
+		half_writev(h, &iov, 1);
 }
 
 /* Stop reading h when its peer's output is over the high mark. */
@@ -303,7 +328,9 @@ half_relay_out(struct half *h, const char *data, size_t len)
 		iov[1].iov_len = len;
 		iov[2].iov_base = crlf;
 		iov[2].iov_len = 2;
-		half_writev(to, iov, 3);
+		n = half_limit(to, iov, 3);
+		if (n > 0)
+			half_writev(to, iov, n);
 	} else
 		half_write(to, data, len);
 	half_throttle_check(h);
@@ -582,21 +609,38 @@ half_parse(struct half *h)
 	struct half	*peer = h->peer;
 
 	peer->corked = 1;
-	half_parse_input(h);
+	half_parse_input(h, 0);
 	if (peer->bev != NULL)
 		half_uncork(peer);
 	else
 		half_discard_cork(peer);
 }
 
+/* Go on parsing after a head whose pass was stopped until now. */
+void
+half_parse_after_head(struct half *h)
+{
+	struct half	*peer = h->peer;
+
+	peer->corked = 1;
+	half_parse_input(h, 1);
+	if (peer->bev != NULL)
+		half_uncork(peer);
+	else
+		half_discard_cork(peer);
+}
+
+/*
+ * The parse loop; kick: run the parser once even with no input (after a
+ * pause at the end of a head).
+ */
 static void
-half_parse_input(struct half *h)
+half_parse_input(struct half *h, int kick)
 {
 	struct evbuffer		*in;
 	const char		*data, *pos;
 	size_t			 len, used;
 	llhttp_errno_t		 err;
-	int			 kick = 0;
 
 	while (!h->ops->stopped(h) && h->bev != NULL && !h->paused) {
 		in = bufferevent_get_input(h->bev);

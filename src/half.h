@@ -73,6 +73,9 @@ struct half {
 	int			 cork_head;	/* the cork holds a message's
 						   head (set by the owner) */
 	int			 connected;	/* the socket may be written */
+	int64_t			 out_left;	/* bytes still let through to
+						   the socket, the rest dropped
+						   (--fault); -1: no limit */
 	uint64_t		 body_bytes;	/* body bytes parsed this message */
 	/* The message being parsed. */
 	int			 method;	/* request method (llhttp) */
@@ -110,6 +113,12 @@ void	half_free_buffers(struct half *);
 void	half_parse(struct half *);
 /* Resume a parser paused at the end of a message. */
 void	half_resume(struct half *);
+/*
+ * Go on parsing a message whose head op returned 0 but whose pass was
+ * stopped (ops->stopped) until now: the parser runs once even with no
+ * input, so a message without a body completes.
+ */
+void	half_parse_after_head(struct half *);
 /*
  * The peer closed the connection: end a body delimited by the close.
  * Return nonzero when that completed the message (the parser is paused).

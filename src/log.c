@@ -371,6 +371,8 @@ log_exchange_json(const struct exchange *x, const struct capture_info *info)
 		json_object_set_new(rec, "message",
 		    json_string(info->message));
 	}
+	if (x->fault != NULL)
+		json_object_set_new(rec, "fault", json_string(x->fault));
 	line = json_dumps(rec, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	if (line != NULL)
 		log_raw(line);
@@ -422,6 +424,8 @@ log_exchange(const struct exchange *x, const struct capture_info *info,
     int json, int color)
 {
 	const char	*method = x->method != NULL ? x->method : "-";
+	const char	*fault = x->fault != NULL ? " fault=" : "";
+	const char	*kind = x->fault != NULL ? x->fault : "";
 
 	if (!log_enabled(LOG_LEVEL_INFO))
 		return;
@@ -429,14 +433,14 @@ log_exchange(const struct exchange *x, const struct capture_info *info,
 		log_exchange_json(x, info);
 	else if (info->code != NULL)
 		log_info("[#%" PRIu64 "] %s %s -> %d %s: %s (req %" PRIu64
-		    " B, resp %" PRIu64 " B, %.1f ms)", info->conn_id, method,
-		    x->url, info->status, info->code, info->message,
-		    info->req_bytes, info->resp_bytes, info->ms);
+		    " B, resp %" PRIu64 " B, %.1f ms)%s%s", info->conn_id,
+		    method, x->url, info->status, info->code, info->message,
+		    info->req_bytes, info->resp_bytes, info->ms, fault, kind);
 	else
 		log_info("[#%" PRIu64 "] %s %s -> %d (req %" PRIu64
-		    " B, resp %" PRIu64 " B, %.1f ms)", info->conn_id, method,
-		    x->url, info->status, info->req_bytes, info->resp_bytes,
-		    info->ms);
+		    " B, resp %" PRIu64 " B, %.1f ms)%s%s", info->conn_id,
+		    method, x->url, info->status, info->req_bytes,
+		    info->resp_bytes, info->ms, fault, kind);
 	if (!json && x->diagnoses != NULL)
 		log_exchange_diags(x, info, color);
 }

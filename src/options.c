@@ -23,6 +23,7 @@
 #include <strings.h>
 
 #include "buf.h"
+#include "fault.h"
 #include "options.h"
 #include "xmalloc.h"
 
@@ -197,6 +198,18 @@ const struct options_spec options_table[] = {
 	  .commands = OPTIONS_SERVE, .kind = OPTIONS_LEVEL, FIELD(log_level),
 	  .lo = LOG_LEVEL_WARN,
 	  .help = "log only warnings and errors" },
+	{ .name = "fault", .arg = "SPEC",
+	  .commands = OPTIONS_SERVE, .kind = OPTIONS_FAULT, LIST(faults),
+	  .help = "inject a fault: 'MATCH=KIND[:ARG][,SELECT]'\n"
+	    "MATCH: [METHOD ]PATH-GLOB, * for all\n"
+	    "KIND: latency:MS, status:CODE[:retry-after=S],\n"
+	    "reset, truncate, hang, drop-response\n"
+	    "SELECT: times=N, every=N or rate=P\n"
+	    "(repeatable: the first matching spec decides)" },
+	{ .name = "seed", .arg = "N",
+	  .commands = OPTIONS_SERVE, .kind = OPTIONS_SEED, FIELD(seed),
+	  .help = "seed --fault's rate choices (default: from\n"
+	    "the clock, logged) to repeat a run" },
 	{ .name = "help", .letter = 'h',
 	  .commands = ALL, .kind = OPTIONS_FLAG,
 	  FIELD(help),
@@ -254,6 +267,7 @@ options_free(struct options *o)
 	options_list_free(&o->redact_queries, &o->n_redact_queries);
 	options_list_free(&o->redact_json_keys, &o->n_redact_json_keys);
 	options_list_free(&o->match_headers, &o->n_match_headers);
+	options_list_free(&o->faults, &o->n_faults);
 	free(o->report_file);
 	o->report_file = NULL;
 	free(o->snapshot_file);
@@ -538,6 +552,42 @@ options_store_choice(const struct options_spec *spec, const char *arg,
 	return -1;
 }
 
+/* A --fault spec: checked now, so a bad one stops the run before it binds. */
+static int
+options_add_fault(struct options *o, const char *arg, char **cause)
+{
+	struct fault_spec	 spec;
+	char			*why;
+
+	if (fault_spec_parse(arg, &spec, &why) != 0) {
+		*cause = xasprintf("--fault '%s': %s", arg, why);
+		free(why);
+		return -1;
+	}
+	fault_spec_free(&spec);
+	options_list_add(&o->faults, &o->n_faults, arg);
+	return 0;
+}
+
+/* --seed: a whole number from 0 to 2^64-1. */
+static int
+options_parse_seed(struct options *o, const char *s, char **cause)
+{
+	char			*end;
+	unsigned long long	 v;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (!isdigit((unsigned char)*s) || *end != '\0' || errno != 0) {
+		*cause = xasprintf("bad seed \"%s\": expected a whole number "
+		    "from 0 to 18446744073709551615", s);
+		return -1;
+	}
+	o->seed = v;
+	o->have_seed = 1;
+	return 0;
+}
+
 /* Check arg as spec says and store it in o; -1 with *cause. */
 static int
 options_store(struct options *o, const struct options_spec *spec,
@@ -583,6 +633,12 @@ options_store(struct options *o, const struct options_spec *spec,
 		break;
 	case OPTIONS_CHOICE:
 		rc = options_store_choice(spec, arg, field, cause);
+		break;
+	case OPTIONS_FAULT:
+		/* The message names the spec itself: no prefix. */
+		return options_add_fault(o, arg, cause);
+	case OPTIONS_SEED:
+		rc = options_parse_seed(o, arg, cause);
 		break;
 	}
 	return options_prefix(spec->name, rc, cause);

@@ -68,6 +68,12 @@ struct options {
 	char		*report_file;	/* replay --report FILE */
 	int		 strict;	/* replay: stale cassette exits 1 */
 
+	/* Faults (proxy, record, replay). */
+	char		**faults;	/* --fault SPEC, each one checked */
+	size_t		 n_faults;
+	unsigned long long seed;	/* --seed N */
+	int		 have_seed;	/* --seed was given */
+
 	/* show, lint. */
 	int		 json;		/* --json */
 	char		*snapshot_file;	/* lint --snapshot FILE */
@@ -86,7 +92,10 @@ enum options_kind {
 	OPTIONS_SECONDS,	/* a duration, in ms (unsigned) */
 	OPTIONS_SIZE,		/* bytes within [lo, hi] (size_t) */
 	OPTIONS_COUNT,		/* a whole number within [1, hi] (unsigned) */
-	OPTIONS_CHOICE		/* a word of arg "a|b": its index (int) */
+	OPTIONS_CHOICE,		/* a word of arg "a|b": its index (int) */
+	OPTIONS_FAULT,		/* a --fault spec, checked, to a list */
+	OPTIONS_SEED		/* 0 to 2^64-1 (unsigned long long), and
+				   have_seed set */
 };
 
 /* One option: one row of options_table. */

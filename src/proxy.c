@@ -31,6 +31,7 @@
 #include "cassette.h"
 #include "conn.h"
 #include "exchange.h"
+#include "fault_serve.h"
 #include "half.h"
 #include "log.h"
 #include "options.h"
@@ -295,6 +296,7 @@ proxy_new(struct event_base *base, const struct options *opts, char **cause)
 	    opts->idle_timeout_ms, POOL_MAX_IDLE);
 	p->accept_retry = evtimer_new(base, accept_retry_cb, p);
 	p->reaper = event_new(base, -1, 0, reaper_cb, p);
+	p->faults = fault_serve_new(opts);
 	return p;
 fail:
 	free(spec);
@@ -353,6 +355,8 @@ proxy_shutdown(struct proxy *p)
 		    conn->state == CONN_HANDSHAKE) &&
 		    half_input_len(&conn->client) == 0)
 			conn_close(conn, "shutting down");
+		else if (conn->state == CONN_FAULT)
+			fault_serve_shutdown(conn);
 	}
 	tv.tv_sec = SHUTDOWN_DEADLINE_MS / 1000;
 	tv.tv_usec = 0;
@@ -391,6 +395,7 @@ proxy_free(struct proxy *p)
 		snapshot_store_free(p->snapshots);
 	redact_free(p->redactor);
 	profile_seed_free(p->seed);
+	fault_serve_free(p->faults);
 	free(p->address);
 	free(p);
 }

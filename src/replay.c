@@ -624,6 +624,12 @@ replay_add(struct replay_index *idx, struct exchange *x)
 	exchange_free(x);
 	idx->entries[entry].served = 0;
 	idx->entries[entry].answer = NULL;
+	/* No response to give (status 0): numbered, never matched. */
+	if (idx->entries[entry].x->status == 0) {
+		idx->entries[entry].seq = RP_NONE;
+		idx->nunanswered++;
+		return entry;
+	}
 	replay_req_parse(idx, idx->entries[entry].x, &r);
 
 	gi = rp_group_find(idx, &r, &idx->scratch, &h);

@@ -102,6 +102,9 @@ struct replay_index {
 	size_t		  n;
 	size_t		  cap;
 	size_t		  nserved;	/* entries served at least once */
+	size_t		  nunanswered;	/* entries with no response (status
+					   0: a reset, a hang): never matched,
+					   never listed as unused */
 
 	struct rp_group	 *groups;
 	size_t		  ngroups;

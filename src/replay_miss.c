@@ -438,6 +438,9 @@ replay_miss_nearest(const struct replay_index *idx, const struct rp_req *r,
 		n = RP_MAX_CANDIDATES;
 	for (i = 0; i < n && bestn != 0; i++) {
 		e = l != NULL ? rp_at(&l->entries, i) : i;
+		/* No response (status 0): never an answer, never nearest. */
+		if (idx->entries[e].x->status == 0)
+			continue;
 		replay_req_parse(idx, idx->entries[e].x, &c);
 		memset(&d, 0, sizeof d);
 		d.stop = bestn;
@@ -537,7 +540,7 @@ replay_report(const struct replay_index *idx)
 
 	unused = json_array();
 	for (i = 0; i < idx->n; i++) {
-		if (idx->entries[i].served)
+		if (idx->entries[i].served || idx->entries[i].x->status == 0)
 			continue;
 		x = idx->entries[i].x;
 		json_array_append_new(unused, json_pack("{s:I, s:o, s:o}",
@@ -568,5 +571,6 @@ replay_report(const struct replay_index *idx)
 int
 replay_stale(const struct replay_index *idx)
 {
-	return idx->nserved < idx->n || idx->misses_total > 0;
+	return idx->nserved + idx->nunanswered < idx->n ||
+	    idx->misses_total > 0;
 }

@@ -110,7 +110,8 @@ replay_hit_fast(struct conn *conn, const struct replay_hit *hit)
 	    http_reason(x->status);
 	buf_reset(&o->reason);
 	buf_adds(&o->reason, reason);
-	if (!conn->client_keepalive || conn->proxy->draining) {
+	if (conn->close_after || !conn->client_keepalive ||
+	    conn->proxy->draining) {
 		conn->close_after = 1;
 		connection = "close";
 	} else if (conn->client_http10)
@@ -165,7 +166,8 @@ replay_hit(struct conn *conn, const struct replay_hit *hit)
 	snprintf(num, sizeof num, "%zu/%zu", hit->nth, hit->of);
 	http_headers_add(&o->headers, HTTP_LIT(HTTP_X_REPLAY_SEQUENCE), num,
 	    strlen(num));
-	if (!conn->client_keepalive || conn->proxy->draining) {
+	if (conn->close_after || !conn->client_keepalive ||
+	    conn->proxy->draining) {
 		conn->close_after = 1;
 		http_headers_add(&o->headers, HTTP_LIT(HTTP_CONNECTION),
 		    HTTP_LIT("close"));

@@ -17,6 +17,7 @@
 #include "buf.h"
 #include "capture.h"
 #include "conn.h"
+#include "fault_serve.h"
 #include "half.h"
 #include "http.h"
 #include "log.h"
@@ -252,5 +253,8 @@ request_head(struct conn *conn)
 	conn->origin_tls = strcmp(conn->target.scheme, "https") == 0;
 	conn->handler = p->mode == PROXY_REPLAY ? &replay_handler :
 	    &forward_handler;
+	/* --fault: a fault may take the handler's place, or change it. */
+	if (p->faults != NULL)
+		return fault_serve_start(conn);
 	return conn->handler->start(conn);
 }

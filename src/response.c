@@ -8,8 +8,10 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -21,6 +23,7 @@
 #include "buf.h"
 #include "capture.h"
 #include "conn.h"
+#include "fault_serve.h"
 #include "half.h"
 #include "http.h"
 #include "log.h"
@@ -62,6 +65,23 @@ response_decide(struct conn *conn, int json)
 	}
 }
 
+/* The body length a head's Content-Length gives, or -1. */
+static int64_t
+response_length(const struct half *o)
+{
+	const char	*cl = http_headers_get(&o->headers, HTTP_CONTENT_LENGTH);
+	char		*end;
+	long long	 v;
+
+	if (cl == NULL)
+		return -1;
+	errno = 0;
+	v = strtoll(cl, &end, 10);
+	if (end == cl || *end != '\0' || errno != 0 || v < 0)
+		return -1;
+	return (int64_t)v;
+}
+
 /* Send the response head as it stands in the origin half's headers. */
 void
 response_send_head(struct conn *conn)
@@ -76,6 +96,8 @@ response_send_head(struct conn *conn)
 	buf_free(&head);
 	conn->resp_started = 1;
 	conn->client.cork_head = conn->client.corked;
+	if (conn->fault != NULL)
+		fault_serve_head_sent(conn, response_length(o));
 }
 
 /*
@@ -90,6 +112,8 @@ response_send_prebuilt(struct conn *conn, const char *head, size_t len,
 	half_write(&conn->client, tail, taillen);
 	conn->resp_started = 1;
 	conn->client.cork_head = conn->client.corked;
+	if (conn->fault != NULL)
+		fault_serve_head_sent(conn, (int64_t)conn->origin.body_bytes);
 }
 
 /* A held response grew past --max-body-buffer: send it on unannotated. */
@@ -101,8 +125,10 @@ response_release(struct conn *conn)
 
 	conn->hold_resp = 0;
 	o->hold = 0;
-	log_info("[#%" PRIu64 "] note: the error body is larger than "
-	    "--max-body-buffer; diagnoses were not added to it", conn->id);
+	if (conn->cap.diags.n > 0)
+		log_info("[#%" PRIu64 "] note: the error body is larger than "
+		    "--max-body-buffer; diagnoses were not added to it",
+		    conn->id);
 	response_send_head(conn);
 	half_relay_out(o, held->data, held->len);
 	/* A recording keeps the first part. */

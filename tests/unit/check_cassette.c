@@ -160,6 +160,7 @@ exchange_eq(const struct exchange *x, const struct exchange *y)
 		ck_assert(json_equal(x->diagnoses, y->diagnoses));
 	opt_str_eq(x->answered_by, y->answered_by);
 	opt_str_eq(x->error, y->error);
+	opt_str_eq(x->fault, y->fault);
 }
 
 static const char *
@@ -435,6 +436,7 @@ START_TEST(round_trip_keeps_diagnoses_and_patchscope_answers)
 	    "actions.partial", "severity", "error", "path", "/actions");
 	x.answered_by = xstrdup("patchscope");
 	x.error = xstrdup("upstream_tls");
+	x.fault = xstrdup("status:503:retry-after=2");
 	x.status = 502;
 	free(x.reason);
 	x.reason = NULL;
@@ -444,6 +446,7 @@ START_TEST(round_trip_keeps_diagnoses_and_patchscope_answers)
 	ck_assert(json_equal(json_object_get(e, "_diagnoses"), x.diagnoses));
 	ck_assert_str_eq(sget(e, "_answeredBy"), "patchscope");
 	ck_assert_str_eq(sget(e, "_error"), "upstream_tls");
+	ck_assert_str_eq(sget(e, "_fault"), "status:503:retry-after=2");
 	json_decref(e);
 	round_trip(&x, &y);
 	exchange_eq(&x, &y);
@@ -603,6 +606,7 @@ static const struct {
 	{ "{" REQ ", " RESP ", \"_answeredBy\": 1}",
 	  "_answeredBy is not a string" },
 	{ "{" REQ ", " RESP ", \"_error\": []}", "_error is not a string" },
+	{ "{" REQ ", " RESP ", \"_fault\": 503}", "_fault is not a string" },
 	{ "{" REQ ", " RESP ", \"serverIPAddress\": 1}",
 	  "serverIPAddress is not a string" },
 };
@@ -1343,6 +1347,8 @@ exchange_equal(const struct exchange *a, const struct exchange *b,
 		return differs(field, "answered_by");
 	if (!str_equal(a->error, b->error))
 		return differs(field, "error");
+	if (!str_equal(a->fault, b->fault))
+		return differs(field, "fault");
 	return 1;
 }
 
@@ -1506,7 +1512,7 @@ static const char *const fast_entries[] = {
 	"\"startedDateTime\": null, \"time\": null, \"cache\": null, "
 	"\"timings\": {\"send\": null, \"wait\": null, \"receive\": null}, "
 	"\"serverIPAddress\": null, \"_diagnoses\": null, \"_answeredBy\": "
-	"null, \"_error\": null}",
+	"null, \"_error\": null, \"_fault\": null}",
 	"{\"request\": {\"method\": \"GET\", \"url\": \"http://h/\", "
 	"\"postData\": {\"text\": null, \"_encoding\": null}}, " RESP ", "
 	"\"timings\": null}",
@@ -1535,7 +1541,8 @@ static const char *const fast_entries[] = {
 	"\"receive\": 3.25}, \"serverIPAddress\": \"203.0.113.9\", "
 	"\"_diagnoses\": [{\"code\": \"actions.partial\", \"n\": 1.5e3, "
 	"\"m\": \"\\u00e9\\u0000\", \"k\": {\"a\": 1, \"a\": [null]}}], "
-	"\"_answeredBy\": \"patchscope\", \"_error\": \"upstream_tls\"}",
+	"\"_answeredBy\": \"patchscope\", \"_error\": \"upstream_tls\", "
+	"\"_fault\": \"drop-response\"}",
 	/* Whitespace anywhere it may be. */
 	"{ \t\r\n\"request\" \n: {\"method\":\"GET\" ,\"url\"\t:\"http://h/\" "
 	"}\n,\n\"response\":{ \"status\" : 200 ,\"headers\" : [ { \"name\" "

@@ -401,7 +401,10 @@ START_TEST(entry_written_as_encoded_for_awkward_exchanges)
 			    json_stringn("a\0b", 3));
 			x.answered_by = xstrdup("patchscope");
 			x.error = xstrdup("upstream_tls");
+			x.fault = xstrdup("status:429:retry-after=30");
 		}
+		if (i == 4)
+			x.fault = xstrdup("reset \"odd\" \xff text");
 		assert_entry_same(&x);
 		exchange_free(&x);
 	}

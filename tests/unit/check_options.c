@@ -233,6 +233,10 @@ good_value(const struct options_spec *spec)
 		return "proxy";
 	case OPTIONS_STRING:
 		return "some-file";
+	case OPTIONS_FAULT:
+		return "PATCH /v1/*=status:503";
+	case OPTIONS_SEED:
+		return "42";
 	default:
 		return NULL;
 	}

@@ -20,11 +20,12 @@
 #include "xmalloc.h"
 #include "unit.h"
 
-/* Fill x with a request; body NULL: none. */
+/* Fill x with a request (answered 200); body NULL: none. */
 static void
 mk(struct exchange *x, const char *method, const char *url, const char *body)
 {
 	exchange_init(x);
+	x->status = 200;
 	x->method = xstrdup(method);
 	x->url = xstrdup(url);
 	if (body != NULL)
@@ -852,6 +853,41 @@ START_TEST(report_lists_unused_entries_and_misses)
 }
 END_TEST
 
+START_TEST(entries_with_no_response_never_match_and_are_not_unused)
+{
+	struct replay_index	*idx = replay_new(NULL, 0);
+	struct replay_hit	 hit;
+	struct exchange		 x;
+	json_t			*report;
+
+	/* A reset recorded (status 0), then the retry's answer. */
+	mk(&x, "PATCH", API, "{}");
+	x.status = 0;
+	x.fault = xstrdup("reset");
+	ck_assert_uint_eq(replay_add(idx, &x), 0);
+	exchange_free(&x);
+	add(idx, "PATCH", API, "{}");
+	ck_assert_ptr_nonnull(replay_entry(idx, 0));
+	ck_assert_str_eq(replay_entry(idx, 0)->fault, "reset");
+	ck_assert_uint_eq(replay_count(idx), 2);
+	mk(&x, "PATCH", API, "{}");
+	ck_assert_int_eq(match(idx, &x, 0, &hit), 1);
+	ck_assert_uint_eq(hit.nth, 1);
+	ck_assert_uint_eq(hit.of, 1);
+	ck_assert(!replay_stale(idx));
+	json_check(replay_report(idx), "{\"entries\": 2, \"served\": 1, "
+	    "\"unused\": [], \"misses\": []}");
+	/* A miss never names it as the nearest. */
+	mk(&x, "PATCH", API "/x", "{}");
+	ck_assert_int_eq(match(idx, &x, 0, &hit), -1);
+	report = replay_report(idx);
+	json_check(json_incref(json_object_get(report, "misses")), "[{\"method\": \"PATCH\", \"url\": \"" API "/x\", "
+	    "\"nearest\": 1}]");
+	json_decref(report);
+	replay_free(idx);
+}
+END_TEST
+
 START_TEST(report_caps_the_miss_list)
 {
 	struct replay_index	*idx = replay_new(NULL, 0);
@@ -929,6 +965,8 @@ main(void)
 	tcase_add_test(tc, miss_report_for_an_empty_cassette);
 	tcase_add_test(tc, nearest_prefers_same_path_then_fewest_then_earliest);
 	tcase_add_test(tc, report_lists_unused_entries_and_misses);
+	tcase_add_test(tc,
+	    entries_with_no_response_never_match_and_are_not_unused);
 	tcase_add_test(tc, report_caps_the_miss_list);
 	tcase_add_test(tc, hundred_thousand_entries_index_and_match);
 	tcase_add_test(tc, answer_head_strips_hop_headers_and_sets_length);
