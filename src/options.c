@@ -54,6 +54,7 @@ static const struct {
 	[OPTIONS_LINT] =	{ "lint",	CMD(LINT),	1, 1 },
 	[OPTIONS_CA] =		{ "ca",		CMD(CA),	0, 0 },
 	[OPTIONS_ENV] =		{ "env",	CMD(ENV),	0, 0 },
+	[OPTIONS_DIFF] =	{ "diff",	CMD(DIFF),	1, 1 },
 };
 
 /*
@@ -189,6 +190,10 @@ const struct options_spec options_table[] = {
 	  .help = "print {\"diagnoses\": [...]} instead of text",
 	  .alt_commands = CMD(SHOW),
 	  .alt_help = "one JSON object per exchange, one per line" },
+	{ .name = "json",
+	  .commands = CMD(DIFF), .kind = OPTIONS_FLAG, FIELD(json),
+	  .help = "print one JSON object (documented in\n"
+	    "patchscope(1)) instead of text" },
 	{ .name = "verbose", .letter = 'v',
 	  .commands = OPTIONS_SERVE, .kind = OPTIONS_LEVEL, FIELD(log_level),
 	  .lo = LOG_LEVEL_DEBUG,

@@ -22,6 +22,7 @@ enum options_mode {
 	OPTIONS_LINT,
 	OPTIONS_CA,
 	OPTIONS_ENV,
+	OPTIONS_DIFF,
 	OPTIONS_NMODES
 };
 

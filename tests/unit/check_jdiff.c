@@ -55,7 +55,7 @@ lines(const struct jdiff *d)
 	for (i = 0; i < d->n; i++)
 		buf_printf(&b, "%s %s\n", jdiff_kind_name(d->v[i].kind),
 		    d->v[i].path);
-	return strdup(b.data != NULL ? b.data : "");
+	return b.data != NULL ? b.data : strdup("");
 }
 
 #define ck_assert_changes(d, want) do {					\
