@@ -49,7 +49,8 @@ diff_jstr(const char *s)
 
 	if (s == NULL)
 		return json_null();
-	if ((v = json_string(s)) != NULL)
+	v = json_string(s);
+	if (v != NULL)
 		return v;
 	utf8_sanitize(&b, s, strlen(s), UTF8_NO_NUL);
 	v = json_string(buf_str(&b));
@@ -64,7 +65,8 @@ diff_jstrn(const char *s, size_t len)
 	struct buf	 b = { NULL, 0, 0 };
 	json_t		*v;
 
-	if ((v = json_stringn(s, len)) != NULL)
+	v = json_stringn(s, len);
+	if (v != NULL)
 		return v;
 	utf8_sanitize(&b, s, len, 0);
 	v = json_stringn(buf_str(&b), b.len);
@@ -250,7 +252,7 @@ diff_header_matters(const char *name)
 struct diff_hdr {
 	const struct http_header	*h;
 	int				 in_b;
-	size_t				 pos;	/* A's first, then B's */
+	size_t				 pos;	/* A's, then B's */
 };
 
 static int
@@ -259,7 +261,8 @@ diff_hdr_cmp(const void *x, const void *y)
 	const struct diff_hdr	*p = x, *q = y;
 	int			 c;
 
-	if ((c = strcasecmp(p->h->name, q->h->name)) != 0)
+	c = strcasecmp(p->h->name, q->h->name);
+	if (c != 0)
 		return c;
 	return p->pos < q->pos ? -1 : p->pos > q->pos;
 }
@@ -420,8 +423,10 @@ diff_diag_cmp(const void *x, const void *y)
 	const struct diff_diag	*p = x, *q = y;
 	int			 c;
 
-	if ((c = strcmp(p->code, q->code)) != 0 ||
-	    (c = strcmp(p->path, q->path)) != 0)
+	c = strcmp(p->code, q->code);
+	if (c == 0)
+		c = strcmp(p->path, q->path);
+	if (c != 0)
 		return c;
 	if (p->in_b != q->in_b)
 		return p->in_b - q->in_b;
@@ -557,11 +562,13 @@ diff_pair(const struct exchange *a, const struct exchange *b, size_t ai,
 	query = json_array();
 	headers = json_array();
 	json_object_set_new(o, "request", req);
-	if ((dropped = diff_body(req, &a->req_body, &b->req_body)) > 0)
+	dropped = diff_body(req, &a->req_body, &b->req_body);
+	if (dropped > 0)
 		json_object_set_new(o, "request_dropped",
 		    json_integer((json_int_t)dropped));
 	json_object_set_new(o, "response", resp);
-	if ((dropped = diff_body(resp, &a->resp_body, &b->resp_body)) > 0)
+	dropped = diff_body(resp, &a->resp_body, &b->resp_body);
+	if (dropped > 0)
 		json_object_set_new(o, "response_dropped",
 		    json_integer((json_int_t)dropped));
 	json_object_set_new(o, "query", query);
@@ -595,7 +602,8 @@ diff_keyed_cmp(const void *x, const void *y)
 	const struct diff_keyed	*p = x, *q = y;
 	int			 c;
 
-	if ((c = strcmp(p->key, q->key)) != 0)
+	c = strcmp(p->key, q->key);
+	if (c != 0)
 		return c;
 	return p->idx < q->idx ? -1 : p->idx > q->idx;
 }

@@ -16,6 +16,7 @@
 
 #include <stddef.h>
 
+struct buf;
 struct exchange;
 struct json_t;
 
@@ -26,8 +27,8 @@ struct json_t;
 struct diff_item {
 	size_t		 a;		/* index in A, or DIFF_NONE */
 	size_t		 b;		/* index in B, or DIFF_NONE */
-	struct json_t	*change;	/* a pair that differs: its "changed"
-					   object (see diff_pair); else NULL */
+	/* A pair that differs: its "changed" object (diff_pair); else NULL */
+	struct json_t	*change;
 };
 
 struct diff_report {
@@ -38,14 +39,21 @@ struct diff_report {
 	 */
 	struct diff_item	*v;
 	size_t			 n;
-	char			*origin_a;	/* both set when the origins
-						   differ and keys left them
-						   out, else NULL */
+	/* Both set when the origins differ and keys left them out. */
+	char			*origin_a;
 	char			*origin_b;
-	size_t			 same;		/* pairs with no difference */
+	/* Pairs with no difference, pairs that differ, entries of one only. */
+	size_t			 same;
 	size_t			 changed;
 	size_t			 only_a;
 	size_t			 only_b;
+};
+
+/* One cassette as the report shows it. */
+struct diff_side {
+	const char		*name;	/* as the user named it */
+	const struct exchange	*v;
+	size_t			 n;
 };
 
 /*
@@ -66,6 +74,28 @@ int	diff_report_same(const struct diff_report *);
 struct json_t *diff_report_json(const struct diff_report *,
 	    const struct exchange *a, const struct exchange *b,
 	    const char *name_a, const char *name_b);
+
+/*
+ * Append the report for a person: "A: NAME (N entries)", "B: ...", the
+ * origins when they differ, a line per entry only in A ("- METHOD URL (A
+ * #i): STATUS") or only in B ("+ ..."), per changed pair "~ METHOD URL (A
+ * #i, B #j)" and an indented line per difference, and a last line of
+ * counts ("same: ..." or "different: ..."). Strings from the cassettes
+ * are escaped and cut as diff_text_put does.
+ */
+void	diff_report_text(struct buf *, const struct diff_report *,
+	    const struct diff_side *a, const struct diff_side *b);
+/*
+ * Append the --json document as indented JSON of printable ASCII and a
+ * newline. Return 0, or -1 when it cannot be encoded.
+ */
+int	diff_json_text(struct buf *, const struct json_t *doc);
+/*
+ * Append len bytes of s for a terminal: each control character (C0, DEL,
+ * C1) and each byte that is not UTF-8 as \xNN or \uNNNN, and "..." in
+ * place of what is past max characters.
+ */
+void	diff_text_put(struct buf *, const char *s, size_t len, size_t max);
 
 /*
  * Return the alignment key of x (caller frees): method, a space, and the

@@ -184,7 +184,8 @@ jdiff_known_cmp(const void *x, const void *y)
 	if (p->key != q->key)
 		return p->key < q->key ? -1 : 1;
 	n = p->len < q->len ? p->len : q->len;
-	if ((c = memcmp(p->s, q->s, n)) != 0)
+	c = memcmp(p->s, q->s, n);
+	if (c != 0)
 		return c;
 	return p->len < q->len ? -1 : p->len > q->len;
 }

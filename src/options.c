@@ -186,14 +186,13 @@ const struct options_spec options_table[] = {
 	  .help = "known types, anchors, fields and placeholders\n"
 	    "(default: the built-in rules)" },
 	{ .name = "json",
-	  .commands = CMD(LINT) | CMD(SHOW), .kind = OPTIONS_FLAG, FIELD(json),
+	  .commands = CMD(LINT) | CMD(SHOW) | CMD(DIFF), .kind = OPTIONS_FLAG,
+	  FIELD(json),
 	  .help = "print {\"diagnoses\": [...]} instead of text",
 	  .alt_commands = CMD(SHOW),
-	  .alt_help = "one JSON object per exchange, one per line" },
-	{ .name = "json",
-	  .commands = CMD(DIFF), .kind = OPTIONS_FLAG, FIELD(json),
-	  .help = "print one JSON object (documented in\n"
-	    "patchscope(1)) instead of text" },
+	  .alt_help = "one JSON object per exchange, one per line",
+	  .alt2_commands = CMD(DIFF),
+	  .alt2_help = "print one JSON object instead of text" },
 	{ .name = "verbose", .letter = 'v',
 	  .commands = OPTIONS_SERVE, .kind = OPTIONS_LEVEL, FIELD(log_level),
 	  .lo = LOG_LEVEL_DEBUG,
@@ -766,6 +765,8 @@ options_usage(enum options_mode mode)
 		}
 		help = (spec->alt_commands & OPTIONS_CMD(mode)) != 0 ?
 		    spec->alt_help : spec->help;
+		if ((spec->alt2_commands & OPTIONS_CMD(mode)) != 0)
+			help = spec->alt2_help;
 		for (line = help; *line != '\0'; line = end) {
 			end = line + strcspn(line, "\n");
 			buf_printf(&b, "%*s%.*s\n",

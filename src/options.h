@@ -103,6 +103,8 @@ struct options_spec {
 	const char	*help;		/* --help text; '\n' between lines */
 	unsigned	 alt_commands;	/* these print alt_help instead */
 	const char	*alt_help;
+	unsigned	 alt2_commands;	/* these print alt2_help instead */
+	const char	*alt2_help;
 };
 
 /* Every option of every command, in --help order; ends with a NULL name. */

@@ -12,6 +12,7 @@
 
 #include <jansson.h>
 
+#include "buf.h"
 #include "diff.h"
 #include "exchange.h"
 #include "http.h"
@@ -232,10 +233,12 @@ START_TEST(pair_reports_status_and_bodies_by_pointer)
 	ex(&b, "POST", ORIGIN "/p", 200, "{\"x\": 1}", "plain");
 	c = diff_pair(&a, &b, 0, 0);
 	s = dump(json_object_get(c, "request"));
-	ck_assert_str_eq(s, "[{\"op\":\"added\",\"path\":\"\",\"b\":{\"x\":1}}]");
+	ck_assert_str_eq(s, "[{\"op\":\"added\",\"path\":\"\","
+	    "\"b\":{\"x\":1}}]");
 	free(s);
 	s = dump(json_object_get(c, "response"));
-	ck_assert_str_eq(s, "[{\"op\":\"text\",\"path\":\"\",\"a\":0,\"b\":5}]");
+	ck_assert_str_eq(s, "[{\"op\":\"text\",\"path\":\"\",\"a\":0,"
+	    "\"b\":5}]");
 	free(s);
 	json_decref(c);
 	exchange_free(&a);
@@ -463,6 +466,100 @@ START_TEST(hostile_strings_stay_valid_json)
 }
 END_TEST
 
+/* diff_text_put's rendering of s, NUL-terminated for comparing. */
+static char *
+put(const char *s, size_t len, size_t max)
+{
+	struct buf	b = { NULL, 0, 0 };
+
+	diff_text_put(&b, s, len, max);
+	return b.data != NULL ? b.data : strdup("");
+}
+
+#define ck_assert_put(s, max, want) do {				\
+	char	*got_ = put(s, sizeof s - 1, max);			\
+	ck_assert_str_eq(got_, want);					\
+	free(got_);							\
+} while (0)
+
+START_TEST(text_escapes_control_characters_and_cuts)
+{
+	ck_assert_put("plain /v1/p?a=1", 80, "plain /v1/p?a=1");
+	ck_assert_put("a\x1b[2Jb\x07", 80, "a\\x1b[2Jb\\x07");
+	ck_assert_put("\n\r\t\x7f", 80, "\\x0a\\x0d\\x09\\x7f");
+	ck_assert_put("nul\0byte", 80, "nul\\x00byte");
+	/* C1 controls, CSI among them, written as UTF-8. */
+	ck_assert_put("\xc2\x9b" "2J\xc2\x80\xc2\x9f", 80,
+	    "\\u009b2J\\u0080\\u009f");
+	/* Other text stays as it is: U+00A0, accents, a euro sign. */
+	ck_assert_put("\xc2\xa0\xc3\xa9\xe2\x82\xac", 80,
+	    "\xc2\xa0\xc3\xa9\xe2\x82\xac");
+	/* Bytes that are not UTF-8, and a sequence cut short. */
+	ck_assert_put("a\xff" "b\xe2\x82", 80, "a\\xffb\\xe2\\x82");
+	/* Cut by characters, not bytes; exactly max is not cut. */
+	ck_assert_put("abcdef", 3, "abc...");
+	ck_assert_put("abc", 3, "abc");
+	ck_assert_put("\xc3\xa9\xc3\xa9\xc3\xa9", 2, "\xc3\xa9\xc3\xa9...");
+	ck_assert_put("\x1b\x1b\x1b", 2, "\\x1b\\x1b...");
+}
+END_TEST
+
+START_TEST(text_report_reads_top_to_bottom)
+{
+	struct exchange		a[2], b[2];
+	struct diff_side	sa = { "a.har", a, 2 }, sb = { "b.har", b, 2 };
+	struct diff_report	r;
+	struct buf		out = { NULL, 0, 0 };
+
+	ex(&a[0], "GET", ORIGIN "/gone", 200, NULL, NULL);
+	ex(&a[1], "PATCH", ORIGIN "/p", 400,
+	    "{\"a\": \"BOOKING_CANCELED\", \"t\": [1]}", NULL);
+	ex(&b[0], "PATCH", ORIGIN "/p", 200,
+	    "{\"a\": \"BOOKING_CANCELLED\", \"t\": {}}", NULL);
+	ex(&b[1], "POST", ORIGIN "/new\xc2\x9b", 201, NULL, NULL);
+	a[1].diagnoses = json_loads("[{\"severity\": \"error\", \"code\": "
+	    "\"action.anchor.unknown\", \"path\": \"/a\"}]", 0, NULL);
+	hdr(&b[0].req_headers, "Authorization", "redacted:222222222222");
+	hdr(&a[1].req_headers, "Authorization", "redacted:111111111111");
+	diff_report_build(&r, a, 2, b, 2);
+	diff_report_text(&out, &r, &sa, &sb);
+	ck_assert_str_eq(out.data,
+	    "A: a.har (2 entries)\n"
+	    "B: b.har (2 entries)\n"
+	    "- GET " ORIGIN "/gone (A #0): 200\n"
+	    "~ PATCH " ORIGIN "/p (A #1, B #0)\n"
+	    "    status 400 -> 200\n"
+	    "    request /a: \"BOOKING_CANCELED\" -> \"BOOKING_CANCELLED\"\n"
+	    "    request /t: type array -> object, [1] -> {}\n"
+	    "    request header Authorization: a different credential\n"
+	    "    diagnosis gone: error action.anchor.unknown /a\n"
+	    "+ POST " ORIGIN "/new\\u009b (B #1): 201\n"
+	    "different: 1 changed, 1 only in A, 1 only in B, 0 the same\n");
+	buf_free(&out);
+	diff_report_free(&r);
+	free_all(a, 2);
+	free_all(b, 2);
+}
+END_TEST
+
+START_TEST(json_text_is_printable_ascii)
+{
+	struct buf	 out = { NULL, 0, 0 };
+	json_t		*doc;
+	size_t		 i;
+
+	doc = json_pack("{s:s}", "v", "\x7f\xc3\xa9\x1b\xc2\x9b");
+	ck_assert_int_eq(diff_json_text(&out, doc), 0);
+	ck_assert_str_eq(out.data, "{\n  \"v\": "
+	    "\"\\u007F\\u00E9\\u001B\\u009B\"\n}\n");
+	for (i = 0; i < out.len; i++)
+		ck_assert(out.data[i] == '\n' || (out.data[i] >= 0x20 &&
+		    out.data[i] < 0x7f));
+	buf_free(&out);
+	json_decref(doc);
+}
+END_TEST
+
 static Suite *
 diff_suite(void)
 {
@@ -479,6 +576,9 @@ diff_suite(void)
 	tcase_add_test(tc, pair_reports_patchscope_errors);
 	tcase_add_test(tc, one_origin_each_aligns_without_it);
 	tcase_add_test(tc, hostile_strings_stay_valid_json);
+	tcase_add_test(tc, text_escapes_control_characters_and_cuts);
+	tcase_add_test(tc, text_report_reads_top_to_bottom);
+	tcase_add_test(tc, json_text_is_printable_ascii);
 	suite_add_tcase(s, tc);
 	return s;
 }
