@@ -109,8 +109,9 @@ diff_print_only(struct buf *b, const struct exchange *x, char mark,
 	diff_puts(b, x->url, DIFF_URL_WIDTH);
 	buf_printf(b, " (%c #%zu)", side, idx);
 	if (x->status != 0)
-		buf_printf(b, ": %d", x->status);
-	buf_adds(b, "\n");
+		buf_printf(b, ": %d\n", x->status);
+	else
+		buf_adds(b, ": no answer\n");
 }
 
 /* The place of a body change: "request /a/b" or "request body". */
@@ -258,6 +259,17 @@ diff_print_pair(struct buf *b, const char *label, const json_t *pair)
 	buf_adds(b, "\n");
 }
 
+/* A status, or "none" for 0: no answer was recorded (a reset, a hang). */
+static void
+diff_print_status(struct buf *b, const json_t *status)
+{
+	if (json_integer_value(status) == 0)
+		buf_adds(b, "none");
+	else
+		buf_printf(b, "%" JSON_INTEGER_FORMAT,
+		    json_integer_value(status));
+}
+
 /* "~ METHOD URL (A #i, B #j)" and a line per difference. */
 static void
 diff_print_changed(struct buf *b, const json_t *c)
@@ -279,11 +291,13 @@ diff_print_changed(struct buf *b, const json_t *c)
 		    DIFF_URL_WIDTH);
 		buf_adds(b, "\n");
 	}
-	if (status != NULL)
-		buf_printf(b, "    status %" JSON_INTEGER_FORMAT " -> %"
-		    JSON_INTEGER_FORMAT "\n",
-		    json_integer_value(json_array_get(status, 0)),
-		    json_integer_value(json_array_get(status, 1)));
+	if (status != NULL) {
+		buf_adds(b, "    status ");
+		diff_print_status(b, json_array_get(status, 0));
+		buf_adds(b, " -> ");
+		diff_print_status(b, json_array_get(status, 1));
+		buf_adds(b, "\n");
+	}
 	diff_print_pair(b, "error", json_object_get(c, "error"));
 	diff_print_pair(b, "fault", json_object_get(c, "fault"));
 	diff_print_body(b, c, "request");
