@@ -55,6 +55,7 @@ static const struct {
 	[OPTIONS_LINT] =	{ "lint",	CMD(LINT),	1, 1 },
 	[OPTIONS_CA] =		{ "ca",		CMD(CA),	0, 0 },
 	[OPTIONS_ENV] =		{ "env",	CMD(ENV),	0, 0 },
+	[OPTIONS_DIFF] =	{ "diff",	CMD(DIFF),	1, 1 },
 };
 
 /*
@@ -186,10 +187,13 @@ const struct options_spec options_table[] = {
 	  .help = "known types, anchors, fields and placeholders\n"
 	    "(default: the built-in rules)" },
 	{ .name = "json",
-	  .commands = CMD(LINT) | CMD(SHOW), .kind = OPTIONS_FLAG, FIELD(json),
+	  .commands = CMD(LINT) | CMD(SHOW) | CMD(DIFF), .kind = OPTIONS_FLAG,
+	  FIELD(json),
 	  .help = "print {\"diagnoses\": [...]} instead of text",
 	  .alt_commands = CMD(SHOW),
-	  .alt_help = "one JSON object per exchange, one per line" },
+	  .alt_help = "one JSON object per exchange, one per line",
+	  .alt2_commands = CMD(DIFF),
+	  .alt2_help = "print one JSON object instead of text" },
 	{ .name = "verbose", .letter = 'v',
 	  .commands = OPTIONS_SERVE, .kind = OPTIONS_LEVEL, FIELD(log_level),
 	  .lo = LOG_LEVEL_DEBUG,
@@ -817,6 +821,8 @@ options_usage(enum options_mode mode)
 		}
 		help = (spec->alt_commands & OPTIONS_CMD(mode)) != 0 ?
 		    spec->alt_help : spec->help;
+		if ((spec->alt2_commands & OPTIONS_CMD(mode)) != 0)
+			help = spec->alt2_help;
 		for (line = help; *line != '\0'; line = end) {
 			end = line + strcspn(line, "\n");
 			buf_printf(&b, "%*s%.*s\n",

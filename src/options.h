@@ -22,6 +22,7 @@ enum options_mode {
 	OPTIONS_LINT,
 	OPTIONS_CA,
 	OPTIONS_ENV,
+	OPTIONS_DIFF,
 	OPTIONS_NMODES
 };
 
@@ -111,6 +112,8 @@ struct options_spec {
 	const char	*help;		/* --help text; '\n' between lines */
 	unsigned	 alt_commands;	/* these print alt_help instead */
 	const char	*alt_help;
+	unsigned	 alt2_commands;	/* these print alt2_help instead */
+	const char	*alt2_help;
 };
 
 /* Every option of every command, in --help order; ends with a NULL name. */
