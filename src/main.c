@@ -25,6 +25,7 @@ static const struct cmd_entry *const commands[] = {
 	&cmd_ca_entry,
 	&cmd_env_entry,
 	&cmd_lint_entry,
+	&cmd_drift_entry,
 };
 
 /* patchscope --help: the commands and where to read more. */

@@ -22,6 +22,7 @@ enum options_mode {
 	OPTIONS_LINT,
 	OPTIONS_CA,
 	OPTIONS_ENV,
+	OPTIONS_DRIFT,
 	OPTIONS_NMODES
 };
 
@@ -73,6 +74,13 @@ struct options {
 	char		*snapshot_file;	/* lint --snapshot FILE */
 	char		**operands;	/* after the options (in argv) */
 	int		 n_operands;
+
+	/* drift. */
+	char		**headers;	/* --header "NAME: VALUE" */
+	size_t		 n_headers;
+	int		 values;	/* --values: plain values count */
+	int		 update;	/* --update: rewrite drifted entries */
+	int		 allow_writes;	/* --allow-writes: send non-GET/HEAD */
 };
 
 /* What an option's value is and where it goes in struct options. */
@@ -86,7 +94,8 @@ enum options_kind {
 	OPTIONS_SECONDS,	/* a duration, in ms (unsigned) */
 	OPTIONS_SIZE,		/* bytes within [lo, hi] (size_t) */
 	OPTIONS_COUNT,		/* a whole number within [1, hi] (unsigned) */
-	OPTIONS_CHOICE		/* a word of arg "a|b": its index (int) */
+	OPTIONS_CHOICE,		/* a word of arg "a|b": its index (int) */
+	OPTIONS_HEADER		/* "NAME: VALUE", appended to a list */
 };
 
 /* One option: one row of options_table. */
@@ -102,6 +111,8 @@ struct options_spec {
 	const char	*help;		/* --help text; '\n' between lines */
 	unsigned	 alt_commands;	/* these print alt_help instead */
 	const char	*alt_help;
+	unsigned	 alt2_commands;	/* these print alt2_help instead */
+	const char	*alt2_help;
 };
 
 /* Every option of every command, in --help order; ends with a NULL name. */
@@ -123,6 +134,12 @@ int	options_parse_listen(const char *, char **host, int *port, char **cause);
 int	options_parse_seconds(const char *, unsigned *ms, char **cause);
 /* Parse a byte size with optional K, M or G suffix; -1 and *cause. */
 int	options_parse_size(const char *, size_t *, char **cause);
+/*
+ * Check a header line given on the command line ("NAME: VALUE"): a header
+ * name, a colon, a value without control characters (may be empty).
+ * Return 0, or -1 with *cause set.
+ */
+int	options_parse_header(const char *, char **cause);
 /* Parse a positive count up to max; -1 and *cause. */
 int	options_parse_count(const char *, unsigned max, unsigned *,
 	    char **cause);
