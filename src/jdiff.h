@@ -28,6 +28,17 @@ enum jdiff_kind {
 /* At most this many changes are kept; the rest are only counted. */
 #define JDIFF_MAX_CHANGES	1000
 
+/*
+ * Nesting followed at most: objects and arrays deeper than this are not
+ * walked; with JDIFF_VALUES such a pair that is not equal is one
+ * JDIFF_VALUE at the depth where the walk stopped.
+ */
+#define JDIFF_MAX_DEPTH		128
+
+/*
+ * Each change holds a reference of its own to a and b (jdiff_free drops
+ * it), so the compared documents may be freed before the list.
+ */
 struct jdiff_change {
 	enum jdiff_kind	 kind;
 	char		*path;		/* JSON Pointer; "" for the root */
@@ -51,12 +62,26 @@ void	jdiff_free(struct jdiff *);
 /*
  * Add the differences between a and b (either may be NULL: absent) to d,
  * in document order, with flags JDIFF_*. Return the number added.
+ *
+ * Objects are compared key by key (a's keys in a's order, then those only
+ * in b, in b's order), arrays by index; without JDIFF_VALUES a difference
+ * of array lengths is data, not shape, and is not reported. Integer and
+ * real are one type, "number"; true and false one type, "boolean".
+ * Enums: a string under an object key "type" or "anchor" anywhere in b
+ * (a changed value, one added with its key or under a new element) is
+ * JDIFF_ENUM when a has strings under a key of that name and none equal
+ * to it; a changed one that a has elsewhere is a JDIFF_VALUE with
+ * JDIFF_VALUES, else nothing. The number returned counts changes kept
+ * and those only counted in dropped: 0 means a and b do not differ.
  */
 size_t	jdiff_compare(struct jdiff *d, const struct json_t *a,
 	    const struct json_t *b, unsigned flags);
 /* The kind's word: "added", "removed", "type", "value", "enum". */
 const char *jdiff_kind_name(enum jdiff_kind);
-/* The JSON type's word: "object", "array", "string", "number", ... */
+/*
+ * The JSON type's word: "object", "array", "string", "number",
+ * "boolean", "null" ("absent" for NULL).
+ */
 const char *jdiff_type_name(const struct json_t *);
 
 #endif
