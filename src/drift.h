@@ -153,7 +153,8 @@ void	drift_learn_redactions(const struct exchange *x, struct redactor *r);
  * as sent (headers sent, body), and answer a, whose members it takes
  * (a is empty afterwards): hop-by-hop headers dropped, the body decoded
  * from gzip or deflate (at most max bytes) as recording stores it, with
- * a Content-Length true to it. Not redacted yet.
+ * a Content-Length true to it; the recorded diagnoses of the request are
+ * kept. Not redacted yet.
  */
 void	drift_live_exchange(const struct exchange *recorded,
 	    const struct http_headers *sent, struct drift_answer *a,
@@ -163,7 +164,9 @@ void	drift_answer_free(struct drift_answer *);
 /*
  * Compare the answer of live (redacted already) with that of recorded:
  * the status (a change is the only change reported then), then, when both
- * bodies are JSON, their shape with jdiff (flags DRIFT_VALUES: plain
+ * bodies are whole (not cut, not in a coding drift could not undo; else
+ * out->body_skipped is set) and at least one is JSON, their shape with
+ * jdiff (a body JSON on one side only is a DRIFT_TYPE at "") (flags DRIFT_VALUES: plain
  * values too). The recorded body is redacted with r first, as the live
  * one was. Add the changes to out (initialised by the caller).
  */
