@@ -130,7 +130,8 @@ drift_json_str(const char *s)
 	struct buf	 b = { NULL, 0, 0 };
 	json_t		*j;
 
-	if ((j = json_stringn(s, strlen(s))) != NULL)
+	j = json_stringn(s, strlen(s));
+	if (j != NULL)
 		return j;
 	utf8_sanitize(&b, s, strlen(s), UTF8_NO_NUL);
 	j = json_string(buf_str(&b));
@@ -492,7 +493,7 @@ drift_replace(const char *path, const struct stat *was, const struct buf *text,
     char **cause)
 {
 	struct stat	 now, lst;
-	char		 real[PATH_MAX], *dir_copy, *base_copy, *tmp;
+	char		 real[PATH_MAX], *dir_copy, *base_copy, *dir, *tmp;
 	int		 fd, rc = -1;
 
 	if (lstat(path, &lst) != 0 || realpath(path, real) == NULL) {
@@ -512,9 +513,10 @@ drift_replace(const char *path, const struct stat *was, const struct buf *text,
 	}
 	dir_copy = xstrdup(real);
 	base_copy = xstrdup(real);
-	tmp = xasprintf("%s/.%s.drift-XXXXXX", dirname(dir_copy),
-	    basename(base_copy));
-	if ((fd = mkstemp(tmp)) == -1) {
+	dir = dirname(dir_copy);
+	tmp = xasprintf("%s/.%s.drift-XXXXXX", dir, basename(base_copy));
+	fd = mkstemp(tmp);
+	if (fd == -1) {
 		*cause = xasprintf("cannot create a file next to %s: %s", real,
 		    strerror(errno));
 		goto out;
@@ -533,8 +535,8 @@ drift_replace(const char *path, const struct stat *was, const struct buf *text,
 		unlink(tmp);
 		goto out;
 	}
-	if ((fd = open(dirname(dir_copy), O_RDONLY | O_DIRECTORY |
-	    O_CLOEXEC)) != -1) {
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd != -1) {
 		(void)fsync(fd);
 		close(fd);
 	}
@@ -602,7 +604,8 @@ drift_check_headers(const struct options *o)
 
 	for (i = 0; i < o->n_headers && rc == 0; i++) {
 		drift_header_split(o->headers[i], &name, &value);
-		if ((own = drift_header_reserved(name)) != NULL) {
+		own = drift_header_reserved(name);
+		if (own != NULL) {
 			msg = xasprintf("--header %s: drift sets this header "
 			    "itself", own);
 			rc = cmd_usage_error("drift", msg);
@@ -629,7 +632,8 @@ cmd_drift(struct options *opts)
 	if (opts->cassette == NULL)
 		return cmd_usage_error("drift", "missing -c FILE (the cassette "
 		    "whose requests are sent again)");
-	if ((rc = drift_check_headers(opts)) != 0)
+	rc = drift_check_headers(opts);
+	if (rc != 0)
 		return rc;
 	log_init(opts->log_level == LOG_LEVEL_DEBUG ? LOG_LEVEL_DEBUG :
 	    LOG_LEVEL_WARN);

@@ -119,8 +119,10 @@ drift_has_marker(const char *s, size_t len)
 
 	if (s == NULL)
 		return 0;
-	while ((size_t)(end - p) > wlen &&
-	    (p = memchr(p, 'r', (size_t)(end - p) - wlen)) != NULL) {
+	while ((size_t)(end - p) > wlen) {
+		p = memchr(p, 'r', (size_t)(end - p) - wlen);
+		if (p == NULL)
+			return 0;
 		if (memcmp(p, word, wlen) == 0 &&
 		    drift_marker_at(p + wlen, (size_t)(end - p) - wlen))
 			return 1;

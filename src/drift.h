@@ -166,9 +166,10 @@ void	drift_answer_free(struct drift_answer *);
  * the status (a change is the only change reported then), then, when both
  * bodies are whole (not cut, not in a coding drift could not undo; else
  * out->body_skipped is set) and at least one is JSON, their shape with
- * jdiff (a body JSON on one side only is a DRIFT_TYPE at "") (flags DRIFT_VALUES: plain
- * values too). The recorded body is redacted with r first, as the live
- * one was. Add the changes to out (initialised by the caller).
+ * jdiff (flags DRIFT_VALUES: plain values too); a body that is JSON on
+ * one side only is a DRIFT_TYPE at "". The recorded body is redacted with
+ * r first, as the live one was. Add the changes to out (initialised by
+ * the caller).
  */
 void	drift_compare(const struct exchange *recorded,
 	    const struct exchange *live, const struct redactor *r,

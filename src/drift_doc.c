@@ -90,8 +90,10 @@ walk_to_member(struct drift_walk *w, const char *name)
 	}
 	for (;;) {
 		walk_ws(w);
-		if (w->off >= w->len || w->p[w->off] != '"' ||
-		    (key = walk_value(w)) == NULL || !json_is_string(key)) {
+		key = w->off < w->len && w->p[w->off] == '"' ? walk_value(w) :
+		    NULL;
+		if (key == NULL || !json_is_string(key)) {
+			json_decref(key);
 			w->why = "a member name was expected";
 			return -1;
 		}
@@ -101,7 +103,8 @@ walk_to_member(struct drift_walk *w, const char *name)
 			return -1;
 		if (found)
 			return 0;
-		if ((skip = walk_value(w)) == NULL)
+		skip = walk_value(w);
+		if (skip == NULL)
 			return -1;
 		json_decref(skip);
 		walk_ws(w);
@@ -136,7 +139,8 @@ drift_doc_entries(const char *doc, size_t len, struct cassette_span **spans,
 	for (;;) {
 		walk_ws(&w);
 		start = w.off;
-		if ((entry = walk_value(&w)) == NULL)
+		entry = walk_value(&w);
+		if (entry == NULL)
 			goto fail;
 		if (!json_is_object(entry)) {
 			json_decref(entry);

@@ -276,7 +276,10 @@ fetch_read_cb(struct bufferevent *bev, void *arg)
 	int		 n;
 
 	fetch_arm(f, f->conf->response_ms);
-	while (!f->done && (n = evbuffer_remove(in, chunk, sizeof chunk)) > 0) {
+	while (!f->done) {
+		n = evbuffer_remove(in, chunk, sizeof chunk);
+		if (n <= 0)
+			break;
 		f->got_bytes = 1;
 		err = llhttp_execute(&f->parser, chunk, (size_t)n);
 		if (err == HPE_PAUSED && f->done)

@@ -742,6 +742,38 @@ options_refused(int ch, char **argv)
 	return xasprintf("unknown option %s", argv[optind - 1]);
 }
 
+/*
+ * The message for a long option typed as the whole name of another row
+ * that this command does not know, which getopt_long took for an
+ * abbreviation ("proxy --header" for --header-timeout); NULL when the
+ * option was typed as it is, or is an abbreviation of nothing else.
+ */
+static char *
+options_not_abbreviation(const struct options_spec *spec, char **argv)
+{
+	const char	*text, *end;
+	size_t		 i, len;
+
+	/* The option's own word: before its value when that came apart. */
+	if (optarg != NULL && optind >= 2 && optarg == argv[optind - 1])
+		text = argv[optind - 2];
+	else
+		text = argv[optind - 1];
+	if (strncmp(text, "--", 2) != 0)
+		return NULL;
+	text += 2;
+	end = text + strcspn(text, "=");
+	len = (size_t)(end - text);
+	if (len == strlen(spec->name))
+		return NULL;
+	for (i = 0; options_table[i].name != NULL; i++)
+		if (strlen(options_table[i].name) == len &&
+		    strncmp(options_table[i].name, text, len) == 0)
+			return xasprintf("unknown option --%s",
+			    options_table[i].name);
+	return NULL;
+}
+
 /* Parse argv of a command. */
 int
 options_parse(struct options *o, int argc, char **argv, char **cause)
@@ -764,6 +796,10 @@ options_parse(struct options *o, int argc, char **argv, char **cause)
 			*cause = options_refused(ch, argv);
 			return -1;
 		}
+		if (ch >= 256)
+			*cause = options_not_abbreviation(spec, argv);
+		if (*cause != NULL)
+			return -1;
 		if ((spec->commands & OPTIONS_CMD(o->mode)) == 0) {
 			only = options_command_list(spec->commands & known);
 			if (ch < 256)
