@@ -184,6 +184,55 @@ drift_plan_all(struct drift_run *run)
 }
 
 /*
+ * --allow-writes: say on stderr, before anything is sent, how many
+ * requests that change data go out and to which origins.
+ */
+static void
+drift_writes_notice(struct drift_run *run)
+{
+	struct buf		 b = { NULL, 0, 0 };
+	struct http_url		 u;
+	const char		*err;
+	char			**origins = NULL;
+	size_t			 i, k, n = 0, writes = 0;
+
+	for (i = 0; i < run->n; i++) {
+		if (run->v[i].plan != DRIFT_SEND ||
+		    drift_method_safe(run->v[i].x.method) ||
+		    http_url_parse(run->v[i].x.url, &u, &err) != 0)
+			continue;
+		writes++;
+		buf_reset(&b);
+		buf_printf(&b, "%s://", u.scheme);
+		http_url_authority(&b, &u);
+		http_url_free(&u);
+		for (k = 0; k < n && strcmp(origins[k], buf_str(&b)) != 0; k++)
+			continue;
+		if (k == n) {
+			origins = xreallocarray(origins, n + 1,
+			    sizeof *origins);
+			origins[n++] = xstrdup(buf_str(&b));
+		}
+	}
+	buf_reset(&b);
+	if (writes > 0) {
+		buf_printf(&b, "--allow-writes: %zu request%s that change%s "
+		    "data will be sent to ", writes, writes == 1 ? "" : "s",
+		    writes == 1 ? "s" : "");
+		for (k = 0; k < n; k++) {
+			if (k > 0)
+				buf_adds(&b, ", ");
+			drift_escape(&b, origins[k], strlen(origins[k]));
+		}
+		drift_stderr(&b);
+	}
+	for (k = 0; k < n; k++)
+		free(origins[k]);
+	free(origins);
+	buf_free(&b);
+}
+
+/*
  * Every credential the requests need is supplied, and --allow-writes says
  * what it will do. Return 0, or 2 after printing why nothing is sent.
  */
@@ -191,52 +240,29 @@ static int
 drift_preflight(struct drift_run *run)
 {
 	const struct options	*o = run->opts;
-	struct buf		 b = { NULL, 0, 0 }, origins = { NULL, 0, 0 };
+	struct buf		 b = { NULL, 0, 0 };
 	struct drift_item	*it;
-	struct http_url		 u;
-	const char		*name, *err;
-	size_t			 i, writes = 0;
-	char			*origin;
+	const char		*name;
+	size_t			 i;
 
 	for (i = 0; i < run->n; i++) {
 		it = &run->v[i];
 		if (it->plan != DRIFT_SEND)
 			continue;
 		name = drift_missing_header(&it->x, o->headers, o->n_headers);
-		if (name != NULL) {
-			drift_entry_name(&b, it);
-			buf_adds(&b, " was recorded with a redacted ");
-			drift_escape(&b, name, strlen(name));
-			buf_adds(&b, " header; supply it with --header '");
-			drift_escape(&b, name, strlen(name));
-			buf_adds(&b, ": VALUE'");
-			drift_stderr(&b);
-			buf_free(&b);
-			buf_free(&origins);
-			return 2;
-		}
-		if (drift_method_safe(it->x.method) ||
-		    http_url_parse(it->x.url, &u, &err) != 0)
+		if (name == NULL)
 			continue;
-		writes++;
-		buf_printf(&b, "%s://", u.scheme);
-		http_url_authority(&b, &u);
-		origin = xstrdup(buf_str(&b));
-		buf_reset(&b);
-		if (strstr(buf_str(&origins), origin) == NULL) {
-			if (origins.len > 0)
-				buf_adds(&origins, ", ");
-			drift_escape(&origins, origin, strlen(origin));
-		}
-		free(origin);
-		http_url_free(&u);
-	}
-	if (writes > 0) {
-		buf_printf(&b, "--allow-writes: %zu request%s that change%s "
-		    "data will be sent to %s", writes, writes == 1 ? "" : "s",
-		    writes == 1 ? "s" : "", buf_str(&origins));
+		drift_entry_name(&b, it);
+		buf_adds(&b, " was recorded with a redacted ");
+		drift_escape(&b, name, strlen(name));
+		buf_adds(&b, " header; supply it with --header '");
+		drift_escape(&b, name, strlen(name));
+		buf_adds(&b, ": VALUE'");
 		drift_stderr(&b);
+		buf_free(&b);
+		return 2;
 	}
+	drift_writes_notice(run);
 	if (o->insecure_upstream) {
 		buf_adds(&b, "warning: --insecure-upstream: origins' "
 		    "certificates are not checked; anyone between patchscope "
@@ -244,7 +270,6 @@ drift_preflight(struct drift_run *run)
 		drift_stderr(&b);
 	}
 	buf_free(&b);
-	buf_free(&origins);
 	return 0;
 }
 
@@ -319,7 +344,6 @@ drift_check(struct drift_run *run, const struct drift_fetch_conf *conf,
 	log_debug("drift: entry %zu: %s %s", it->index, it->x.method,
 	    u.target);
 	if (drift_fetch(conf, &u, it->x.method, &req, &a, &cause) != 0) {
-		buf_adds(&msg, "cannot reach the origin of ");
 		drift_entry_name(&msg, it);
 		buf_adds(&msg, ": ");
 		drift_escape(&msg, cause, strlen(cause));

@@ -336,7 +336,9 @@ fetch_eof(struct fetch *f)
 	err = llhttp_finish(&f->parser);
 	if (f->done)
 		return;
-	if (err != HPE_OK && err != HPE_PAUSED) {
+	/* A body short of its length or last chunk ends in "EOF state". */
+	if (err != HPE_OK && err != HPE_PAUSED &&
+	    err != HPE_INVALID_EOF_STATE) {
 		fetch_parse_error(f, err);
 		return;
 	}

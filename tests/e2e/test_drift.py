@@ -114,7 +114,8 @@ class DriftCase(harness.TestCase):
         for method, path, kw in requests_to_make:
             kw = dict(kw)
             kw.setdefault("auth", AUTH)
-            r = s.request(method, fake.url + path, timeout=T(10), **kw)
+            url = path if path.startswith("http") else fake.url + path
+            r = s.request(method, url, timeout=T(10), **kw)
             self.assertLess(r.status_code, 500, r.text[:300])
         rc = rec.stop(signal.SIGTERM, T(8))
         self.assertEqual(rc, 0, rec.log()[-2000:])
@@ -411,8 +412,25 @@ class Writes(DriftCase):
         self.assertEqual(lines[0], "patchscope: --allow-writes: 1 request "
                          "that changes data will be sent to %s" % fake.url)
         self.assertTrue(lines[1].startswith(
-            "patchscope: cannot reach the origin of entry 0 (PATCH "),
+            "patchscope: entry 0 (PATCH %s" % fake.url),
             lines[1])
+
+    def test_notice_names_each_origin_once(self):
+        secure = self.start_fake(tls=True)
+        plain = self.start_fake()
+        body = {"json": {"title": "x"}}
+        cassette = self.record(secure, [
+            ("PATCH", PROFILE + "?fields=id", body),
+            ("PATCH", plain.url + PROFILE + "?fields=id", body),
+            ("GET", plain.url + PROFILE + "?fields=id", {}),
+            ("PATCH", PROFILE + "?fields=id", body),
+        ])
+        cp = self.drift(cassette, "--allow-writes", fake=secure)
+        self.assertEqual(cp.returncode, 0, cp.stdout + cp.stderr)
+        self.assertEqual(cp.stderr.splitlines(), [
+            "patchscope: --allow-writes: 3 requests that change data will "
+            "be sent to %s, %s" % (secure.url, plain.url)])
+        self.assertEqual(cp.stdout, "4 requests, 0 drifted, 0 skipped\n")
 
     def test_missing_credential_stops_before_writes(self):
         fake = self.start_fake()
@@ -422,6 +440,71 @@ class Writes(DriftCase):
         cp = self.drift(cassette, "--allow-writes", fake=fake, auth=False)
         self.assert_one_line_error(cp, "redacted Authorization header")
         self.assertEqual(fake.stats()["requests"], 0)
+
+
+class Framing(DriftCase):
+    """Answers however they are framed; answers that are not HTTP."""
+
+    def test_every_framing_of_an_answer(self):
+        fake = self.start_fake()
+        paths = ["/_fake/chunked?parts=5", "/_fake/eof-body",
+                 "/_fake/interim?count=2", "/_fake/stream?bytes=100000",
+                 "/_fake/status/204", "/_fake/status/304",
+                 "/_fake/stream?bytes=70000&chunked=1"]
+        cassette = self.record(fake, [("GET", p, {"auth": None})
+                                      for p in paths])
+        cp = self.drift(cassette, "-v", fake=fake, auth=False)
+        self.assertEqual(cp.returncode, 0, cp.stdout + cp.stderr)
+        # -v logs each connection, and nothing worse.
+        self.assertRegex(cp.stderr, r"debug: drift: connected to "
+                         r"127\.0\.0\.1:%d" % fake.port)
+        self.assertNotRegex(cp.stderr, r"(?i)warning|error")
+        self.assertEqual(len(re.findall(r"(?m)^= GET ", cp.stdout)), 7,
+                         cp.stdout)
+        self.assertTrue(cp.stdout.endswith(
+            "7 requests, 0 drifted, 0 skipped\n"), cp.stdout)
+
+    def test_answer_cut_at_the_limit_is_not_compared(self):
+        fake = self.start_fake()
+        big = 16 * 1024 * 1024 + 100
+        cassette = self.record(fake, [("GET", "/_fake/stream?bytes=%d" % big,
+                                       {"auth": None})])
+        cp = self.drift(cassette, "-v", fake=fake, auth=False)
+        self.assertEqual(cp.returncode, 0, cp.stdout + cp.stderr)
+        self.assertIn("(entry 0; body not compared: cut or in an unknown "
+                      "coding)", cp.stdout)
+        doc = json.loads(self.drift(cassette, "--json", fake=fake,
+                                    auth=False).stdout)
+        self.assertEqual(doc["entries"][0]["body_compared"], False)
+
+    def rewritten(self, fake, path):
+        """A recorded GET of /_fake/echo, its URL changed to path."""
+        cassette = self.record(fake, [("GET", "/_fake/echo?n=1",
+                                       {"auth": None})],
+                               name="rewritten-%d.har" % self._next())
+        with open(cassette) as f:
+            text = f.read()
+        with open(cassette, "w") as f:
+            f.write(text.replace("/_fake/echo?n=1", path))
+        return cassette
+
+    def test_answers_that_are_not_http(self):
+        fake = self.start_fake()
+        cp = self.drift(self.rewritten(fake, "/_fake/garbage"), fake=fake,
+                        auth=False)
+        self.assert_one_line_error(cp, "the answer of 127.0.0.1:%d is not "
+                                   "valid HTTP" % fake.port)
+        cp = self.drift(self.rewritten(fake, "/_fake/close-mid-body"),
+                        fake=fake, auth=False)
+        self.assert_one_line_error(cp, "closed the connection before its "
+                                   "answer was complete")
+        many = "&".join("X-H%d=v" % i for i in range(600))
+        cp = self.drift(self.rewritten(fake, "/_fake/headers?" + many),
+                        fake=fake, auth=False)
+        self.assert_one_line_error(cp, "more than 512 header lines")
+        cp = self.drift(self.rewritten(fake, "/_fake/interim?count=101"),
+                        fake=fake, auth=False)
+        self.assert_one_line_error(cp, "more than 100 interim (1xx)")
 
 
 class Update(DriftCase):
@@ -542,7 +625,8 @@ class Failures(DriftCase):
         fake.stop()
         cp = self.drift(cassette, fake=fake)
         line = self.assert_one_line_error(
-            cp, "cannot reach the origin of entry 0", "127.0.0.1:%d" % port)
+            cp, "entry 0 (GET %s%s" % (fake.url, PROFILE),
+            "could not connect to 127.0.0.1:%d" % port)
         self.assertRegex(line, r"(?i)refused")
         self.assertEqual(cp.stdout, "")
 
