@@ -61,6 +61,7 @@ struct fetch {
 	int				 interims;
 	int				 head_done;
 	int				 got_bytes;
+	const char			*why;	/* what a callback refused */
 
 	/* How it went. */
 	int				 connected;
@@ -108,7 +109,7 @@ fetch_head_count(struct fetch *f, size_t len)
 	f->head_bytes += len;
 	if (f->head_bytes <= FETCH_MAX_HEAD)
 		return 0;
-	llhttp_set_error_reason(&f->parser, "its head is larger than 64 KiB");
+	f->why = "its head is larger than 64 KiB";
 	return -1;
 }
 
@@ -151,12 +152,12 @@ fetch_field_cb(llhttp_t *p, const char *at, size_t len)
 		return HPE_USER;
 	for (i = 0; i < len; i++)
 		if (!http_token_char((unsigned char)at[i])) {
-			llhttp_set_error_reason(p, "a header name holds a "
-			    "character a name cannot have");
+			f->why = "a header name holds a character a name "
+			    "cannot have";
 			return HPE_USER;
 		}
 	if (f->field.len == 0 && f->a->headers.n >= FETCH_MAX_HEADERS) {
-		llhttp_set_error_reason(p, "it has more than 512 header lines");
+		f->why = "it has more than 512 header lines";
 		return HPE_USER;
 	}
 	buf_add(&f->field, at, len);
@@ -183,14 +184,14 @@ fetch_headers_done_cb(llhttp_t *p)
 
 	fetch_push_header(f);
 	if (status == 101) {
-		llhttp_set_error_reason(p, "it switched protocols (101)");
+		f->why = "it switched protocols (101)";
 		return -1;
 	}
 	if (status >= 100 && status < 200) {
 		/* An interim answer: the final one follows. */
 		if (++f->interims > FETCH_MAX_INTERIM) {
-			llhttp_set_error_reason(p, "it sent more than 100 "
-			    "interim (1xx) answers");
+			f->why = "it sent more than 100 interim (1xx) "
+			    "answers";
 			return -1;
 		}
 		http_headers_clear(&f->a->headers);
@@ -255,12 +256,14 @@ fetch_settings_init(void)
 	fetch_settings.on_message_complete = fetch_message_done_cb;
 }
 
-/* What llhttp found wrong with the answer, as one line. */
+/* What was wrong with the answer (ours, else llhttp's), as one line. */
 static void
 fetch_parse_error(struct fetch *f, llhttp_errno_t err)
 {
-	const char	*why = llhttp_get_error_reason(&f->parser);
+	const char	*why = f->why;
 
+	if (why == NULL)
+		why = llhttp_get_error_reason(&f->parser);
 	fetch_fail(f, xasprintf("the answer of %s:%d is not valid HTTP: %s",
 	    f->u->host, f->u->port, why != NULL && *why != '\0' ? why :
 	    llhttp_errno_name(err)));
