@@ -24,6 +24,7 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -335,8 +336,14 @@ drift_check(struct drift_run *run, const struct drift_fetch_conf *conf,
 
 	memset(&a, 0, sizeof a);
 	exchange_init(&live);
-	if (http_url_parse(it->x.url, &u, &err) != 0)
-		return -1;	/* drift_plan_entry checked it */
+	if (http_url_parse(it->x.url, &u, &err) != 0) {
+		/* drift_plan_entry checked it: never, but never silently. */
+		drift_entry_name(&msg, it);
+		buf_printf(&msg, ": its URL cannot be read: %s", err);
+		drift_stderr(&msg);
+		buf_free(&msg);
+		return -1;
+	}
 	drift_request_headers(&it->x, &u, o->headers, o->n_headers, &h);
 	http_request_head(&req, it->x.method, u.target, &h);
 	if (it->x.req_body.data != NULL)
@@ -396,6 +403,8 @@ drift_send_all(struct drift_run *run)
 	size_t			 i;
 	int			 rc = 0;
 
+	/* An origin that closes while we write must not kill drift. */
+	signal(SIGPIPE, SIG_IGN);
 	tls = upstream_tls_ctx_new(o->upstream_ca, o->insecure_upstream,
 	    &cause);
 	if (tls == NULL) {

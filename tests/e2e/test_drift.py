@@ -581,6 +581,57 @@ class Update(DriftCase):
         self.assertEqual(cp.returncode, 0, cp.stdout + cp.stderr)
         self.assertEqual(os.stat(cassette).st_ino, st.st_ino)
 
+    def test_header_values_never_reach_output_or_file(self):
+        """A value given with --header is redacted wherever the live
+        exchange holds it: /_fake/echo sends it back in its body."""
+        fake = self.start_fake()
+        cassette = self.record(fake, [("GET", "/_fake/echo?n=1",
+                                       {"auth": None})])
+        secret = "partner-" + os.urandom(8).hex()
+        cp = self.drift(cassette, "--values", "--update", "--header",
+                        "X-Partner-Key: " + secret, fake=fake, auth=False)
+        self.assertEqual(cp.returncode, 1, cp.stdout + cp.stderr)
+        self.assertIn("warning added /headers/x-partner-key (string)",
+                      cp.stdout)
+        self.assertNotIn(secret, cp.stdout + cp.stderr)
+        with open(cassette) as f:
+            text = f.read()
+        self.assertNotIn(secret, text)
+        entry = json.loads(text)["log"]["entries"][0]
+        echoed = json.loads(entry["response"]["content"]["text"])
+        self.assertRegex(echoed["headers"]["x-partner-key"],
+                         r"^redacted:[0-9a-f]{12}$")
+
+    def test_update_leaves_a_file_changed_meanwhile(self):
+        fake = self.start_fake()
+        cassette = self.record(fake, [
+            ("GET", PROFILE + "?fields=id", {}),
+            ("GET", "/_fake/slow?delay=%g" % T(1.5), {"auth": None})])
+        self.change_answers(fake, status=503)
+        env = harness.clean_env({"PATCHSCOPE_HOME": self.ps_home})
+        p = subprocess.Popen([harness.PATCHSCOPE, "drift", "-c", cassette,
+                              "--update", "--header", AUTH_HEADER],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             stdin=subprocess.DEVNULL, env=env)
+        try:
+            # While it waits for the slow answer, someone else writes.
+            harness.wait_for(lambda: fake.requests_for("/_fake/slow"),
+                             T(10), what="the slow request")
+            with open(cassette, "a") as f:
+                f.write("\n")
+            out, err = p.communicate(timeout=T(20))
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        err = err.decode()
+        self.assertEqual(p.returncode, 2, err)
+        self.assertIn("error status 200 -> 503", out.decode())
+        self.assertIn("changed while drift ran; it is left as it is", err)
+        with open(cassette) as f:
+            doc = json.loads(f.read())
+        self.assertEqual(doc["log"]["entries"][0]["response"]["status"], 200)
+
     def test_update_through_a_symlink_writes_the_target(self):
         fake = self.start_fake()
         target = self.record(fake, self.profile_gets(), name="real.har")
