@@ -421,7 +421,7 @@ drift_send_all(struct drift_run *run)
 	dns = evdns_base_new(base, EVDNS_BASE_INITIALIZE_NAMESERVERS |
 	    EVDNS_BASE_DISABLE_WHEN_INACTIVE);
 	if (dns == NULL) {
-		/* No resolv.conf: names in /etc/hosts and literals still work. */
+		/* No resolv.conf: /etc/hosts and literals still work. */
 		dns = evdns_base_new(base, 0);
 		if (dns != NULL)
 			evdns_base_load_hosts(dns, NULL);

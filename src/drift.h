@@ -84,7 +84,7 @@ struct drift_answer {
 	char			*server_ip;	/* NULL when unknown */
 	char			*started;	/* ISO 8601 UTC, milliseconds */
 	double			 send_ms;	/* until the request was out */
-	double			 wait_ms;	/* then until the answer's head */
+	double			 wait_ms;	/* then until its head */
 	double			 receive_ms;	/* then until its end */
 };
 
@@ -139,8 +139,9 @@ const char *drift_missing_header(const struct exchange *x,
  * value removes the header), Content-Length for the recorded body, and
  * "Connection: close".
  */
-void	drift_request_headers(const struct exchange *x, const struct http_url *u,
-	    char *const *lines, size_t n, struct http_headers *out);
+void	drift_request_headers(const struct exchange *x,
+	    const struct http_url *u, char *const *lines, size_t n,
+	    struct http_headers *out);
 /*
  * Teach r what the recording redacted beyond the built-in rules: every
  * header of x (request and response) whose value holds a marker, and every

@@ -24,8 +24,12 @@ static void
 drift_hex(struct buf *b, unsigned char c)
 {
 	static const char	hex[] = "0123456789abcdef";
-	char			esc[4] = { '\\', 'x', hex[c >> 4], hex[c & 0xf] };
+	char			esc[4];
 
+	esc[0] = '\\';
+	esc[1] = 'x';
+	esc[2] = hex[c >> 4];
+	esc[3] = hex[c & 0xf];
 	buf_add(b, esc, sizeof esc);
 }
 

@@ -331,26 +331,29 @@ options_parse_header(const char *s, char **cause)
 {
 	const char	*colon = strchr(s, ':'), *p;
 	size_t		 i;
+	int		 shown;		/* bytes of the name in a message */
 
-	if (colon == NULL || colon == s || strlen(s) > OPTIONS_MAX_HEADER_LINE) {
+	if (colon == NULL || colon == s ||
+	    strlen(s) > OPTIONS_MAX_HEADER_LINE) {
 		*cause = xasprintf("expected 'NAME: VALUE' (a header line of at "
-		    "most %d bytes), not \"%.64s\"", OPTIONS_MAX_HEADER_LINE, s);
+		    "most %d bytes), not \"%.64s\"", OPTIONS_MAX_HEADER_LINE,
+		    s);
 		return -1;
 	}
+	shown = colon - s > 64 ? 64 : (int)(colon - s);
 	/* A field name is a token (RFC 9110 5.1): no spaces before ':'. */
 	for (i = 0; s + i < colon; i++)
 		if (!isalnum((unsigned char)s[i]) &&
 		    strchr("!#$%&'*+-.^_`|~", s[i]) == NULL) {
 			*cause = xasprintf("\"%.*s\" is not a header name",
-			    (int)(colon - s > 64 ? 64 : colon - s), s);
+			    shown, s);
 			return -1;
 		}
 	/* RFC 9110 5.5: no CR, LF, NUL or other controls in a value. */
 	for (p = colon + 1; *p != '\0'; p++)
 		if (((unsigned char)*p < 0x20 && *p != '\t') || *p == 0x7f) {
-			*cause = xasprintf("the value of %.*s contains a control "
-			    "character", (int)(colon - s > 64 ? 64 : colon - s),
-			    s);
+			*cause = xasprintf("the value of %.*s contains a "
+			    "control character", shown, s);
 			return -1;
 		}
 	return 0;

@@ -344,7 +344,8 @@ class Credentials(DriftCase):
             ("GET", PROFILE + "?fields=id&api_key=k-" + os.urandom(4).hex(),
              {}),
             ("PATCH", PROFILE + "?fields=id",
-             {"json": {"title": "t", "password": "pw-" + os.urandom(4).hex()}}),
+             {"json": {"title": "t",
+                       "password": "pw-" + os.urandom(4).hex()}}),
             ("GET", PROFILE + "?fields=id", {}),
         ])
         fake.reset()

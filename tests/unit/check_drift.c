@@ -118,7 +118,8 @@ START_TEST(markers_are_found_as_written_and_percent_encoded)
 	static const char *no[] = {
 		"", "redacted", "redacted:", "redacted:0123456789a",
 		"redacted:0123456789AB", "redacted:0123456789xb",
-		"redacted%3B0123456789ab", "redacted%3", "REDACTED:0123456789ab",
+		"redacted%3B0123456789ab", "redacted%3",
+		"REDACTED:0123456789ab",
 		"not redacted at all",
 	};
 	size_t	i;
@@ -219,7 +220,8 @@ START_TEST(missing_header_names_the_first_redacted_one_not_supplied)
 	char		 l1[] = "authorization: Basic eA==", l2[] =
 	    "Authorization: Basic eA==", l3[] = "Cookie: s=1", l4[] =
 	    "Authorization-X: y";
-	char		*auth[] = { l1 }, *both[] = { l2, l3 }, *prefix[] = { l4 };
+	char		*auth[] = { l1 }, *both[] = { l2, l3 };
+	char		*prefix[] = { l4 };
 
 	recorded(&x, "GET", "https://api.test/v1/p", "{}");
 	add(&x.req_headers, "Accept", "application/json");
@@ -631,7 +633,8 @@ START_TEST(change_lines_for_each_kind)
 	c.path = p_color;
 	c.recorded = NULL;
 	c.live = json_object();
-	ck_assert_str_eq(text_of(&c, &b), "    warning added /color (object)\n");
+	ck_assert_str_eq(text_of(&c, &b),
+	    "    warning added /color (object)\n");
 	json_decref(c.live);
 	c.kind = DRIFT_ENUM;
 	c.path = p_anchor;
