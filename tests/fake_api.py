@@ -29,8 +29,9 @@ id get a fresh one; an invalid body gets the bare 400 of the real service
 
 Test endpoints, all under /_fake/:
     GET  /_fake/stats        {"requests", "connections", "accepted",
-                              "resumed", "open", "paths"}
-    POST /_fake/reset        restore the seed, zero the counters
+                              "resumed", "open", "paths", "methods"}
+    POST /_fake/reset        restore the seed, zero the counters, forget
+                             the drift setting and the requests seen
     ANY  /_fake/echo         the request as JSON
     GET  /_fake/slow?delay=S[&status=N]
     GET  /_fake/stream?bytes=N[&chunked=1]
