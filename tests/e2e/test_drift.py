@@ -608,6 +608,7 @@ class Update(DriftCase):
         cassette = self.record(fake, [
             ("GET", PROFILE + "?fields=id", {}),
             ("GET", "/_fake/slow?delay=%g" % T(1.5), {"auth": None})])
+        fake.reset()        # the recording's slow request is not drift's
         self.change_answers(fake, status=503)
         env = harness.clean_env({"PATCHSCOPE_HOME": self.ps_home})
         p = subprocess.Popen([harness.PATCHSCOPE, "drift", "-c", cassette,
