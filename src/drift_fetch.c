@@ -441,6 +441,12 @@ drift_fetch(const struct drift_fetch_conf *conf, const struct http_url *u,
 	if (f.bev == NULL)
 		return -1;
 	f.timer = evtimer_new(conf->base, fetch_timer_cb, &f);
+	if (f.timer == NULL) {
+		bufferevent_free(f.bev);
+		*cause = xasprintf("cannot make a timer for %s:%d", u->host,
+		    u->port);
+		return -1;
+	}
 	bufferevent_setcb(f.bev, fetch_read_cb, fetch_write_cb,
 	    fetch_event_cb, &f);
 	bufferevent_enable(f.bev, EV_READ | EV_WRITE);
