@@ -26,6 +26,7 @@ static const struct cmd_entry *const commands[] = {
 	&cmd_env_entry,
 	&cmd_lint_entry,
 	&cmd_diff_entry,
+	&cmd_drift_entry,
 };
 
 /* patchscope --help: the commands and where to read more. */

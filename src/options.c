@@ -56,6 +56,7 @@ static const struct {
 	[OPTIONS_CA] =		{ "ca",		CMD(CA),	0, 0 },
 	[OPTIONS_ENV] =		{ "env",	CMD(ENV),	0, 0 },
 	[OPTIONS_DIFF] =	{ "diff",	CMD(DIFF),	1, 1 },
+	[OPTIONS_DRIFT] =	{ "drift",	CMD(DRIFT),	0, 0 },
 };
 
 /*
@@ -66,11 +67,14 @@ static const struct {
  */
 const struct options_spec options_table[] = {
 	{ .name = "cassette", .letter = 'c', .arg = "FILE",
-	  .commands = CASSETTE, .kind = OPTIONS_STRING, FIELD(cassette),
+	  .commands = CASSETTE | CMD(DRIFT), .kind = OPTIONS_STRING,
+	  FIELD(cassette),
 	  .help = "the HAR file to record to (created, or\n"
 	    "appended to)",
 	  .alt_commands = CMD(REPLAY),
-	  .alt_help = "the HAR file to answer from" },
+	  .alt_help = "the HAR file to answer from",
+	  .alt2_commands = CMD(DRIFT),
+	  .alt2_help = "the cassette whose requests are sent again" },
 	{ .name = "redact-header", .arg = "NAME",
 	  .commands = CASSETTE, .kind = OPTIONS_NAME, LIST(redact_headers),
 	  .help = "also redact this header's value" },
@@ -107,6 +111,24 @@ const struct options_spec options_table[] = {
 	    "with \"actions\"): then actions that the PATCH\n"
 	    "would delete, and ids the profile does not\n"
 	    "have, are found too" },
+	{ .name = "header", .arg = "'NAME: VALUE'",
+	  .commands = CMD(DRIFT), .kind = OPTIONS_HEADER, LIST(headers),
+	  .help = "send this header with every request, in place\n"
+	    "of a recorded one (a credential that was\n"
+	    "redacted); an empty VALUE removes the header;\n"
+	    "repeatable" },
+	{ .name = "values",
+	  .commands = CMD(DRIFT), .kind = OPTIONS_FLAG, FIELD(values),
+	  .help = "also report changed plain values (info)" },
+	{ .name = "update",
+	  .commands = CMD(DRIFT), .kind = OPTIONS_FLAG, FIELD(update),
+	  .help = "rewrite the drifted entries with the live\n"
+	    "exchanges (redacted), crash-safely; the other\n"
+	    "entries are kept byte for byte" },
+	{ .name = "allow-writes",
+	  .commands = CMD(DRIFT), .kind = OPTIONS_FLAG, FIELD(allow_writes),
+	  .help = "also send the requests that change data (all\n"
+	    "but GET and HEAD); says so before it starts" },
 	{ .name = "listen", .letter = 'l', .arg = "ADDR:PORT",
 	  .commands = OPTIONS_SERVE | CMD(ENV), .kind = OPTIONS_LISTEN,
 	  .help = "where to accept clients (default\n"
@@ -115,14 +137,17 @@ const struct options_spec options_table[] = {
 	  .alt_help = "where the proxy listens (default "
 	    OPTIONS_DEFAULT_LISTEN ")" },
 	{ .name = "connect-timeout", .arg = "SECS",
-	  .commands = OPTIONS_SERVE, .kind = OPTIONS_SECONDS,
+	  .commands = OPTIONS_SERVE | CMD(DRIFT), .kind = OPTIONS_SECONDS,
 	  FIELD(connect_timeout_ms),
 	  .help = "give up connecting to an origin (default 10)" },
 	{ .name = "response-timeout", .arg = "SECS",
-	  .commands = OPTIONS_SERVE, .kind = OPTIONS_SECONDS,
+	  .commands = OPTIONS_SERVE | CMD(DRIFT), .kind = OPTIONS_SECONDS,
 	  FIELD(response_timeout_ms),
 	  .help = "wait this long for the first byte of an\n"
-	    "origin's response, then answer 504 (default 60)" },
+	    "origin's response, then answer 504 (default 60)",
+	  .alt2_commands = CMD(DRIFT),
+	  .alt2_help = "wait this long for an origin's answer, and\n"
+	    "between its bytes (default 60)" },
 	{ .name = "idle-timeout", .arg = "SECS",
 	  .commands = OPTIONS_SERVE, .kind = OPTIONS_SECONDS,
 	  FIELD(idle_timeout_ms),
@@ -160,11 +185,11 @@ const struct options_spec options_table[] = {
 	  FIELD(ca_dir),
 	  .help = "the same as --ca-dir" },
 	{ .name = "upstream-ca", .arg = "FILE",
-	  .commands = OPTIONS_SERVE, .kind = OPTIONS_STRING,
+	  .commands = OPTIONS_SERVE | CMD(DRIFT), .kind = OPTIONS_STRING,
 	  FIELD(upstream_ca),
 	  .help = "also trust this CA (PEM) for origins' TLS" },
 	{ .name = "insecure-upstream",
-	  .commands = OPTIONS_SERVE, .kind = OPTIONS_FLAG,
+	  .commands = OPTIONS_SERVE | CMD(DRIFT), .kind = OPTIONS_FLAG,
 	  FIELD(insecure_upstream),
 	  .help = "do not verify origins' certificates" },
 	{ .name = "no-intercept", .arg = "HOST,...",
@@ -187,17 +212,21 @@ const struct options_spec options_table[] = {
 	  .help = "known types, anchors, fields and placeholders\n"
 	    "(default: the built-in rules)" },
 	{ .name = "json",
-	  .commands = CMD(LINT) | CMD(SHOW) | CMD(DIFF), .kind = OPTIONS_FLAG,
+	  .commands = CMD(LINT) | CMD(SHOW) | CMD(DIFF) | CMD(DRIFT),
+	  .kind = OPTIONS_FLAG,
 	  FIELD(json),
 	  .help = "print {\"diagnoses\": [...]} instead of text",
 	  .alt_commands = CMD(SHOW),
 	  .alt_help = "one JSON object per exchange, one per line",
-	  .alt2_commands = CMD(DIFF),
+	  .alt2_commands = CMD(DIFF) | CMD(DRIFT),
 	  .alt2_help = "print one JSON object instead of text" },
 	{ .name = "verbose", .letter = 'v',
-	  .commands = OPTIONS_SERVE, .kind = OPTIONS_LEVEL, FIELD(log_level),
-	  .lo = LOG_LEVEL_DEBUG,
-	  .help = "also log connection details" },
+	  .commands = OPTIONS_SERVE | CMD(DRIFT), .kind = OPTIONS_LEVEL,
+	  FIELD(log_level), .lo = LOG_LEVEL_DEBUG,
+	  .help = "also log connection details",
+	  .alt2_commands = CMD(DRIFT),
+	  .alt2_help = "also list the entries that did not drift,\n"
+	    "and log connection details" },
 	{ .name = "quiet", .letter = 'q',
 	  .commands = OPTIONS_SERVE, .kind = OPTIONS_LEVEL, FIELD(log_level),
 	  .lo = LOG_LEVEL_WARN,
@@ -272,6 +301,7 @@ options_free(struct options *o)
 	options_list_free(&o->redact_json_keys, &o->n_redact_json_keys);
 	options_list_free(&o->match_headers, &o->n_match_headers);
 	options_list_free(&o->faults, &o->n_faults);
+	options_list_free(&o->headers, &o->n_headers);
 	free(o->report_file);
 	o->report_file = NULL;
 	free(o->snapshot_file);
@@ -306,6 +336,42 @@ options_add_name(char ***list, size_t *n, const char *s, char **cause)
 			return -1;
 		}
 	options_list_add(list, n, s);
+	return 0;
+}
+
+#define OPTIONS_MAX_HEADER_LINE	8192	/* bytes of one --header */
+
+/* Check "NAME: VALUE" as a header line to send. */
+int
+options_parse_header(const char *s, char **cause)
+{
+	const char	*colon = strchr(s, ':'), *p;
+	size_t		 i;
+	int		 shown;		/* bytes of the name in a message */
+
+	if (colon == NULL || colon == s ||
+	    strlen(s) > OPTIONS_MAX_HEADER_LINE) {
+		*cause = xasprintf("expected 'NAME: VALUE' (a header line of at "
+		    "most %d bytes), not \"%.64s\"", OPTIONS_MAX_HEADER_LINE,
+		    s);
+		return -1;
+	}
+	shown = colon - s > 64 ? 64 : (int)(colon - s);
+	/* A field name is a token (RFC 9110 5.1): no spaces before ':'. */
+	for (i = 0; s + i < colon; i++)
+		if (!isalnum((unsigned char)s[i]) &&
+		    strchr("!#$%&'*+-.^_`|~", s[i]) == NULL) {
+			*cause = xasprintf("\"%.*s\" is not a header name",
+			    shown, s);
+			return -1;
+		}
+	/* RFC 9110 5.5: no CR, LF, NUL or other controls in a value. */
+	for (p = colon + 1; *p != '\0'; p++)
+		if (((unsigned char)*p < 0x20 && *p != '\t') || *p == 0x7f) {
+			*cause = xasprintf("the value of %.*s contains a "
+			    "control character", shown, s);
+			return -1;
+		}
 	return 0;
 }
 
@@ -644,6 +710,11 @@ options_store(struct options *o, const struct options_spec *spec,
 	case OPTIONS_SEED:
 		rc = options_parse_seed(o, arg, cause);
 		break;
+	case OPTIONS_HEADER:
+		rc = options_parse_header(arg, cause);
+		if (rc == 0)
+			options_list_add(field, count, arg);
+		break;
 	}
 	return options_prefix(spec->name, rc, cause);
 }
@@ -732,6 +803,38 @@ options_refused(int ch, char **argv)
 	return xasprintf("unknown option %s", argv[optind - 1]);
 }
 
+/*
+ * The message for a long option typed as the whole name of another row
+ * that this command does not know, which getopt_long took for an
+ * abbreviation ("proxy --header" for --header-timeout); NULL when the
+ * option was typed as it is, or is an abbreviation of nothing else.
+ */
+static char *
+options_not_abbreviation(const struct options_spec *spec, char **argv)
+{
+	const char	*text, *end;
+	size_t		 i, len;
+
+	/* The option's own word: before its value when that came apart. */
+	if (optarg != NULL && optind >= 2 && optarg == argv[optind - 1])
+		text = argv[optind - 2];
+	else
+		text = argv[optind - 1];
+	if (strncmp(text, "--", 2) != 0)
+		return NULL;
+	text += 2;
+	end = text + strcspn(text, "=");
+	len = (size_t)(end - text);
+	if (len == strlen(spec->name))
+		return NULL;
+	for (i = 0; options_table[i].name != NULL; i++)
+		if (strlen(options_table[i].name) == len &&
+		    strncmp(options_table[i].name, text, len) == 0)
+			return xasprintf("unknown option --%s",
+			    options_table[i].name);
+	return NULL;
+}
+
 /* Parse argv of a command. */
 int
 options_parse(struct options *o, int argc, char **argv, char **cause)
@@ -754,6 +857,10 @@ options_parse(struct options *o, int argc, char **argv, char **cause)
 			*cause = options_refused(ch, argv);
 			return -1;
 		}
+		if (ch >= 256)
+			*cause = options_not_abbreviation(spec, argv);
+		if (*cause != NULL)
+			return -1;
 		if ((spec->commands & OPTIONS_CMD(o->mode)) == 0) {
 			only = options_command_list(spec->commands & known);
 			if (ch < 256)

@@ -23,6 +23,7 @@ enum options_mode {
 	OPTIONS_CA,
 	OPTIONS_ENV,
 	OPTIONS_DIFF,
+	OPTIONS_DRIFT,
 	OPTIONS_NMODES
 };
 
@@ -80,6 +81,13 @@ struct options {
 	char		*snapshot_file;	/* lint --snapshot FILE */
 	char		**operands;	/* after the options (in argv) */
 	int		 n_operands;
+
+	/* drift. */
+	char		**headers;	/* --header "NAME: VALUE" */
+	size_t		 n_headers;
+	int		 values;	/* --values: plain values count */
+	int		 update;	/* --update: rewrite drifted entries */
+	int		 allow_writes;	/* --allow-writes: send non-GET/HEAD */
 };
 
 /* What an option's value is and where it goes in struct options. */
@@ -95,8 +103,9 @@ enum options_kind {
 	OPTIONS_COUNT,		/* a whole number within [1, hi] (unsigned) */
 	OPTIONS_CHOICE,		/* a word of arg "a|b": its index (int) */
 	OPTIONS_FAULT,		/* a --fault spec, checked, to a list */
-	OPTIONS_SEED		/* 0 to 2^64-1 (unsigned long long), and
+	OPTIONS_SEED,		/* 0 to 2^64-1 (unsigned long long), and
 				   have_seed set */
+	OPTIONS_HEADER		/* "NAME: VALUE", appended to a list */
 };
 
 /* One option: one row of options_table. */
@@ -135,6 +144,12 @@ int	options_parse_listen(const char *, char **host, int *port, char **cause);
 int	options_parse_seconds(const char *, unsigned *ms, char **cause);
 /* Parse a byte size with optional K, M or G suffix; -1 and *cause. */
 int	options_parse_size(const char *, size_t *, char **cause);
+/*
+ * Check a header line given on the command line ("NAME: VALUE"): a header
+ * name, a colon, a value without control characters (may be empty).
+ * Return 0, or -1 with *cause set.
+ */
+int	options_parse_header(const char *, char **cause);
 /* Parse a positive count up to max; -1 and *cause. */
 int	options_parse_count(const char *, unsigned max, unsigned *,
 	    char **cause);

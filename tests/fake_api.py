@@ -29,8 +29,9 @@ id get a fresh one; an invalid body gets the bare 400 of the real service
 
 Test endpoints, all under /_fake/:
     GET  /_fake/stats        {"requests", "connections", "accepted",
-                              "resumed", "open", "paths"}
-    POST /_fake/reset        restore the seed, zero the counters
+                              "resumed", "open", "paths", "methods"}
+    POST /_fake/reset        restore the seed, zero the counters, forget
+                             the drift setting and the requests seen
     ANY  /_fake/echo         the request as JSON
     GET  /_fake/slow?delay=S[&status=N]
     GET  /_fake/stream?bytes=N[&chunked=1]
@@ -45,6 +46,21 @@ Test endpoints, all under /_fake/:
     GET  /_fake/close-mid-body
     GET  /_fake/eof-body[?bytes=N]
     GET  /_fake/garbage
+    POST /_fake/drift        {"ops": [...], "status": N}: from now on every
+                             answer of the profile API (GET, HEAD, PATCH)
+                             that would be 200 is changed: the JSON Patch
+                             operations (RFC 6902 "add", "remove",
+                             "replace"; paths into the answer as sent, a
+                             path the answer lacks is left alone) are
+                             applied to its body, and with "status" it is
+                             answered with that status instead, in the
+                             API's error shape.  The stored profile is not
+                             touched.  Answers {"drift": the setting}.
+    GET  /_fake/drift        the setting ({"ops": [], "status": null})
+    DELETE /_fake/drift      back to the true answers (so does reset)
+    GET  /_fake/seen         {"requests": [{"method", "path", "query",
+                             "authorization", "body"}]}: the profile API
+                             requests since the last reset (the last 200)
 HEAD works on every GET endpoint.
 
 Counters: "requests" counts requests other than /_fake/stats and /_fake/reset
@@ -53,7 +69,7 @@ connections that carried at least one counted request since the last reset
 (so a pooled connection reused after a reset counts once); "accepted" counts
 raw TCP accepts since the last reset; "resumed" counts TLS handshakes that
 resumed an earlier session (a ticket) since the last reset; "paths" maps
-path -> request count;
+path -> request count; "methods" maps method -> request count;
 "open" is the number of connections open right now, besides the one asking
 (not reset).
 
@@ -96,6 +112,7 @@ TYPES = ("WEBHOOK", "EMAIL", "SMS")
 HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 READ_ONLY_KEYS = ("id", "accountId")
 DEFAULT_FIELDS = "id,accountId,title,description,status,timeZone"
+SEEN_MAX = 200
 
 INVALID_PAYLOAD = {
     "type": "CaligraphException",
@@ -293,6 +310,75 @@ def apply_patch(profile, patch, next_id):
     return new, None
 
 
+# --- drift: answers changed on purpose ---------------------------------------
+
+def pointer_parts(path):
+    """The reference tokens of a JSON Pointer (RFC 6901)."""
+    if path == "":
+        return []
+    if not isinstance(path, str) or not path.startswith("/"):
+        raise ValueError("a JSON Pointer starts with '/': %r" % (path,))
+    return [p.replace("~1", "/").replace("~0", "~")
+            for p in path[1:].split("/")]
+
+
+def check_drift(setting):
+    """Return the setting of POST /_fake/drift, checked, or raise
+    ValueError."""
+    if not isinstance(setting, dict):
+        raise ValueError("expected an object")
+    ops = setting.get("ops", [])
+    status = setting.get("status")
+    if not isinstance(ops, list):
+        raise ValueError("ops is not an array")
+    for op in ops:
+        if not isinstance(op, dict) or \
+                op.get("op") not in ("add", "remove", "replace"):
+            raise ValueError("each op is {op: add|remove|replace, path}")
+        if not pointer_parts(op.get("path")):
+            raise ValueError("an op needs a path below the root")
+        if op["op"] != "remove" and "value" not in op:
+            raise ValueError("%s needs a value" % op["op"])
+    if status is not None and (not isinstance(status, int) or
+                               not 200 <= status <= 599):
+        raise ValueError("status must be from 200 to 599")
+    return {"ops": copy.deepcopy(ops), "status": status}
+
+
+def apply_ops(doc, ops):
+    """Apply add/remove/replace operations to doc in place; an operation
+    whose parent is not in doc is skipped."""
+    for op in ops:
+        parts = pointer_parts(op["path"])
+        parent = doc
+        for part in parts[:-1]:
+            if isinstance(parent, dict) and part in parent:
+                parent = parent[part]
+            elif isinstance(parent, list) and part.isdigit() and \
+                    int(part) < len(parent):
+                parent = parent[int(part)]
+            else:
+                parent = None
+                break
+        last = parts[-1]
+        if isinstance(parent, dict):
+            if op["op"] == "remove":
+                parent.pop(last, None)
+            elif op["op"] == "add" or last in parent:
+                parent[last] = copy.deepcopy(op["value"])
+        elif isinstance(parent, list):
+            if last == "-" and op["op"] == "add":
+                parent.append(copy.deepcopy(op["value"]))
+            elif last.isdigit() and int(last) < len(parent):
+                if op["op"] == "remove":
+                    del parent[int(last)]
+                elif op["op"] == "replace":
+                    parent[int(last)] = copy.deepcopy(op["value"])
+                else:
+                    parent.insert(int(last), copy.deepcopy(op["value"]))
+    return doc
+
+
 # --- server state ----------------------------------------------------------
 
 class State:
@@ -310,6 +396,9 @@ class State:
         self.accepted = 0
         self.resumed = 0
         self.paths = {}
+        self.methods = {}
+        self.drift = {"ops": [], "status": None}
+        self.seen = []
         self.generation += 1
 
     def reset(self):
@@ -329,6 +418,8 @@ class State:
         with self.lock:
             self.requests += 1
             self.paths[path] = self.paths.get(path, 0) + 1
+            method = handler.command
+            self.methods[method] = self.methods.get(method, 0) + 1
             if handler.counted_generation != self.generation:
                 handler.counted_generation = self.generation
                 self.connections += 1
@@ -345,7 +436,14 @@ class State:
                     "accepted": self.accepted,
                     "resumed": self.resumed,
                     "open": self.open - 1,
-                    "paths": dict(self.paths)}
+                    "paths": dict(self.paths),
+                    "methods": dict(self.methods)}
+
+    def note_seen(self, entry):
+        """Remember a profile API request (the last SEEN_MAX)."""
+        with self.lock:
+            self.seen.append(entry)
+            del self.seen[:-SEEN_MAX]
 
     def new_action_id(self):
         # Called with self.lock held.
@@ -613,6 +711,26 @@ class Handler(BaseHTTPRequestHandler):
             return self.reply_json(200, {"reset": True})
         if path == "/_fake/echo":
             return self.echo(path, target)
+        if path == "/_fake/drift" and m in ("POST", "DELETE"):
+            body, _ = self.read_body()
+            if m == "DELETE":
+                setting = {"ops": [], "status": None}
+            else:
+                try:
+                    setting = check_drift(json.loads(body.decode("utf-8")))
+                except (UnicodeDecodeError, ValueError) as e:
+                    raise BadRequest("bad drift setting: %s" % e)
+            with st.lock:
+                st.drift = setting
+            return self.reply_json(200, {"drift": setting})
+        if path == "/_fake/drift" and m in ("GET", "HEAD"):
+            self.read_body()
+            with st.lock:
+                return self.reply_json(200, copy.deepcopy(st.drift))
+        if path == "/_fake/seen" and m in ("GET", "HEAD"):
+            self.read_body()
+            with st.lock:
+                return self.reply_json(200, {"requests": list(st.seen)})
         if path == "/_fake/upload" and m in ("POST", "PUT"):
             time.sleep(self.param_float("delay", 0))
             h = hashlib.sha256()
@@ -803,6 +921,11 @@ class Handler(BaseHTTPRequestHandler):
                 "MethodNotAllowedException"),
                 headers=[("Allow", "GET, HEAD, PATCH")])
         body, total = self.read_body()
+        self.server.state.note_seen({
+            "method": self.command, "path": path,
+            "query": self.raw_query,
+            "authorization": self.headers.get("Authorization"),
+            "body": body.decode("utf-8", "replace")})
         if not self.authorized():
             return self.reply_json(401, api_error(
                 401, "unauthorized", "Full authentication is required",
@@ -840,7 +963,14 @@ class Handler(BaseHTTPRequestHandler):
         if result[0] == "invalid":
             self.log_message("PATCH rejected: %s", result[1])
             return self.reply_json(400, INVALID_PAYLOAD)
-        return self.reply_json(200, result[1])
+        with st.lock:
+            drift = copy.deepcopy(st.drift)
+        if drift["status"] is not None:
+            code = drift["status"]
+            return self.reply_json(code, api_error(
+                code, "drifted", "The fake API was told to answer %d" % code,
+                "FakeDriftException"))
+        return self.reply_json(200, apply_ops(result[1], drift["ops"]))
 
     def authorized(self):
         auth = self.headers.get("Authorization", "")

@@ -237,6 +237,8 @@ good_value(const struct options_spec *spec)
 		return "PATCH /v1/*=status:503";
 	case OPTIONS_SEED:
 		return "42";
+	case OPTIONS_HEADER:
+		return "Authorization: Basic eA==";
 	default:
 		return NULL;
 	}
@@ -494,6 +496,75 @@ START_TEST(refusals_say_what_is_wrong)
 }
 END_TEST
 
+START_TEST(drift_header_lines_are_checked)
+{
+	static const char *ok[] = { "drift", "-c", "x.har", "--header",
+	    "Authorization: Basic eA==", "--header", "X-Empty:", "--header",
+	    "X-Tab:\tv", "--values", "--update", "--allow-writes", NULL };
+	static const char *a1[] = { "drift", "--header", "NoColon", NULL };
+	static const char *a2[] = { "drift", "--header", ": v", NULL };
+	static const char *a3[] = { "drift", "--header", "Bad Name: v", NULL };
+	static const char *a4[] = { "drift", "--header", "X-A: a\rb", NULL };
+	static const char *a5[] = { "drift", "--header", "X-A: a\x7f", NULL };
+	static const char *a6[] = { "proxy", "--header", "X-A: b", NULL };
+	static const char *a7[] = { "proxy", "--header=2", NULL };
+	static const char *a8[] = { "proxy", "--header-t", "2", NULL };
+	struct options	 o;
+	char		*cause;
+
+	ck_assert_ptr_null(parse_as(OPTIONS_DRIFT, ok, &o));
+	ck_assert_uint_eq(o.n_headers, 3);
+	ck_assert_str_eq(o.headers[0], "Authorization: Basic eA==");
+	ck_assert_str_eq(o.headers[1], "X-Empty:");
+	ck_assert_int_eq(o.values, 1);
+	ck_assert_int_eq(o.update, 1);
+	ck_assert_int_eq(o.allow_writes, 1);
+	ck_assert_str_eq(o.cassette, "x.har");
+	options_free(&o);
+	expect_refusal(OPTIONS_DRIFT, a1, "--header: expected 'NAME: VALUE' "
+	    "(a header line of at most 8192 bytes), not \"NoColon\"");
+	expect_refusal(OPTIONS_DRIFT, a2, "--header: expected 'NAME: VALUE' "
+	    "(a header line of at most 8192 bytes), not \": v\"");
+	expect_refusal(OPTIONS_DRIFT, a3,
+	    "--header: \"Bad Name\" is not a header name");
+	expect_refusal(OPTIONS_DRIFT, a4,
+	    "--header: the value of X-A contains a control character");
+	expect_refusal(OPTIONS_DRIFT, a5,
+	    "--header: the value of X-A contains a control character");
+	expect_refusal(OPTIONS_PROXY, a6, "unknown option --header");
+	expect_refusal(OPTIONS_PROXY, a7, "unknown option --header");
+	/* An abbreviation of --header-timeout is still one. */
+	ck_assert_ptr_null(parse_as(OPTIONS_PROXY, a8, &o));
+	ck_assert_uint_eq(o.header_timeout_ms, 2000);
+	options_free(&o);
+	cause = NULL;
+	ck_assert_int_eq(options_parse_header("X-Long: x", &cause), 0);
+	ck_assert_ptr_null(cause);
+}
+END_TEST
+
+START_TEST(drift_help_says_what_its_shared_options_do)
+{
+	char	*drift = options_usage(OPTIONS_DRIFT);
+	char	*proxy = options_usage(OPTIONS_PROXY);
+	char	*replay = options_usage(OPTIONS_REPLAY);
+
+	ck_assert_ptr_nonnull(strstr(drift, "the cassette whose requests are "
+	    "sent again"));
+	ck_assert_ptr_nonnull(strstr(drift, "also list the entries that did "
+	    "not drift"));
+	ck_assert_ptr_nonnull(strstr(drift, "print one JSON object instead"));
+	ck_assert_ptr_nonnull(strstr(drift, "--upstream-ca FILE"));
+	ck_assert_ptr_null(strstr(drift, "answer 504"));
+	ck_assert_ptr_nonnull(strstr(proxy, "answer 504"));
+	ck_assert_ptr_nonnull(strstr(proxy, "also log connection details"));
+	ck_assert_ptr_nonnull(strstr(replay, "the HAR file to answer from"));
+	free(drift);
+	free(proxy);
+	free(replay);
+}
+END_TEST
+
 START_TEST(operands_are_left_for_show_and_lint)
 {
 	static const char *a1[] = { "lint", "p.json", "--json", "--snapshot",
@@ -560,6 +631,8 @@ options_suite(void)
 	tcase_add_test(tc, every_command_takes_its_options);
 	tcase_add_test(tc, other_commands_refuse_them);
 	tcase_add_test(tc, refusals_say_what_is_wrong);
+	tcase_add_test(tc, drift_header_lines_are_checked);
+	tcase_add_test(tc, drift_help_says_what_its_shared_options_do);
 	tcase_add_test(tc, operands_are_left_for_show_and_lint);
 	tcase_add_test(tc, help_ends_the_parse_of_show_and_lint_only);
 	suite_add_tcase(s, tc);
