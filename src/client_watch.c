@@ -299,6 +299,14 @@ cw_learn(struct client_watch *w, const struct client_event *ev,
 		cw_drop(w, CW_DOUBT, buf_str(key));
 }
 
+int
+client_watch_needs(const struct client_watch *w, const struct client_event *ev)
+{
+	if (w->nstates > 0)
+		return 1;
+	return cw_ambiguous(ev) || ev->status == 429 || ev->status == 503;
+}
+
 size_t
 client_watch_exchange(struct client_watch *w, const struct client_event *ev,
     struct diag_list *out)

@@ -55,6 +55,13 @@ void	client_watch_free(struct client_watch *);
 size_t	client_watch_exchange(struct client_watch *,
 	    const struct client_event *ev, struct diag_list *out);
 /*
+ * Return nonzero when ev (its url not yet needed) could earn a diagnosis
+ * or leave something to remember: when anything is pending, or ev is a
+ * failure. Lets the caller skip formatting the URL of a plain success.
+ */
+int	client_watch_needs(const struct client_watch *,
+	    const struct client_event *ev);
+/*
  * Seconds a Retry-After value asks for (delta-seconds, or an HTTP-date
  * taken against now), or -1 when it is not one. A date in the past is 0.
  */
