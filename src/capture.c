@@ -133,7 +133,7 @@ capture_request_url(struct capture *cap, const char *url)
 }
 
 /* The request's absolute URL, formatted from its target once; or NULL. */
-static const char *
+const char *
 capture_url(struct capture *cap)
 {
 	struct buf	b = { NULL, 0, 0 };

@@ -105,6 +105,8 @@ void	capture_request(struct capture *, const char *method, int http10);
 void	capture_request_target(struct capture *, const struct http_url *);
 /* Note the request's absolute URL (a copy is kept). */
 void	capture_request_url(struct capture *, const char *url);
+/* The request's absolute URL (formatted once, when first asked), or NULL. */
+const char *capture_url(struct capture *);
 /* Record the request's headers as they are sent on (Via dropped). */
 void	capture_request_headers(struct capture *, const struct http_headers *);
 /*

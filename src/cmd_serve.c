@@ -29,6 +29,8 @@
 #include "replay.h"
 
 static int	cmd_serve(struct options *);
+static json_t	*cmd_serve_report_replay(const struct options *,
+		    struct replay_index *, int *);
 
 const struct cmd_entry cmd_proxy_entry = {
 	.mode = OPTIONS_PROXY,
@@ -156,18 +158,77 @@ cmd_serve_load(const struct options *opts, struct redactor *redactor)
 	return ctx.idx;
 }
 
+/* Say in the log what clients did wrong after failures. */
+static void
+cmd_serve_report_clients(const json_t *clients)
+{
+	const json_t	*v, *list = json_object_get(clients, "findings");
+	json_int_t	 total;
+	size_t		 i;
+
+	total = json_integer_value(json_object_get(clients, "total"));
+	if (total == 0)
+		return;
+	log_warnx("clients: %" JSON_INTEGER_FORMAT " finding(s) on how they "
+	    "handled failures (docs/diagnoses.md, \"The client's reaction to "
+	    "failures\")", total);
+	for (i = 0; i < json_array_size(list) && i < 20; i++) {
+		v = json_array_get(list, i);
+		log_warnx("clients:   %s[%s] %s (connection %" JSON_INTEGER_FORMAT
+		    ") %s %s: %s",
+		    json_string_value(json_object_get(v, "severity")),
+		    json_string_value(json_object_get(v, "code")),
+		    json_string_value(json_object_get(v, "client")),
+		    json_integer_value(json_object_get(v, "connection")),
+		    json_string_value(json_object_get(v, "method")),
+		    json_string_value(json_object_get(v, "url")),
+		    json_string_value(json_object_get(v, "message")));
+	}
+}
+
 /*
- * Say which entries were never served and which requests missed: in the
- * log, and as JSON in --report FILE. Return 1 when --strict and the
- * cassette is stale, 2 when the report cannot be written, else 0.
+ * The run's report. Replay: which entries were never served and which
+ * requests missed. Every serving command: what clients did wrong after
+ * failures (clients, taken over). In the log, and as JSON in --report
+ * FILE. Return 1 when --strict and the cassette is stale, 2 when the
+ * report cannot be written, else 0.
  */
 static int
-cmd_serve_report(const struct options *opts, struct replay_index *idx)
+cmd_serve_report(const struct options *opts, struct replay_index *idx,
+    json_t *clients)
+{
+	json_t		*report;
+	FILE		*f;
+	int		 rc = 0;
+
+	report = idx != NULL ? cmd_serve_report_replay(opts, idx, &rc) :
+	    json_object();
+	cmd_serve_report_clients(clients);
+	json_object_set_new(report, "client", clients);
+	if (opts->report_file != NULL) {
+		f = fopen(opts->report_file, "w");
+		if (f == NULL || json_dumpf(report, f, JSON_INDENT(2) |
+		    JSON_PRESERVE_ORDER) != 0 || fputc('\n', f) == EOF ||
+		    fclose(f) != 0) {
+			fprintf(stderr, "patchscope: cannot write the report "
+			    "to %s: %s\n", opts->report_file, strerror(errno));
+			rc = 2;
+		}
+	}
+	json_decref(report);
+	return rc;
+}
+
+/*
+ * Replay's part of the report, logged; *rc is set to 1 when --strict and
+ * the cassette is stale.
+ */
+static json_t *
+cmd_serve_report_replay(const struct options *opts, struct replay_index *idx,
+    int *rc)
 {
 	json_t		*report, *v;
 	size_t		 i, unused, misses;
-	FILE		*f;
-	int		 rc = 0;
 
 	report = replay_report(idx);
 	unused = json_array_size(json_object_get(report, "unused"));
@@ -193,23 +254,12 @@ cmd_serve_report(const struct options *opts, struct replay_index *idx)
 		    json_string_value(json_object_get(v, "method")),
 		    json_string_value(json_object_get(v, "url")));
 	}
-	if (opts->report_file != NULL) {
-		f = fopen(opts->report_file, "w");
-		if (f == NULL || json_dumpf(report, f, JSON_INDENT(2) |
-		    JSON_PRESERVE_ORDER) != 0 || fputc('\n', f) == EOF ||
-		    fclose(f) != 0) {
-			fprintf(stderr, "patchscope: cannot write the report "
-			    "to %s: %s\n", opts->report_file, strerror(errno));
-			rc = 2;
-		}
-	}
-	if (rc == 0 && opts->strict && (unused > 0 || misses > 0)) {
+	if (opts->strict && (unused > 0 || misses > 0)) {
 		log_warnx("replay --strict: the cassette is stale (%zu unused "
 		    "entries, %zu misses)", unused, misses);
-		rc = 1;
+		*rc = 1;
 	}
-	json_decref(report);
-	return rc;
+	return report;
 }
 
 /* proxy, record and replay: serve until SIGINT or SIGTERM. */
@@ -224,6 +274,7 @@ cmd_serve(struct options *opts)
 	struct recorder		*rec = NULL;
 	struct replay_index	*idx = NULL;
 	struct redactor		*redactor;
+	json_t			*clients;
 	char			*cause = NULL;
 	size_t			 recorded;
 	int			 rc = 0, loaded;
@@ -299,6 +350,7 @@ cmd_serve(struct options *opts)
 	fflush(stdout);
 	event_base_dispatch(base);
 	log_buffer_stop();
+	clients = proxy_client_report(proxy);
 	proxy_free(proxy);
 	if (rec != NULL) {
 		recorded = recorder_added(rec);
@@ -311,12 +363,10 @@ cmd_serve(struct options *opts)
 			log_info("cassette: %zu exchange(s) recorded to %s",
 			    recorded, opts->cassette);
 	}
-	if (idx != NULL) {
-		loaded = cmd_serve_report(opts, idx);
-		if (rc == 0)
-			rc = loaded;
-		replay_free(idx);
-	}
+	loaded = cmd_serve_report(opts, idx, clients);
+	if (rc == 0)
+		rc = loaded;
+	replay_free(idx);
 	event_free(sigint);
 	event_free(sigterm);
 	event_base_free(base);

@@ -438,6 +438,7 @@ conn_exchange_done(struct conn *conn, int status, const char *code,
 	info.message = message;
 	info.req_bytes = conn->client.body_bytes;
 	info.resp_bytes = conn->origin.body_bytes;
+	conn_watch_exchange(conn, &info);
 	capture_finish(&conn->cap, p->redactor, p->sinks, p->nsinks, &info,
 	    buf_str(&conn->client.url));
 }

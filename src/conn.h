@@ -16,8 +16,10 @@
 #include "http.h"
 #include "profile.h"
 
+struct client_watch;
 struct conn;
 struct event;
+struct sockaddr;
 struct event_base;
 struct evconnlistener;
 struct evdns_base;
@@ -54,6 +56,7 @@ struct proxy {
 	struct profile_seed	*seed;		/* replay: each profile's first
 						   answer in the cassette */
 	struct fault_set	*faults;	/* --fault; NULL: none */
+	struct client_watch	*watch;		/* the clients' retries */
 	struct capture_sink	 sinks[PROXY_MAX_SINKS];
 	size_t			 nsinks;
 	int			 color;		/* stderr is a terminal */
@@ -120,6 +123,7 @@ struct conn {
 	struct event		*timer;
 	enum conn_timer		 timer_kind;
 	struct timespec		 last_activity;
+	char			 peer[46];	/* the client's address */
 	struct event		*resume;	/* parse pipelined input later */
 	int			 exchanges;
 
@@ -208,6 +212,14 @@ void	conn_origin_release(struct conn *, int reusable);
 void	conn_profile_key(struct conn *, struct buf *);
 /* Set the client's bufferevent callbacks (after a TLS layer is added). */
 void	conn_client_setcb(struct conn *);
+
+/* conn_watch.c: note the client's address (from accept). */
+void	conn_watch_peer(struct conn *, const struct sockaddr *, int salen);
+/*
+ * Judge how the client reacted to earlier failures (client_watch), just
+ * before the exchange goes to the sinks: diagnoses join the exchange's.
+ */
+void	conn_watch_exchange(struct conn *, const struct capture_info *);
 
 /* The handlers (forward.c, tunnel.c, replay_serve.c, fault_serve.c). */
 extern const struct handler	forward_handler;

@@ -58,6 +58,15 @@ struct diag_list {
 void	diagnose_patch(const char *body, size_t len, const char *fields,
 	    const struct snapshot *snap, const struct rules *rules,
 	    struct diag_list *out);
+/*
+ * Append a diagnosis of code (one of diag_code()'s, with its severity) at
+ * path, with suggestion (may be NULL) and a message made from fmt (made
+ * one line). For checks outside diagnose_patch(), such as the client's
+ * reaction to a failure. Return -1, appending nothing, for an unknown code.
+ */
+int	diag_list_add(struct diag_list *, const char *code, const char *path,
+	    const char *suggestion, const char *fmt, ...)
+	    __attribute__((format(printf, 5, 6)));
 /* Free every diagnosis; the list is empty and reusable afterwards. */
 void	diag_list_free(struct diag_list *);
 /* Return nonzero when the list holds an error-level diagnosis. */
@@ -85,8 +94,8 @@ int	diag_format_json(const struct json_t *, struct buf *);
 /* Return the severity the JSON form names (unknown: DIAG_INFO). */
 enum diag_severity diag_severity_json(const struct json_t *);
 /*
- * The i-th code diagnose_patch() can report, with its severity (for docs
- * and tests); NULL past the last.
+ * The i-th code patchscope can report (diagnose_patch()'s and the others),
+ * with its severity (for docs and tests); NULL past the last.
  */
 const char *diag_code(size_t i, enum diag_severity *severity);
 

@@ -53,6 +53,9 @@ static const struct diag_code_info {
 	[DC_PROFILE_HEADERS] =		{ "profile.headers.misplaced",
 					  DIAG_WARNING },
 	[DC_QUERY_FIELDS] =		{ "query.fields.ignored", DIAG_INFO },
+	[DC_CLIENT_RETRY_EARLY] =	{ "client.retry.early", DIAG_WARNING },
+	[DC_CLIENT_RETRY_UNSAFE] =	{ "client.retry.unsafe",
+					  DIAG_WARNING },
 	[DC_TRUNCATED] =		{ "diagnoses.truncated", DIAG_INFO },
 };
 
@@ -135,6 +138,38 @@ diag_emit_at(struct diag_ctx *c, enum diag_code_id code, const char *path,
 	va_start(ap, fmt);
 	diag_emitv(c, code, path, NULL, fmt, ap);
 	va_end(ap);
+}
+
+/* Append a diagnosis of a code of the table, outside a walk. */
+int
+diag_list_add(struct diag_list *l, const char *code, const char *path,
+    const char *suggestion, const char *fmt, ...)
+{
+	struct diagnosis	*d;
+	va_list			 ap;
+	char			*msg;
+	size_t			 i;
+
+	for (i = 0; i < DC_COUNT; i++)
+		if (strcmp(diag_codes[i].name, code) == 0)
+			break;
+	if (i == DC_COUNT)
+		return -1;
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) < 0)
+		abort();
+	va_end(ap);
+	if (l->n == l->cap) {
+		l->cap = l->cap ? l->cap * 2 : 16;
+		l->v = xreallocarray(l->v, l->cap, sizeof *l->v);
+	}
+	d = &l->v[l->n++];
+	d->severity = diag_codes[i].severity;
+	d->code = xstrdup(diag_codes[i].name);
+	d->path = xstrdup(path);
+	d->message = diag_one_line(msg);
+	d->suggestion = suggestion != NULL ? xstrdup(suggestion) : NULL;
+	return 0;
 }
 
 /* By path, then code, then message. */

@@ -98,9 +98,10 @@ const struct options_spec options_table[] = {
 	  .commands = CMD(REPLAY), .kind = OPTIONS_NAME, LIST(match_headers),
 	  .help = "requests must also agree on this header" },
 	{ .name = "report", .arg = "FILE",
-	  .commands = CMD(REPLAY), .kind = OPTIONS_STRING, FIELD(report_file),
-	  .help = "write the run's report (unused entries, misses)\n"
-	    "as JSON to FILE on exit" },
+	  .commands = OPTIONS_SERVE, .kind = OPTIONS_STRING, FIELD(report_file),
+	  .help = "write the run's report as JSON to FILE on exit:\n"
+	    "what clients did wrong after failures, and in\n"
+	    "replay the unused entries and the misses" },
 	{ .name = "strict",
 	  .commands = CMD(REPLAY), .kind = OPTIONS_FLAG, FIELD(strict),
 	  .help = "exit 1 when an entry was never used or a\n"

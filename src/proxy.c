@@ -29,6 +29,7 @@
 #include "ca.h"
 #include "capture.h"
 #include "cassette.h"
+#include "client_watch.h"
 #include "conn.h"
 #include "exchange.h"
 #include "fault_serve.h"
@@ -145,12 +146,13 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
     int salen, void *arg)
 {
 	struct proxy	*p = arg;
+	struct conn	*conn;
 
 	(void)l;
-	(void)sa;
-	(void)salen;
 	set_nodelay(fd);
-	conn_new(p, fd);
+	conn = conn_new(p, fd);
+	if (conn != NULL)
+		conn_watch_peer(conn, sa, salen);
 }
 
 static void
@@ -256,6 +258,7 @@ proxy_new(struct event_base *base, const struct options *opts, char **cause)
 	} else
 		p->rules = rules_builtin();
 	p->snapshots = snapshot_store_new(SNAPSHOTS);
+	p->watch = client_watch_new();
 	p->redactor = proxy_redactor_new(opts);
 	p->color = log_is_tty();
 	proxy_add_sink(p, log_sink_cb, log_sink_wants, p);
@@ -394,10 +397,18 @@ proxy_free(struct proxy *p)
 	if (p->snapshots != NULL)
 		snapshot_store_free(p->snapshots);
 	redact_free(p->redactor);
+	client_watch_free(p->watch);
 	profile_seed_free(p->seed);
 	fault_serve_free(p->faults);
 	free(p->address);
 	free(p);
+}
+
+/* The run's findings on how clients reacted to failures (a new reference). */
+struct json_t *
+proxy_client_report(const struct proxy *p)
+{
+	return client_watch_report(p->watch);
 }
 
 /* Record exchanges to rec from now on. */

@@ -6,6 +6,7 @@
 #define PATCHSCOPE_PROXY_H
 
 struct event_base;
+struct json_t;
 struct options;
 struct proxy;
 struct recorder;
@@ -39,6 +40,11 @@ void	proxy_set_recorder(struct proxy *, struct recorder *);
  * when the options say --fallback=proxy, and appended.
  */
 void	proxy_set_replay(struct proxy *, struct replay_index *);
+/*
+ * The run's findings on how clients reacted to failures, as JSON (see
+ * client_watch_report; the caller owns the reference).
+ */
+struct json_t *proxy_client_report(const struct proxy *);
 /* Close every connection and free the proxy (NULL is fine). */
 void	proxy_free(struct proxy *);
 
