@@ -95,9 +95,14 @@ fault_serve_new(const struct options *opts)
 			fatalx("--fault '%s': %s", opts->faults[i], cause);
 		log_info("fault: %s", opts->faults[i]);
 	}
-	log_info("fault: rate choices follow --seed %" PRIu64 "%s", seed,
-	    opts->have_seed ? "" : " (from the clock; give it to repeat "
-	    "this run's choices)");
+	/* The seed matters only to rate=: say it only then. */
+	for (i = 0; i < set->n; i++)
+		if (set->v[i].select == FAULT_RATE) {
+			log_info("fault: rate choices follow --seed %" PRIu64
+			    "%s", seed, opts->have_seed ? "" : " (from the "
+			    "clock; give it to repeat this run's choices)");
+			break;
+		}
 	return set;
 }
 

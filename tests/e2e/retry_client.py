@@ -40,7 +40,19 @@ class RetryClient:
             r.content       # read it all: a cut body fails here
         except (requests.ConnectionError, requests.Timeout,
                 requests.exceptions.ChunkedEncodingError) as e:
-            self.log.append((method, type(e).__name__))
+            # A connection that failed through a proxy is a ProxyError,
+            # a subclass: name them all by the class clients catch.
+            name = "Timeout" if isinstance(e, requests.Timeout) else \
+                "ConnectionError" if isinstance(e, requests.ConnectionError) \
+                else type(e).__name__
+            self.log.append((method, name))
+            return None
+        # urllib3 1.x hands over a body cut short without a word: check
+        # its length, as a careful client does.
+        length = r.headers.get("Content-Length")
+        if length is not None and length.isdigit() and \
+                int(length) != len(r.content):
+            self.log.append((method, "IncompleteRead"))
             return None
         self.log.append((method, r.status_code))
         return r

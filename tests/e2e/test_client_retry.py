@@ -16,10 +16,12 @@ import re
 import sys
 import time
 
+sys.dont_write_bytecode = True      # the source tree may be read-only
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import harness  # noqa: E402
 from harness import AUTH, PROFILE, T  # noqa: E402
+from test_cassette import CassetteCase  # noqa: E402
 
 try:
     from retry_client import RetryClient
@@ -31,7 +33,7 @@ UNSAFE = "client.retry.unsafe"
 BODY = {"title": "Retried call"}
 
 
-class ClientRetryBase(harness.TestCase):
+class ClientRetryBase(CassetteCase):
     def run_client(self, proxy, fake_url, honour, look, verify=None,
                    timeout=None):
         if RetryClient is None:
@@ -186,7 +188,7 @@ class TestRecord(ClientRetryBase):
         fake = self.start_fake()
         cassette = os.path.join(self.tmp, "retry.har")
         report = os.path.join(self.tmp, "report.json")
-        proxy = self.start_proxy("record", "-c", cassette, "--report",
+        proxy = self.start_ps("record", "-c", cassette, "--report",
                                  report, "--fault",
                                  "PATCH /v1/*=status:503:retry-after=1,"
                                  "times=1")
@@ -214,7 +216,7 @@ class TestReplay(ClientRetryBase):
         super().setUp()
         fake = self.start_fake()
         self.cassette = os.path.join(self.tmp, "api.har")
-        rec = self.start_proxy("record", "-c", self.cassette)
+        rec = self.start_ps("record", "-c", self.cassette)
         s = self.session(rec)
         # What the clients will ask: the PATCH twice, the GET once.
         for method in ("PATCH", "GET", "PATCH"):
@@ -228,7 +230,7 @@ class TestReplay(ClientRetryBase):
 
     def start(self, fault):
         report = os.path.join(self.tmp, "report-%d.json" % self._next())
-        proxy = self.start_proxy("replay", "-c", self.cassette, "--report",
+        proxy = self.start_ps("replay", "-c", self.cassette, "--report",
                                  report, "--fault", fault)
         return proxy, report
 
