@@ -823,6 +823,13 @@ conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 		conn_close(conn, "tunnel idle for --idle-timeout");
 		return;
 	case CONN_FAULT:
+		/* Latency is "at least MS": the loop's clock may run early. */
+		if (conn->timer_kind == TIMER_FAULT && conn->fault != NULL &&
+		    elapsed_ms(&conn->fault_at) < conn->fault->ms) {
+			timer_add(conn, conn->fault->ms - (unsigned)
+			    elapsed_ms(&conn->fault_at));
+			return;
+		}
 		fault_serve_timer(conn);
 		return;
 	case CONN_CLOSED:

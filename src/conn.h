@@ -123,6 +123,7 @@ struct conn {
 	struct event		*timer;
 	enum conn_timer		 timer_kind;
 	struct timespec		 last_activity;
+	struct timespec		 fault_at;	/* --fault latency: the wait began */
 	char			 peer[46];	/* the client's address */
 	struct event		*resume;	/* parse pipelined input later */
 	int			 exchanges;

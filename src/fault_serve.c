@@ -175,6 +175,7 @@ fault_serve_start(struct conn *conn)
 	case FAULT_LATENCY:
 		/* client_stopped holds the parse until the timer runs out. */
 		conn_set_state(conn, CONN_FAULT);
+		clock_gettime(CLOCK_MONOTONIC, &conn->fault_at);
 		conn_arm(conn, TIMER_FAULT);
 		return 0;
 	case FAULT_TRUNCATE:
