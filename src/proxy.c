@@ -307,6 +307,7 @@ fail:
 	if (p->snapshots != NULL)
 		snapshot_store_free(p->snapshots);
 	redact_free(p->redactor);
+	client_watch_free(p->watch);
 	if (p->listener != NULL)
 		evconnlistener_free(p->listener);
 	upstream_tls_ctx_free(p->upstream_tls);
