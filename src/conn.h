@@ -14,6 +14,7 @@
 #include "capture.h"
 #include "half.h"
 #include "http.h"
+#include "netaddr.h"
 #include "profile.h"
 
 struct client_watch;
@@ -124,7 +125,7 @@ struct conn {
 	enum conn_timer		 timer_kind;
 	struct timespec		 last_activity;
 	struct timespec		 fault_at;	/* --fault latency: the wait began */
-	char			 peer[46];	/* the client's address */
+	char			 peer[NETADDR_IP_MAX]; /* the client's address */
 	struct event		*resume;	/* parse pipelined input later */
 	int			 exchanges;
 

@@ -7,11 +7,6 @@
  */
 #include "config.h"
 
-#include <sys/socket.h>
-#include <sys/types.h>
-#include <netinet/in.h>
-#include <arpa/inet.h>
-
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -22,6 +17,7 @@
 #include "client_watch.h"
 #include "conn.h"
 #include "http.h"
+#include "netaddr.h"
 #include "redact.h"
 #include "xmalloc.h"
 
@@ -29,18 +25,9 @@
 void
 conn_watch_peer(struct conn *conn, const struct sockaddr *sa, int salen)
 {
-	const struct sockaddr_in	*s4 = (const void *)sa;
-	const struct sockaddr_in6	*s6 = (const void *)sa;
-
-	conn->peer[0] = '\0';
-	if (sa == NULL)
-		return;
-	if (sa->sa_family == AF_INET && salen >= (int)sizeof *s4)
-		inet_ntop(AF_INET, &s4->sin_addr, conn->peer,
-		    sizeof conn->peer);
-	else if (sa->sa_family == AF_INET6 && salen >= (int)sizeof *s6)
-		inet_ntop(AF_INET6, &s6->sin6_addr, conn->peer,
-		    sizeof conn->peer);
+	if (salen < 0)
+		salen = 0;
+	netaddr_ip(sa, (socklen_t)salen, conn->peer, sizeof conn->peer);
 }
 
 /* Why the client did not get the whole answer, or NULL when it did. */

@@ -17,9 +17,6 @@
  */
 #include "config.h"
 
-#include <sys/socket.h>
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -36,6 +33,7 @@
 #include "drift_fetch.h"
 #include "http.h"
 #include "log.h"
+#include "netaddr.h"
 #include "upstream.h"
 #include "xmalloc.h"
 
@@ -296,23 +294,12 @@ fetch_read_cb(struct bufferevent *bev, void *arg)
 static void
 fetch_peer_ip(struct fetch *f)
 {
-	struct sockaddr_storage	 ss;
-	socklen_t		 len = sizeof ss;
-	char			 ip[INET6_ADDRSTRLEN];
-	evutil_socket_t		 fd;
+	char	*ip = netaddr_peer_ip(bufferevent_getfd(f->bev));
 
-	fd = bufferevent_getfd(f->bev);
-	if (fd < 0 || getpeername(fd, (struct sockaddr *)&ss, &len) != 0)
-		return;
-	if (ss.ss_family == AF_INET)
-		inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, ip,
-		    sizeof ip);
-	else if (ss.ss_family == AF_INET6)
-		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr,
-		    ip, sizeof ip);
-	else
-		return;
-	f->a->server_ip = xstrdup(ip);
+	if (ip != NULL) {
+		free(f->a->server_ip);
+		f->a->server_ip = ip;
+	}
 }
 
 static void

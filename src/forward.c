@@ -12,7 +12,6 @@
 #include <sys/socket.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <arpa/inet.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +34,7 @@
 #include "half.h"
 #include "http.h"
 #include "log.h"
+#include "netaddr.h"
 #include "options.h"
 #include "response.h"
 #include "upstream.h"
@@ -236,26 +236,15 @@ forward_request_done(struct conn *conn)
 static void
 origin_peer_ip(struct conn *conn)
 {
-	struct sockaddr_storage	 ss;
-	socklen_t		 len = sizeof ss;
-	char			 ip[INET6_ADDRSTRLEN];
-	evutil_socket_t		 fd;
+	char	*ip;
 
 	if (conn->origin.bev == NULL)
 		return;
-	fd = bufferevent_getfd(conn->origin.bev);
-	if (fd < 0 || getpeername(fd, (struct sockaddr *)&ss, &len) != 0)
-		return;
-	if (ss.ss_family == AF_INET)
-		inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, ip,
-		    sizeof ip);
-	else if (ss.ss_family == AF_INET6)
-		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr,
-		    ip, sizeof ip);
-	else
+	ip = netaddr_peer_ip(bufferevent_getfd(conn->origin.bev));
+	if (ip == NULL)
 		return;
 	free(conn->cap.server_ip);
-	conn->cap.server_ip = xstrdup(ip);
+	conn->cap.server_ip = ip;
 }
 
 /* An interim (1xx) answer: pass it on to HTTP/1.1 clients. */

@@ -522,19 +522,23 @@ class FakeAPI(Process):
 
 
 class Proxy(Process):
-    """A running `patchscope proxy`."""
+    """A running `patchscope proxy` (or another serving command:
+    `record`, `replay`)."""
 
-    def __init__(self, tmp, args, env=None, index=0, listen=True):
-        argv = [PATCHSCOPE, "proxy"]
+    def __init__(self, tmp, args, env=None, index=0, listen=True,
+                 command="proxy"):
+        argv = [PATCHSCOPE, command]
         if listen:
             argv += ["--listen", "127.0.0.1:0"]
-        argv += list(args)
+        argv += [str(a) for a in args]
         penv = clean_env(env)
         if SANITIZED:
             penv.setdefault("ASAN_OPTIONS", "abort_on_error=0:exitcode=23")
             penv.setdefault("UBSAN_OPTIONS", "print_stacktrace=1")
-        super().__init__(argv, os.path.join(tmp, "proxy-%d.log" % index),
-                         env=penv, name="patchscope")
+        super().__init__(argv, os.path.join(tmp, "%s-%d.log"
+                                            % (command, index)),
+                         env=penv, name="patchscope" if command == "proxy"
+                         else "patchscope " + command)
         self.read_listening(T(10))
         self.url = "http://127.0.0.1:%d" % self.port
         self.addr = ("127.0.0.1", self.port)
@@ -926,10 +930,17 @@ class TestCase(unittest.TestCase):
         return fake
 
     def start_proxy(self, *args, env=None, listen=True):
+        return self.start_ps("proxy", *args, env=env, listen=listen)
+
+    def start_ps(self, command, *args, env=None, listen=True):
+        """`patchscope COMMAND --listen 127.0.0.1:0 ARGS` (proxy, record,
+        replay), stopped and checked (exit status, sanitizer reports) at
+        teardown."""
         env = dict(env or {})
         env.setdefault("PATCHSCOPE_HOME", self.ps_home)
         self._n += 1
-        proxy = Proxy(self.tmp, args, env=env, index=self._n, listen=listen)
+        proxy = Proxy(self.tmp, args, env=env, index=self._n, listen=listen,
+                      command=command)
         self._procs.append(proxy)
         return proxy
 

@@ -203,34 +203,8 @@ def har_doc(entries):
                     "entries": entries}}
 
 
-class Served(harness.Proxy):
-    """`patchscope record|replay --listen 127.0.0.1:0 ARGS`, reaped (exit
-    status and sanitizer report checked) like any harness proxy."""
-
-    def __init__(self, tmp, command, args, env=None, index=0):
-        argv = [harness.PATCHSCOPE, command, "--listen", "127.0.0.1:0"]
-        argv += [str(a) for a in args]
-        penv = harness.clean_env(env)
-        if harness.SANITIZED:
-            penv.setdefault("ASAN_OPTIONS", "abort_on_error=0:exitcode=23")
-            penv.setdefault("UBSAN_OPTIONS", "print_stacktrace=1")
-        harness.Process.__init__(
-            self, argv, os.path.join(tmp, "%s-%d.log" % (command, index)),
-            env=penv, name="patchscope " + command)
-        self.read_listening(T(10))
-        self.url = "http://127.0.0.1:%d" % self.port
-        self.addr = ("127.0.0.1", self.port)
-
-
 class Base(harness.TestCase):
     """Helpers shared by the adversarial cases."""
-
-    def start_ps(self, command, *args):
-        self._n += 1
-        p = Served(self.tmp, command, args,
-                   env={"PATCHSCOPE_HOME": self.ps_home}, index=self._n)
-        self._procs.append(p)
-        return p
 
     def origin(self, *scripts):
         o = ScriptedOrigin(*scripts)

@@ -169,27 +169,6 @@ def reply_of(r):
     return Reply(r.status_code, headers, r.content)
 
 
-class Served(harness.Proxy):
-    """A running `patchscope record|replay --listen 127.0.0.1:0 ARGS`.
-
-    A harness.Proxy (the harness stops it at teardown and checks its exit
-    status and sanitizer reports), started with another command."""
-
-    def __init__(self, tmp, command, args, env=None, index=0):
-        argv = [harness.PATCHSCOPE, command, "--listen", "127.0.0.1:0"]
-        argv += [str(a) for a in args]
-        penv = harness.clean_env(env)
-        if harness.SANITIZED:
-            penv.setdefault("ASAN_OPTIONS", "abort_on_error=0:exitcode=23")
-            penv.setdefault("UBSAN_OPTIONS", "print_stacktrace=1")
-        harness.Process.__init__(
-            self, argv, os.path.join(tmp, "%s-%d.log" % (command, index)),
-            env=penv, name="patchscope " + command)
-        self.read_listening(T(10))
-        self.url = "http://127.0.0.1:%d" % self.port
-        self.addr = ("127.0.0.1", self.port)
-
-
 class Listener:
     """A plain TCP listener that counts the connections it accepts."""
 
@@ -223,14 +202,6 @@ class Listener:
 
 class CassetteCase(harness.TestCase):
     """Helpers: record and replay processes, cassette files, clients."""
-
-    def start_ps(self, command, *args, env=None):
-        env = dict(env or {})
-        env.setdefault("PATCHSCOPE_HOME", self.ps_home)
-        self._n += 1
-        p = Served(self.tmp, command, args, env=env, index=self._n)
-        self._procs.append(p)
-        return p
 
     def cassette(self, name="c.har"):
         return os.path.join(self.tmp, name)

@@ -28,26 +28,6 @@ FAILED = 1                  # its failing PATCH (400)
 ANCHOR = "/actions/3/anchor"
 
 
-class Recorder(harness.Proxy):
-    """A running `patchscope record -c FILE` (stopped and checked by the
-    harness at teardown like any proxy)."""
-
-    def __init__(self, tmp, cassette, index):
-        argv = [harness.PATCHSCOPE, "record", "--listen", "127.0.0.1:0",
-                "-c", cassette]
-        penv = harness.clean_env({"PATCHSCOPE_HOME":
-                                  os.path.join(tmp, "patchscope-home")})
-        if harness.SANITIZED:
-            penv.setdefault("ASAN_OPTIONS", "abort_on_error=0:exitcode=23")
-            penv.setdefault("UBSAN_OPTIONS", "print_stacktrace=1")
-        harness.Process.__init__(
-            self, argv, os.path.join(tmp, "record-%d.log" % index),
-            env=penv, name="patchscope record")
-        self.read_listening(T(10))
-        self.url = "http://127.0.0.1:%d" % self.port
-        self.addr = ("127.0.0.1", self.port)
-
-
 class Diff(harness.TestCase):
 
     # -- helpers --
@@ -351,10 +331,9 @@ class Diff(harness.TestCase):
         against the fake API: the same; then a run whose fix went wrong."""
         fake = self.start_fake()
 
-        def story(name, fixed_anchor, index):
+        def story(name, fixed_anchor):
             har = os.path.join(self.tmp, name)
-            rec = Recorder(self.tmp, har, index)
-            self._procs.append(rec)
+            rec = self.start_ps("record", "-c", har)
             s = self.session(rec)
             url = fake.url + PROFILE
             r = s.get(url, params={"fields": GET_FIELDS}, auth=AUTH)
@@ -370,13 +349,13 @@ class Diff(harness.TestCase):
             fake.reset()
             return har, r.status_code
 
-        a, status = story("a.har", "BOOKING_CANCELLED", 101)
+        a, status = story("a.har", "BOOKING_CANCELLED")
         self.assertEqual(status, 200)
-        b, _ = story("b.har", "BOOKING_CANCELLED", 102)
+        b, _ = story("b.har", "BOOKING_CANCELLED")
         text = self.diff_text(a, b, rc=0)
         self.assertEqual(text.splitlines()[-1],
                          "same: 4 entries aligned, nothing differs")
-        c, status = story("c.har", "BOOKING_CANCELED", 103)
+        c, status = story("c.har", "BOOKING_CANCELED")
         self.assertEqual(status, 400)
         got = self.diff_json(a, c)
         self.assertEqual(got["counts"], {"same": 3, "changed": 1,

@@ -44,24 +44,6 @@ AUTH_VALUE = basic(*AUTH)
 AUTH_HEADER = "Authorization: " + AUTH_VALUE
 
 
-class Recorder(harness.Proxy):
-    """A running `patchscope record --listen 127.0.0.1:0 -c FILE ...`."""
-
-    def __init__(self, tmp, args, env=None, index=0):
-        argv = [harness.PATCHSCOPE, "record", "--listen", "127.0.0.1:0"]
-        argv += [str(a) for a in args]
-        penv = harness.clean_env(env)
-        if harness.SANITIZED:
-            penv.setdefault("ASAN_OPTIONS", "abort_on_error=0:exitcode=23")
-            penv.setdefault("UBSAN_OPTIONS", "print_stacktrace=1")
-        harness.Process.__init__(
-            self, argv, os.path.join(tmp, "record-%d.log" % index),
-            env=penv, name="patchscope record")
-        self.read_listening(T(10))
-        self.url = "http://127.0.0.1:%d" % self.port
-        self.addr = ("127.0.0.1", self.port)
-
-
 class DriftCase(harness.TestCase):
 
     # -- the fake API --
@@ -106,10 +88,7 @@ class DriftCase(harness.TestCase):
         args = ["-c", cassette]
         if fake.tls:
             args += ["--upstream-ca", fake.cafile]
-        self._n += 1
-        rec = Recorder(self.tmp, args, env={"PATCHSCOPE_HOME": self.ps_home},
-                       index=self._n)
-        self._procs.append(rec)
+        rec = self.start_ps("record", *args)
         s = self.https_session(rec) if fake.tls else self.session(rec)
         for method, path, kw in requests_to_make:
             kw = dict(kw)
