@@ -11,24 +11,7 @@
 #include "body.h"
 #include "buf.h"
 #include "unit.h"
-
-/* Compress text with windowBits wbits (31 gzip, 15 zlib, -15 raw). */
-static size_t
-squeeze(int wbits, const char *text, unsigned char *out, size_t cap)
-{
-	z_stream	z;
-
-	memset(&z, 0, sizeof z);
-	ck_assert_int_eq(deflateInit2(&z, 9, Z_DEFLATED, wbits, 8,
-	    Z_DEFAULT_STRATEGY), Z_OK);
-	z.next_in = (unsigned char *)(uintptr_t)text;
-	z.avail_in = (uInt)strlen(text);
-	z.next_out = out;
-	z.avail_out = (uInt)cap;
-	ck_assert_int_eq(deflate(&z, Z_FINISH), Z_STREAM_END);
-	deflateEnd(&z);
-	return cap - z.avail_out;
-}
+#include "unit_zlib.h"
 
 START_TEST(identity_passes_through_within_the_limit)
 {
@@ -55,7 +38,7 @@ START_TEST(gzip_and_both_deflates_decode)
 	size_t			 i, n;
 
 	for (i = 0; i < 3; i++) {
-		n = squeeze(wbits[i], text, z, sizeof z);
+		n = unit_squeeze(wbits[i], text, z, sizeof z);
 		buf_reset(&b);
 		cause = NULL;
 		ck_assert_msg(body_decode(names[i], (const char *)z, n, 1024,
@@ -76,7 +59,7 @@ START_TEST(decoding_stops_at_the_limit)
 
 	memset(text, 'a', (1 << 20) - 1);
 	text[(1 << 20) - 1] = '\0';
-	n = squeeze(31, text, z, 1 << 20);
+	n = unit_squeeze(31, text, z, 1 << 20);
 	/* A megabyte that compresses to about a kilobyte: a small bomb. */
 	ck_assert_uint_lt(n, 4096);
 	ck_assert_int_eq(body_decode("gzip", (const char *)z, n, 65536, &b,
@@ -96,7 +79,7 @@ START_TEST(corrupt_truncated_and_unknown_codings_fail)
 	const char	*cause;
 	size_t		 n;
 
-	n = squeeze(31, "{\"a\": 1}", z, sizeof z);
+	n = unit_squeeze(31, "{\"a\": 1}", z, sizeof z);
 	cause = NULL;
 	ck_assert_int_eq(body_decode("gzip", (const char *)z, n / 2, 1024, &b,
 	    &cause), -1);

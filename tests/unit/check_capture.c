@@ -33,6 +33,7 @@
 #include "redact.h"
 #include "xmalloc.h"
 #include "unit.h"
+#include "unit_zlib.h"
 
 #define URL		"https://api.example.com/v1/profile"
 #define MAX_BODY	1024
@@ -99,24 +100,6 @@ static void
 hadd(struct http_headers *h, const char *name, const char *value)
 {
 	http_headers_add(h, name, strlen(name), value, strlen(value));
-}
-
-/* Compress text with windowBits wbits (31 gzip, 15 zlib, -15 raw). */
-static size_t
-squeeze(int wbits, const char *text, unsigned char *out, size_t cap_out)
-{
-	z_stream	z;
-
-	memset(&z, 0, sizeof z);
-	ck_assert_int_eq(deflateInit2(&z, 9, Z_DEFLATED, wbits, 8,
-	    Z_DEFAULT_STRATEGY), Z_OK);
-	z.next_in = (unsigned char *)(uintptr_t)text;
-	z.avail_in = (uInt)strlen(text);
-	z.next_out = out;
-	z.avail_out = (uInt)cap_out;
-	ck_assert_int_eq(deflate(&z, Z_FINISH), Z_STREAM_END);
-	deflateEnd(&z);
-	return cap_out - z.avail_out;
 }
 
 /* The marker redaction gives s. */
@@ -345,8 +328,8 @@ coded_exchange(const char *coding, int wbits, const char *req,
 	size_t			 nq, nr;
 	char			 num[32];
 
-	nq = squeeze(wbits, req, zq, sizeof zq);
-	nr = squeeze(wbits, resp, zr, sizeof zr);
+	nq = unit_squeeze(wbits, req, zq, sizeof zq);
+	nr = unit_squeeze(wbits, resp, zr, sizeof zr);
 	request("PATCH", URL);
 	hadd(&qh, "Content-Type", "application/json");
 	hadd(&qh, "Content-Encoding", coding);
@@ -454,7 +437,7 @@ START_TEST(gzip_of_an_empty_body_is_stored_empty_and_decoded)
 	size_t			 n;
 	const struct exchange	*x = &got[0].x;
 
-	n = squeeze(31, "", z, sizeof z);
+	n = unit_squeeze(31, "", z, sizeof z);
 	request("GET", URL);
 	record_begin(&rh);
 	capture_request_done(&cap);
@@ -515,7 +498,7 @@ START_TEST(decoding_happens_once_and_gives_the_same_bytes)
 	const char		*cause = NULL;
 	size_t			 n;
 
-	n = squeeze(31, text, z, sizeof z);
+	n = unit_squeeze(31, text, z, sizeof z);
 	request("PATCH", URL);
 	ck_assert_int_eq(capture_request_body(&cap, 1, (char *)z, n), 0);
 	capture_request_done(&cap);
@@ -555,7 +538,7 @@ START_TEST(decoded_body_serves_the_cassette_without_a_second_decode)
 	const char		*dec;
 	size_t			 n;
 
-	n = squeeze(31, text, z, sizeof z);
+	n = unit_squeeze(31, text, z, sizeof z);
 	request("PATCH", URL);
 	hadd(&qh, "Content-Encoding", "gzip");
 	record_begin(&qh);
@@ -676,7 +659,7 @@ START_TEST(gzip_body_decoding_past_max_body_fails_with_a_cause)
 
 	memset(text, 'a', MAX_BODY * 4);
 	text[MAX_BODY * 4] = '\0';
-	n = squeeze(31, text, z, sizeof z);
+	n = unit_squeeze(31, text, z, sizeof z);
 	ck_assert_uint_lt(n, MAX_BODY);
 	request("PATCH", URL);
 	ck_assert_int_eq(capture_request_body(&cap, 1, (char *)z, n), 0);
@@ -810,7 +793,7 @@ START_TEST(truncated_gzip_body_is_stored_raw_not_decoded)
 	size_t			 n;
 	const struct exchange	*x = &got[0].x;
 
-	n = squeeze(31, text, z, sizeof z);
+	n = unit_squeeze(31, text, z, sizeof z);
 	request("GET", URL);
 	record_begin(&rh);
 	capture_request_done(&cap);
@@ -993,7 +976,7 @@ START_TEST(diagnosed_unrecorded_gzip_body_is_stored_decoded_and_redacted)
 	const struct exchange	*x = &got[0].x;
 	size_t			 n;
 
-	n = squeeze(31, req, z, sizeof z);
+	n = unit_squeeze(31, req, z, sizeof z);
 	/* No recorder: conn_diagnose decodes with the client's headers. */
 	request("PATCH", URL);
 	ck_assert_int_eq(capture_request_body(&cap, 1, (char *)z, n), 0);
@@ -1262,7 +1245,7 @@ START_TEST(secret_in_a_gzip_body_is_redacted_once_decoded)
 	char			 m[REDACT_MARKER_LEN + 1], want[128];
 	size_t			 n;
 
-	n = squeeze(31, req, z, sizeof z);
+	n = unit_squeeze(31, req, z, sizeof z);
 	request("PATCH", URL);
 	hadd(&qh, "Content-Type", "application/json");
 	hadd(&qh, "Content-Encoding", "gzip");
@@ -1292,7 +1275,7 @@ START_TEST(request_exchange_is_decoded_and_redacted_for_replay)
 	char			 m[REDACT_MARKER_LEN + 1], want[128];
 	size_t			 n;
 
-	n = squeeze(31, req, z, sizeof z);
+	n = unit_squeeze(31, req, z, sizeof z);
 	/* replay_start: the request is held whole, headers kept. */
 	request("PATCH", URL "?token=abc-secret");
 	hadd(&qh, "Authorization", "Bearer sk-live-0123456789");
@@ -1381,7 +1364,7 @@ START_TEST(request_exchange_then_finish_decodes_once)
 	const char		*dec;
 	size_t			 n;
 
-	n = squeeze(31, req, z, sizeof z);
+	n = unit_squeeze(31, req, z, sizeof z);
 	request("POST", URL);
 	hadd(&qh, "Content-Encoding", "gzip");
 	cap.keep_req = 1;
@@ -1464,7 +1447,7 @@ START_TEST(begin_clears_the_previous_exchange)
 	const char		*cause;
 	size_t			 n;
 
-	n = squeeze(31, text, z, sizeof z);
+	n = unit_squeeze(31, text, z, sizeof z);
 	capture_request(&cap, "PATCH", 1);
 	capture_request_url(&cap, URL);
 	hadd(&qh, "Content-Encoding", "gzip");

@@ -200,22 +200,9 @@ contains(const char *s, const char *part)
 	ck_assert_msg(contains(s, part), "\"%s\" lacks \"%s\"", s, part)
 
 /*
- * The two complexity guards below (no quadratic blow-up) allow this much
- * more time under Valgrind: make check-valgrind sets PATCHSCOPE_TIME_SCALE.
+ * The two complexity guards below (no quadratic blow-up) time themselves
+ * against a bound multiplied by unit_time_scale() (sanitizers, Valgrind).
  */
-static double
-time_scale(void)
-{
-	const char	*v = getenv("PATCHSCOPE_TIME_SCALE");
-	const char	*san = getenv("PATCHSCOPE_SANITIZED");
-	double		 f = v != NULL ? atof(v) : 0;
-
-	/* As the e2e harness: sanitized builds are some 4 times slower. */
-	if (f < 1)
-		f = san != NULL && strcmp(san, "yes") == 0 ? 4 : 1;
-	return f;
-}
-
 static double
 now_ms(void)
 {
@@ -1378,7 +1365,7 @@ START_TEST(webhook_huge_template_is_one_diagnosis_fast)
 	buf_reset(&b);
 	buf_printf(&b, ", and %zu more)", n - 5);
 	expect_in(r.l.v[0].message, buf_str(&b));
-	ck_assert_msg(ms < 1024 * time_scale(), "%zu placeholders: %.1f ms",
+	ck_assert_msg(ms < 1024 * unit_time_scale(), "%zu placeholders: %.1f ms",
 	    n, ms);
 	buf_free(&b);
 	run_free(&r);
@@ -1720,7 +1707,7 @@ START_TEST(many_errors_are_capped_with_a_note)
 	r.rules = rules_builtin();
 	t0 = now_ms();
 	run_raw(&r, b.data, b.len, NULL);
-	ck_assert_msg(now_ms() - t0 < 2000 * time_scale(), "took %.0f ms",
+	ck_assert_msg(now_ms() - t0 < 2000 * unit_time_scale(), "took %.0f ms",
 	    now_ms() - t0);
 	ck_assert_uint_eq(r.l.n, DIAG_MAX + 1);
 	ck_assert_str_eq(r.l.v[0].path, "/actions/0/anchor");
@@ -1759,7 +1746,7 @@ START_TEST(one_mebibyte_patch_is_diagnosed_fast)
 	ms = now_ms() - t0;
 	expect_only(&r, "info query.fields.ignored query:fields\n");
 	/* Well under a millisecond per KiB, even under the sanitizers. */
-	ck_assert_msg(ms < b.len / 1024.0 * time_scale(),
+	ck_assert_msg(ms < b.len / 1024.0 * unit_time_scale(),
 	    "%zu actions, %zu bytes: %.1f ms",
 	    n, b.len, ms);
 	buf_free(&b);

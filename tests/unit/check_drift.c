@@ -24,6 +24,7 @@
 #include "redact.h"
 #include "xmalloc.h"
 #include "unit.h"
+#include "unit_zlib.h"
 
 #define MARK	"redacted:0123456789ab"
 
@@ -320,24 +321,6 @@ START_TEST(redaction_learns_what_the_recording_redacted)
 }
 END_TEST
 
-/* Compress text with zlib's windowBits (31 gzip, 15 zlib). */
-static size_t
-squeeze(int wbits, const char *text, unsigned char *out, size_t cap)
-{
-	z_stream	z;
-
-	memset(&z, 0, sizeof z);
-	ck_assert_int_eq(deflateInit2(&z, 9, Z_DEFLATED, wbits, 8,
-	    Z_DEFAULT_STRATEGY), Z_OK);
-	z.next_in = (unsigned char *)(uintptr_t)text;
-	z.avail_in = (uInt)strlen(text);
-	z.next_out = out;
-	z.avail_out = (uInt)cap;
-	ck_assert_int_eq(deflate(&z, Z_FINISH), Z_STREAM_END);
-	deflateEnd(&z);
-	return cap - z.avail_out;
-}
-
 START_TEST(live_answer_stored_as_recording_stores_it)
 {
 	struct exchange		 rec, live;
@@ -357,7 +340,7 @@ START_TEST(live_answer_stored_as_recording_stores_it)
 	add(&a.headers, "Content-Encoding", "gzip");
 	add(&a.headers, "Transfer-Encoding", "chunked");
 	add(&a.headers, "Keep-Alive", "timeout=5");
-	n = squeeze(31, "{\"a\": 1}", z, sizeof z);
+	n = unit_squeeze(31, "{\"a\": 1}", z, sizeof z);
 	buf_add(&a.body, z, n);
 	a.wire_bytes = n;
 	exchange_init(&live);

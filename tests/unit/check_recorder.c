@@ -697,20 +697,7 @@ START_TEST(close_says_when_the_last_entries_were_lost)
 }
 END_TEST
 
-/* More time under Valgrind: make check-valgrind sets PATCHSCOPE_TIME_SCALE. */
-static double
-time_scale(void)
-{
-	const char	*v = getenv("PATCHSCOPE_TIME_SCALE");
-	const char	*san = getenv("PATCHSCOPE_SANITIZED");
-	double		 f = v != NULL ? atof(v) : 0;
-
-	/* As the e2e harness: sanitized builds are some 4 times slower. */
-	if (f < 1)
-		f = san != NULL && strcmp(san, "yes") == 0 ? 4 : 1;
-	return f;
-}
-
+/* The clock of the timed guard below (bounded by unit_time_scale()). */
 static double
 now_ms(void)
 {
@@ -734,7 +721,7 @@ START_TEST(timer_flushes_within_a_second)
 	add(r, U2);
 	/* The loop ends when the one timer has run, about 0.9 s on. */
 	ck_assert_int_eq(event_base_dispatch(base), 1);
-	ck_assert_double_lt(now_ms() - t0, 2500.0 * time_scale());
+	ck_assert_double_lt(now_ms() - t0, 2500.0 * unit_time_scale());
 	ck_assert_uint_eq(recorder_written(r), 2);
 	got = load(path);
 	ck_assert_str_eq(got, "GET " U1 "\nGET " U2 "\n");
