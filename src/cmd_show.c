@@ -25,6 +25,7 @@
 #include "options.h"
 #include "rules.h"
 #include "snapshot.h"
+#include "utf8.h"
 #include "xmalloc.h"
 
 static int	cmd_show(struct options *);
@@ -209,22 +210,31 @@ show_body_json(const struct exchange_body *body)
 /*
  * Write a transcript to the terminal: a cassette is somebody else's file,
  * and an escape sequence in a header or a recorded diagnosis must not
- * drive the terminal. Control bytes other than newline and tab are shown
- * as \xNN.
+ * drive the terminal. Control bytes other than newline and tab, C1
+ * controls (U+0080..U+009F: U+009B is a CSI too) and bytes that are not
+ * UTF-8 are shown as \xNN, each byte.
  */
 static void
 show_write_safe(const struct buf *b)
 {
 	const unsigned char	*p = (const unsigned char *)b->data;
-	size_t			 i, from = 0;
+	size_t			 i = 0, from = 0, n;
 
-	for (i = 0; i < b->len; i++) {
-		if ((p[i] >= 0x20 && p[i] != 0x7f) || p[i] == '\n' ||
-		    p[i] == '\t')
+	while (i < b->len) {
+		if ((p[i] >= 0x20 && p[i] < 0x7f) || p[i] == '\n' ||
+		    p[i] == '\t') {
+			i++;
 			continue;
+		}
+		n = p[i] >= 0x80 ? utf8_seq_len(b->data + i, b->len - i) : 0;
+		if (n > 0 && !(n == 2 && p[i] == 0xc2 && p[i + 1] < 0xa0)) {
+			i += n;
+			continue;
+		}
 		fwrite(p + from, 1, i - from, stdout);
-		printf("\\x%02x", p[i]);
-		from = i + 1;
+		for (n = n > 0 ? n : 1; n > 0; n--)
+			printf("\\x%02x", p[i++]);
+		from = i;
 	}
 	fwrite(p + from, 1, b->len - from, stdout);
 }

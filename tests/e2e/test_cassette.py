@@ -602,6 +602,9 @@ class SeedStory(StoryMixin, CassetteCase):
         e = doc["log"]["entries"][0]
         e["response"]["headers"].append({"name": "X-Evil",
                                          "value": "a\u001b[2Jb"})
+        # U+009B is CSI on its own (a C1 control), as UTF-8 C2 9B.
+        e["response"]["headers"].append({"name": "X-C1",
+                                         "value": "c\u009b2Jd \u00e9"})
         e["_diagnoses"] = [{"severity": "error", "code": "x.y", "path": "",
                             "message": "m\u001b]0;title\u0007"}]
         path = self.write_file("evil.har", json.dumps(doc))
@@ -611,6 +614,9 @@ class SeedStory(StoryMixin, CassetteCase):
         self.assertNotIn("\x07", cp.stdout)
         self.assertIn("X-Evil: a\\x1b[2Jb", cp.stdout)
         self.assertIn("m\\x1b]0;title\\x07", cp.stdout)
+        self.assertNotIn("\u009b", cp.stdout)
+        # Printable UTF-8 (é) stays as it is.
+        self.assertIn("X-C1: c\\xc2\\x9b2Jd \u00e9", cp.stdout)
 
     def test_seed_story_cassette_in_the_repo(self):
         if not os.path.isfile(SEED_CASSETTE):
