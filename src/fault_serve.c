@@ -177,6 +177,12 @@ fault_serve_start(struct conn *conn)
 		conn_set_state(conn, CONN_FAULT);
 		clock_gettime(CLOCK_MONOTONIC, &conn->fault_at);
 		conn_arm(conn, TIMER_FAULT);
+		/*
+		 * Read nothing meanwhile: with the parse held, a body that
+		 * filled the input to its mark would wake the read callback
+		 * again and again (a busy loop for the whole wait).
+		 */
+		half_throttle(&conn->client);
 		return 0;
 	case FAULT_TRUNCATE:
 		conn->close_after = 1;
@@ -196,6 +202,7 @@ fault_serve_timer(struct conn *conn)
 	if (conn->fault == NULL || conn->fault->kind != FAULT_LATENCY)
 		return;
 	conn_set_state(conn, CONN_READ_HEAD);
+	half_unthrottle(&conn->client);
 	if (conn->handler->start(conn) != 0 || conn_finishing(conn))
 		return;
 	half_parse_after_head(&conn->client);

@@ -299,6 +299,16 @@ half_throttle_check(struct half *h)
 	}
 }
 
+/* Stop reading h until half_unthrottle (a request held by --fault). */
+void
+half_throttle(struct half *h)
+{
+	if (!h->throttled && h->bev != NULL) {
+		h->throttled = 1;
+		bufferevent_disable(h->bev, EV_READ);
+	}
+}
+
 /* Let a throttled half read again. */
 void
 half_unthrottle(struct half *h)

@@ -135,6 +135,7 @@ void	half_discard_cork(struct half *);
 /* Write body bytes parsed on h to its peer in the peer's framing. */
 void	half_relay_out(struct half *, const char *, size_t);
 /* Let a throttled half read again. */
+void	half_throttle(struct half *);
 void	half_unthrottle(struct half *);
 /* Stop reading h when its peer's output is over the high mark. */
 void	half_throttle_check(struct half *h);

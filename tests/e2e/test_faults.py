@@ -239,6 +239,29 @@ class LiveFaults(KindsMixin, FaultCase):
         self.assertRegex(p.log(), r"PUT \S+/x/y -> 0 shutting_down: .* "
                          r"fault=hang\n")
 
+    def test_latency_holding_a_body_does_not_spin(self):
+        """While latency holds a request whose body filled the input, the
+        proxy sleeps: it once woke its read callback again and again."""
+        if harness.VALGRIND:
+            self.skipTest("CPU time means nothing under valgrind")
+        p = self.serve("proxy", faults=["POST /_fake/upload=latency:1500"])
+        s = self.client(p)
+        body = os.urandom(600000)
+
+        def cpu():
+            with open("/proc/%d/stat" % p.pid) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / \
+                os.sysconf("SC_CLK_TCK")
+
+        before = cpu()
+        r = s.post(self.url("/_fake/upload"), data=body, timeout=T(10))
+        used = cpu() - before
+        self.assertEqual(r.json(), {"bytes": len(body), "sha256":
+                                    hashlib.sha256(body).hexdigest()})
+        # A busy loop burns the whole 1.5 s; the work itself is a few ms.
+        self.assertLess(used, 0.5 * harness.TIME_SCALE, "CPU seconds")
+
     def test_latency_delays_the_answer(self):
         p = self.serve("proxy", faults=["GET /_fake/echo=latency:400",
                                         "POST /_fake/upload=latency:300"])
