@@ -29,6 +29,7 @@
 #include <openssl/x509v3.h>
 
 #include "ca_local.h"
+#include "hash.h"
 #include "log.h"
 #include "xmalloc.h"
 
@@ -184,13 +185,7 @@ bad:
 static size_t
 ca_hash(const char *s)
 {
-	uint64_t	h = 0xcbf29ce484222325ULL;
-
-	while (*s != '\0') {
-		h ^= (unsigned char)*s++;
-		h *= 0x100000001b3ULL;
-	}
-	return (size_t)h;
+	return (size_t)hash_str(HASH_FNV_OFFSET, s);
 }
 
 /* Take leaf off the LRU list. */

@@ -29,6 +29,7 @@
 #include "buf.h"
 #include "client_watch.h"
 #include "diagnose.h"
+#include "hash.h"
 #include "xmalloc.h"
 
 enum cw_kind {
@@ -56,19 +57,6 @@ struct client_watch {
 	size_t		 total;
 };
 
-/* FNV-1a: a cheap first test before comparing keys. */
-static uint64_t
-cw_hash(const char *s)
-{
-	uint64_t	h = 0xcbf29ce484222325ULL;
-
-	for (; *s != '\0'; s++) {
-		h ^= (unsigned char)*s;
-		h *= 0x100000001b3ULL;
-	}
-	return h;
-}
-
 static void
 cw_state_free(struct client_watch *w, struct cw_state *st)
 {
@@ -83,7 +71,7 @@ static struct cw_state *
 cw_find(struct client_watch *w, enum cw_kind kind, const char *key)
 {
 	struct cw_state	*st;
-	uint64_t	 h = cw_hash(key);
+	uint64_t	 h = hash_str(HASH_FNV_OFFSET, key);
 
 	TAILQ_FOREACH(st, &w->states, entry)
 		if (st->kind == kind && st->hash == h &&
@@ -111,7 +99,7 @@ cw_put(struct client_watch *w, enum cw_kind kind, const char *key)
 	st = xcalloc(1, sizeof *st);
 	st->kind = kind;
 	st->key = xstrdup(key);
-	st->hash = cw_hash(key);
+	st->hash = hash_str(HASH_FNV_OFFSET, key);
 	TAILQ_INSERT_TAIL(&w->states, st, entry);
 	w->nstates++;
 	return st;

@@ -24,20 +24,13 @@
 #include "buf.h"
 #include "diagnose.h"
 #include "exchange.h"
+#include "hash.h"
 #include "http.h"
 #include "profile.h"
 #include "replay.h"
 #include "rules.h"
 #include "snapshot.h"
 #include "xmalloc.h"
-
-/*
- * FNV-1a, 64 bits. proxy.c's learned_before() started from 1469598103934665603,
- * the offset basis with its last digit lost; only equality of two hashes is
- * ever used, so the true basis changes nothing but the values.
- */
-#define FNV_OFFSET	14695981039346656037ULL
-#define FNV_PRIME	1099511628211ULL
 
 /* A profile's first answer in the cassette. */
 struct profile_seed_entry {
@@ -134,16 +127,10 @@ profile_learn(struct rules *rules, struct snapshot_store *store,
 uint64_t
 profile_answer_hash(const char *url, const char *body, size_t len)
 {
-	const unsigned char	*p;
-	uint64_t		 h = FNV_OFFSET;
-	size_t			 i;
+	uint64_t	h;
 
-	for (p = (const unsigned char *)(url != NULL ? url : ""); *p != '\0';
-	    p++)
-		h = (h ^ *p) * FNV_PRIME;
-	for (i = 0; i < len; i++)
-		h = (h ^ (unsigned char)body[i]) * FNV_PRIME;
-	return h;
+	h = hash_str(HASH_FNV_OFFSET, url != NULL ? url : "");
+	return hash_bytes(h, body, len);
 }
 
 /* Does a recorded exchange's answer show a profile to learn from? */

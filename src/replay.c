@@ -38,6 +38,7 @@
 #include "arena.h"
 #include "buf.h"
 #include "exchange.h"
+#include "hash.h"
 #include "http.h"
 #include "replay.h"
 #include "replay_local.h"
@@ -46,8 +47,6 @@
 
 #define RP_MAX_MISSES		1000	/* misses listed in the report */
 
-#define RP_FNV_OFFSET		0xcbf29ce484222325ULL
-#define RP_FNV_PRIME		0x100000001b3ULL
 
 static void *
 rp_grow(void *v, size_t *cap, size_t n, size_t size)
@@ -74,19 +73,6 @@ rp_nums_add(struct rp_nums *l, size_t v)
 	}
 	l->v = rp_grow(l->v, &l->cap, l->n, sizeof *l->v);
 	l->v[l->n++] = v;
-}
-
-static uint64_t
-rp_hash(const void *data, size_t len, uint64_t h)
-{
-	const unsigned char	*p = data;
-	size_t			 i;
-
-	for (i = 0; i < len; i++) {
-		h ^= p[i];
-		h *= RP_FNV_PRIME;
-	}
-	return h;
 }
 
 /* Spread FNV's bits over the low end, which picks the slot. */
@@ -319,7 +305,7 @@ replay_req_parse(const struct replay_index *idx, const struct exchange *x,
 			    idx->headers[i]);
 	}
 	rp_body_canon(x, r);
-	r->body_hash = rp_hash(r->body, r->bodylen, RP_FNV_OFFSET);
+	r->body_hash = hash_bytes(HASH_FNV_OFFSET, r->body, r->bodylen);
 }
 
 /* Free a reduced request. */
@@ -466,7 +452,7 @@ rp_group_find(const struct replay_index *idx, const struct rp_req *r,
 
 	buf_reset(key);
 	rp_loose_key(r, key);
-	*h = rp_mix(rp_hash(key->data, key->len, r->body_hash));
+	*h = rp_mix(hash_bytes(r->body_hash, key->data, key->len));
 	return rp_table_find(&idx->t_group, *h, rp_group_eq_cb, &ctx);
 }
 
@@ -476,7 +462,7 @@ rp_origin_find(const struct replay_index *idx, const char *text,
 {
 	struct rp_origin_ctx	ctx = { idx, text };
 
-	*h = rp_mix(rp_hash(text, strlen(text), RP_FNV_OFFSET));
+	*h = rp_mix(hash_bytes(HASH_FNV_OFFSET, text, strlen(text)));
 	return rp_table_find(&idx->t_origin, *h, rp_origin_eq_cb, &ctx);
 }
 
@@ -510,8 +496,8 @@ replay_list_find(const struct replay_index *idx, const struct rp_req *r,
 
 	rp_list_key(r, with_method, &key);
 	l = rp_table_find(with_method ? &idx->t_mpath : &idx->t_path,
-	    rp_mix(rp_hash(key.data, key.len, RP_FNV_OFFSET)), rp_list_eq_cb,
-	    &ctx);
+	    rp_mix(hash_bytes(HASH_FNV_OFFSET, key.data, key.len)),
+	    rp_list_eq_cb, &ctx);
 	buf_free(&key);
 	return l == RP_NONE ? NULL : &idx->lists[l];
 }
@@ -528,7 +514,7 @@ rp_list_add(struct replay_index *idx, const struct rp_req *r,
 	size_t			 i;
 
 	rp_list_key(r, with_method, key);
-	h = rp_mix(rp_hash(key->data, key->len, RP_FNV_OFFSET));
+	h = rp_mix(hash_bytes(HASH_FNV_OFFSET, key->data, key->len));
 	i = rp_table_find(t, h, rp_list_eq_cb, &ctx);
 	if (i == RP_NONE) {
 		idx->lists = rp_grow(idx->lists, &idx->caplists, idx->nlists,
