@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "ca.h"
+#include "client_env.h"
 #include "cmd.h"
 #include "log.h"
 #include "options.h"
@@ -98,38 +99,24 @@ cmd_env_export(const char *name, const char *value)
 static int
 cmd_env(struct options *opts)
 {
-	static const char	*proxy_vars[] = {
-		"HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"
-	};
-	static const char	*bundle_vars[] = {
-		"CURL_CA_BUNDLE", "SSL_CERT_FILE", "REQUESTS_CA_BUNDLE",
-		"GIT_SSL_CAINFO"
-	};
+	struct client_env	 env;
 	struct ca		*ca;
-	const char		*bundle;
-	char			*cause = NULL, *url;
+	char			*cause = NULL;
 	size_t			 i;
 
 	log_init(LOG_LEVEL_WARN);
 	if ((ca = cmd_ca_open(opts->ca_dir)) == NULL)
 		return 2;
-	if ((bundle = ca_write_bundle(ca, &cause)) == NULL) {
+	if (client_env_build(&env, opts->listen_host, opts->listen_port, ca,
+	    &cause) == -1) {
 		fprintf(stderr, "patchscope: %s\n", cause);
 		free(cause);
 		ca_free(ca);
 		return 2;
 	}
-	url = strchr(opts->listen_host, ':') != NULL ?
-	    xasprintf("http://[%s]:%d", opts->listen_host, opts->listen_port) :
-	    xasprintf("http://%s:%d", opts->listen_host, opts->listen_port);
-	for (i = 0; i < sizeof proxy_vars / sizeof proxy_vars[0]; i++)
-		cmd_env_export(proxy_vars[i], url);
-	/* Tools that take one file get the system store plus our CA. */
-	for (i = 0; i < sizeof bundle_vars / sizeof bundle_vars[0]; i++)
-		cmd_env_export(bundle_vars[i], bundle);
-	cmd_env_export("NODE_EXTRA_CA_CERTS", ca_cert_path(ca));
-	cmd_env_export("NODE_USE_ENV_PROXY", "1");
-	free(url);
+	for (i = 0; i < env.n; i++)
+		cmd_env_export(env.names[i], env.values[i]);
+	client_env_free(&env);
 	ca_free(ca);
 	return 0;
 }
