@@ -1,0 +1,1 @@
+/* patchscope web view: the page script (being written: issue 12). */
