@@ -782,7 +782,7 @@ replay_match(struct replay_index *idx, const struct exchange *req,
 	served = &s->served;
 	if (idx->sessions.header != NULL) {
 		session = replay_session_value(idx, req);
-		served = replay_session_served(idx, session, si,
+		served = replay_session_served(idx, &session, si,
 		    &hit->forgotten);
 	}
 	entry = rp_at(&s->entries, *served < s->entries.n ? *served :

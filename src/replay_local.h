@@ -243,12 +243,13 @@ const struct rp_list *replay_list_find(const struct replay_index *,
 const char *replay_session_value(const struct replay_index *,
 	    const struct exchange *req);
 /*
- * Return where the session of value (NULL: the default) stands in
+ * Return where the session of *value (NULL: the default) stands in
  * sequence si: the session is begun or marked most recently used, the
  * least recently used ones forgotten past the limits (*forgot set to
- * how many). The pointer is valid until the next call.
+ * how many), and *value set to the session's own copy. The pointers are
+ * valid until the next call.
  */
-size_t	*replay_session_served(struct replay_index *, const char *value,
+size_t	*replay_session_served(struct replay_index *, const char **value,
 	    size_t si, size_t *forgot);
 /* Free the sessions. */
 void	replay_sessions_free(struct rp_sessions *);

@@ -234,8 +234,8 @@ rp_session_get(struct rp_sessions *ss, const char *value, size_t *forgot)
 
 /* Where a session stands in sequence si. */
 size_t *
-replay_session_served(struct replay_index *idx, const char *value, size_t si,
-    size_t *forgot)
+replay_session_served(struct replay_index *idx, const char **value,
+    size_t si, size_t *forgot)
 {
 	struct rp_sessions	*ss = &idx->sessions;
 	struct rp_session	*s;
@@ -244,10 +244,11 @@ replay_session_served(struct replay_index *idx, const char *value, size_t si,
 	size_t			 i, p;
 
 	*forgot = 0;
-	if (value == NULL)
+	if (*value == NULL)
 		return &idx->seqs[si].served;
-	i = rp_session_get(ss, value, forgot);
+	i = rp_session_get(ss, *value, forgot);
 	s = &ss->v[i];
+	*value = s->value;
 	ctx.s = s;
 	ctx.seq = si;
 	h = replay_mix((uint64_t)si * 0x9e3779b97f4a7c15ULL);
