@@ -66,8 +66,8 @@ const struct options_spec options_table[] = {
 	{ .name = "fallback", .arg = "error|proxy",
 	  .commands = CMD(REPLAY), .kind = OPTIONS_CHOICE,
 	  FIELD(fallback),
-	  .help = "the older name of --record=none and\n"
-	    "--record=new" },
+	  .help = "older names: error is --record=none, proxy\n"
+	    "is --record=new" },
 	{ .name = "match-header", .arg = "NAME",
 	  .commands = CMD(REPLAY), .kind = OPTIONS_NAME, LIST(match_headers),
 	  .help = "requests must also agree on this header" },

@@ -200,6 +200,8 @@ rr_plan_all(const struct options *opts, struct replay_record_plan *plan,
 	if (fd == -1) {
 		*cause = xasprintf("cannot create a file beside %s: %s",
 		    plan->target, strerror(errno));
+		free(plan->record_to);
+		plan->record_to = NULL;
 		return -1;
 	}
 	(void)fchmod(fd, plan->target_mode);
@@ -296,20 +298,23 @@ replay_record_finish(struct replay_record_plan *plan, int clean,
 	int	rc = 0;
 
 	if (plan->mode == REPLAY_RECORD_ALL && plan->record_to != NULL) {
-		if (!clean)
+		if (recorded == 0) {
+			/* A run that could not start, or served nothing. */
+			(void)unlink(plan->record_to);
+			if (clean)
+				log_info("record=all: nothing was recorded; %s is "
+				    "left as it was", plan->target);
+		} else if (!clean)
 			log_warnx("record=all: the recording could not be "
 			    "completed; %s is left as it was, and what was "
 			    "recorded is in %s", plan->target,
 			    plan->record_to);
-		else if (recorded == 0) {
-			(void)unlink(plan->record_to);
-			log_info("record=all: nothing was recorded; %s is left "
-			    "as it was", plan->target);
-		} else if (chmod(plan->record_to, plan->target_mode) != 0 ||
+		else if (chmod(plan->record_to, plan->target_mode) != 0 ||
 		    rename(plan->record_to, plan->target) != 0) {
-			*cause = xasprintf("cannot replace %s with %s: %s (it "
-			    "is left as it was)", plan->target,
-			    plan->record_to, strerror(errno));
+			if (cause != NULL)
+				*cause = xasprintf("cannot replace %s with %s: "
+				    "%s (it is left as it was)", plan->target,
+				    plan->record_to, strerror(errno));
 			rc = -1;
 		} else {
 			rr_sync_dir(plan->target);

@@ -62,10 +62,11 @@ int	replay_record_header_check(const char *name, char **cause);
 int	replay_record_plan(const struct options *,
 	    struct replay_record_plan *plan, char **cause);
 /*
- * The run is over; clean: its recording was all written, recorded
- * entries. For all, put the new file in place of FILE (clean and
- * something recorded) or say where it is. Free what plan holds. Return
- * 0, or -1 with *cause set when FILE could not be replaced.
+ * The run is over (or could not start); clean: its recording was all
+ * written; recorded: entries. For all, put the new file in place of FILE
+ * (clean and something recorded), remove it (nothing recorded) or say
+ * where it is. Free what plan holds. Return 0, or -1 with *cause set
+ * (when cause is not NULL) when FILE could not be replaced.
  */
 int	replay_record_finish(struct replay_record_plan *plan, int clean,
 	    size_t recorded, char **cause);

@@ -238,6 +238,21 @@ class Modes(CassetteCase):
         self.assertIn("replaces only a cassette", err)
         self.assertEqual(self.listing(), before)
         self.assertEqual(file_bytes(path), b"my notes, not a cassette\n")
+        # A run that cannot start leaves no new file beside the cassette.
+        cassette = self.write_file("c.har", har_doc([
+            har_entry("GET", "http://api.test/x", body="{}")]))
+        old = file_bytes(cassette)
+        before = self.listing()
+        busy = socket.socket()
+        self.addCleanup(busy.close)
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        rc, out, err = self.refuse(
+            "replay", "-c", cassette, "--record=all", "--listen",
+            "127.0.0.1:%d" % busy.getsockname()[1])
+        self.assertEqual(rc, 2, err)
+        self.assertEqual(self.listing(), before)
+        self.assertEqual(file_bytes(cassette), old)
 
     def test_none_never_forwards(self):
         fake = self.start_fake()
