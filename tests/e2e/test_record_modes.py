@@ -64,13 +64,21 @@ class Modes(CassetteCase):
         self.assertIsNone(live.headers.get("X-Patchscope-Replay"))
         live_tls = self.https_get(rp, tls.url + "/_fake/echo?tls=1")
         self.assertEqual(live_tls.status, 200, live_tls)
-        self.assertEqual(fake.requests_for("/_fake/echo"), 1)
-        self.assertEqual(tls.requests_for("/_fake/echo"), 1)
+        # And the other way round: curl over HTTP, requests over HTTPS.
+        live_curl = self.curl_call(rp, "GET", fake.url + "/_fake/echo?c=1",
+                                   auth=None)
+        hs = self.https_session(rp)
+        live_req_tls = hs.get(tls.url + "/_fake/echo?r=1", timeout=T(10))
+        self.assertEqual(live_req_tls.status_code, 200)
+        self.assertEqual(fake.requests_for("/_fake/echo"), 2)
+        self.assertEqual(tls.requests_for("/_fake/echo"), 2)
         self.stop_ok(rp)
         entries = self.entries(cassette)
         self.assertEqual([e["request"]["url"] for e in entries],
                          [fake.url + "/_fake/echo?first=1",
-                          tls.url + "/_fake/echo?tls=1"])
+                          tls.url + "/_fake/echo?tls=1",
+                          fake.url + "/_fake/echo?c=1",
+                          tls.url + "/_fake/echo?r=1"])
         recorded = file_bytes(cassette)
 
         # The upstream is gone: the second run answers from the file.
@@ -88,6 +96,14 @@ class Modes(CassetteCase):
         got = self.https_get(rp, tls.url + "/_fake/echo?tls=1")
         self.assert_hit(got, 1, "1/1")
         self.assertEqual(got.body, live_tls.body)
+        got = self.curl_call(rp, "GET", fake.url + "/_fake/echo?c=1",
+                             auth=None)
+        self.assert_hit(got, 2, "1/1")
+        self.assertEqual(got.body, live_curl.body)
+        got = reply_of(self.https_session(rp).get(
+            tls.url + "/_fake/echo?r=1", timeout=T(10)))
+        self.assert_hit(got, 3, "1/1")
+        self.assertEqual(got.body, live_req_tls.content)
         # A request that was not recorded is a miss, not forwarded.
         self.assert_miss(reply_of(s.get(fake.url + "/_fake/echo?new=1",
                                         timeout=T(10))))
@@ -96,7 +112,7 @@ class Modes(CassetteCase):
         with open(report) as f:
             doc = json.load(f)
         self.assertEqual((doc["entries"], doc["served"], len(doc["misses"])),
-                         (2, 2, 2))
+                         (4, 4, 2))
         self.assertEqual(file_bytes(cassette), recorded)
 
     def test_new_and_its_old_name_append_misses(self):
