@@ -9,7 +9,8 @@
  * order. A request without the header uses the shared position.
  *
  * Clients choose the values, so what is kept is bounded: at most max
- * sessions and RP_MAX_POSITIONS positions in all; past either, the least
+ * sessions and RP_PLACES_EACH times max positions in all (a million with
+ * the default 4096 sessions); past either, the least
  * recently used sessions are forgotten (a forgotten session that comes
  * back starts its sequences again). Values are at most
  * REPLAY_SESSION_VALUE_MAX bytes (longer ones count as no value; the
@@ -33,7 +34,8 @@
 #include "replay_local.h"
 #include "xmalloc.h"
 
-#define RP_MAX_POSITIONS	((size_t)1 << 20) /* in all sessions */
+#define RP_PLACES_EACH		256	/* places in all: this many times the
+					   sessions kept */
 
 /*
  * Remove the value v (hash h) from a table of linear probing, moving
@@ -256,7 +258,7 @@ replay_session_served(struct replay_index *idx, const char **value,
 	if (p != RP_NONE)
 		return &s->pos[p].served;
 	/* A new position: make room among the other sessions first. */
-	while (ss->npos >= RP_MAX_POSITIONS && ss->last != i) {
+	while (ss->npos >= ss->max * RP_PLACES_EACH && ss->last != i) {
 		rp_session_forget(ss);
 		(*forgot)++;
 	}

@@ -261,6 +261,43 @@ START_TEST(a_flood_of_sessions_stays_bounded_and_findable)
 }
 END_TEST
 
+START_TEST(places_in_all_are_bounded_too)
+{
+	struct replay_index	*idx = replay_new(NULL, 0);
+	struct replay_hit	 hit;
+	char			 url[128];
+	size_t			 i, n = 600;
+
+	/* Two answers to each of 600 GETs: 600 sequences. */
+	for (i = 0; i < 2 * n; i++) {
+		snprintf(url, sizeof url, URL "/%zu", i % n);
+		add(idx, url, "{}");
+	}
+	/* 4 sessions: at most 4 * 256 = 1024 places in all. */
+	replay_set_session_header(idx, "X-Test-Session", 4);
+	for (i = 0; i < n; i++) {
+		snprintf(url, sizeof url, URL "/%zu", i);
+		ck_assert_int_eq(get_as(idx, url, "X-Test-Session", "a", NULL),
+		    (long)i);
+	}
+	ck_assert_uint_eq(replay_sessions_forgotten(idx), 0);
+	/* b's places push a's out (b, in use, is never forgotten). */
+	for (i = 0; i < n; i++) {
+		snprintf(url, sizeof url, URL "/%zu", i);
+		ck_assert_int_eq(get_as(idx, url, "X-Test-Session", "b", &hit),
+		    (long)i);
+		ck_assert_uint_eq(hit.forgotten, i == 1024 - n ? 1 : 0);
+	}
+	ck_assert_uint_eq(replay_sessions_forgotten(idx), 1);
+	/* b kept its places; a starts again. */
+	ck_assert_int_eq(get_as(idx, URL "/0", "X-Test-Session", "b", NULL),
+	    (long)n);
+	ck_assert_int_eq(get_as(idx, URL "/0", "X-Test-Session", "a", NULL),
+	    0);
+	replay_free(idx);
+}
+END_TEST
+
 START_TEST(an_entry_is_used_when_any_session_used_it)
 {
 	struct replay_index	*idx = three(REPLAY_SESSIONS_MAX);
@@ -431,6 +468,7 @@ main(void)
 	tcase_add_test(tc, the_session_header_is_matched_only_when_asked);
 	tcase_add_test(tc, the_least_recently_used_session_is_forgotten);
 	tcase_add_test(tc, a_flood_of_sessions_stays_bounded_and_findable);
+	tcase_add_test(tc, places_in_all_are_bounded_too);
 	tcase_add_test(tc, an_entry_is_used_when_any_session_used_it);
 	tcase_add_test(tc, misses_name_their_session);
 	tcase_add_test(tc, record_modes_and_their_old_names);
