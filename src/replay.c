@@ -519,8 +519,8 @@ rp_list_add(struct replay_index *idx, const struct rp_req *r,
 	h = replay_mix(hash_bytes(HASH_FNV_OFFSET, key->data, key->len));
 	i = replay_table_find(t, h, rp_list_eq_cb, &ctx);
 	if (i == RP_NONE) {
-		idx->lists = replay_grow(idx->lists, &idx->caplists, idx->nlists,
-		    sizeof *idx->lists);
+		idx->lists = replay_grow(idx->lists, &idx->caplists,
+		    idx->nlists, sizeof *idx->lists);
 		i = idx->nlists++;
 		l = &idx->lists[i];
 		memset(l, 0, sizeof *l);

@@ -84,8 +84,8 @@ replay_record_header_check(const char *name, char **cause)
 	for (i = 0; i < len; i++)
 		if (!http_token_char((unsigned char)name[i])) {
 			*cause = xasprintf("--session-header: \"%.64s\" is not "
-			    "a header name (letters, digits and !#$%%&'*+-.^_`|~"
-			    " only)", name);
+			    "a header name (letters, digits and "
+			    "!#$%%&'*+-.^_`|~ only)", name);
 			return -1;
 		}
 	return 0;
@@ -302,8 +302,8 @@ replay_record_finish(struct replay_record_plan *plan, int clean,
 			/* A run that could not start, or served nothing. */
 			(void)unlink(plan->record_to);
 			if (clean)
-				log_info("record=all: nothing was recorded; %s is "
-				    "left as it was", plan->target);
+				log_info("record=all: nothing was recorded; "
+				    "%s is left as it was", plan->target);
 		} else if (!clean)
 			log_warnx("record=all: the recording could not be "
 			    "completed; %s is left as it was, and what was "
