@@ -27,6 +27,7 @@
 #include "recorder.h"
 #include "redact.h"
 #include "replay.h"
+#include "replay_record.h"
 
 static int	cmd_serve(struct options *);
 static json_t	*cmd_serve_report_replay(const struct options *,
@@ -112,9 +113,13 @@ cmd_serve_load_cb(struct exchange *x, size_t index, void *arg, char **cause)
 	return 0;
 }
 
-/* Load the cassette to replay; NULL after printing why. */
+/*
+ * Load the cassette to replay (an empty index when load is 0: a record
+ * mode begins it); NULL after printing why.
+ */
 static struct replay_index *
-cmd_serve_load(const struct options *opts, struct redactor *redactor)
+cmd_serve_load(const struct options *opts, struct redactor *redactor,
+    int load)
 {
 	struct cmd_serve_loader	 ctx;
 	struct cassette_layout	 layout;
@@ -123,6 +128,14 @@ cmd_serve_load(const struct options *opts, struct redactor *redactor)
 	char			*cause = NULL;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (!load) {
+		ctx.idx = replay_new((const char *const *)opts->match_headers,
+		    opts->n_match_headers);
+		if (opts->session_header != NULL)
+			replay_set_session_header(ctx.idx,
+			    opts->session_header, REPLAY_SESSIONS_MAX);
+		return ctx.idx;
+	}
 	if (cmd_file_open(opts->cassette, &text, &cause) != 0) {
 		fprintf(stderr, "patchscope: %s\n", cause);
 		free(cause);
@@ -130,6 +143,9 @@ cmd_serve_load(const struct options *opts, struct redactor *redactor)
 	}
 	ctx.idx = replay_new((const char *const *)opts->match_headers,
 	    opts->n_match_headers);
+	if (opts->session_header != NULL)
+		replay_set_session_header(ctx.idx, opts->session_header,
+		    REPLAY_SESSIONS_MAX);
 	ctx.redactor = redactor;
 	ctx.skipped = 0;
 	if (cassette_parse(text.data, text.len, cmd_serve_load_cb, &ctx,
@@ -250,10 +266,21 @@ cmd_serve_report_replay(const struct options *opts, struct replay_index *idx,
 	for (i = 0; i < json_array_size(json_object_get(report, "misses")) &&
 	    i < 20; i++) {
 		v = json_array_get(json_object_get(report, "misses"), i);
-		log_info("replay:   missed: %s %s",
+		log_info("replay:   missed: %s %s%s%s%s",
 		    json_string_value(json_object_get(v, "method")),
-		    json_string_value(json_object_get(v, "url")));
+		    json_string_value(json_object_get(v, "url")),
+		    json_is_string(json_object_get(v, "session")) ?
+		    " (session \"" : "",
+		    json_is_string(json_object_get(v, "session")) ?
+		    json_string_value(json_object_get(v, "session")) : "",
+		    json_is_string(json_object_get(v, "session")) ? "\")" : "");
 	}
+	if ((v = json_object_get(report, "sessions")) != NULL)
+		log_info("replay: %" JSON_INTEGER_FORMAT " session(s) of %s "
+		    "begun, %" JSON_INTEGER_FORMAT " forgotten to make room",
+		    json_integer_value(json_object_get(v, "begun")),
+		    json_string_value(json_object_get(v, "header")),
+		    json_integer_value(json_object_get(v, "forgotten")));
 	if (opts->strict && (unused > 0 || misses > 0)) {
 		log_warnx("replay --strict: the cassette is stale (%zu unused "
 		    "entries, %zu misses)", unused, misses);
@@ -274,6 +301,7 @@ cmd_serve(struct options *opts)
 	struct recorder		*rec = NULL;
 	struct replay_index	*idx = NULL;
 	struct redactor		*redactor;
+	struct replay_record_plan plan;
 	json_t			*clients;
 	char			*cause = NULL;
 	size_t			 recorded;
@@ -298,18 +326,31 @@ cmd_serve(struct options *opts)
 		fprintf(stderr, "patchscope: cannot create the event loop\n");
 		return 2;
 	}
+	/* replay --record: once on a new file and all serve as record. */
+	memset(&plan, 0, sizeof plan);
+	if (mode == OPTIONS_REPLAY && replay_record_plan(opts, &plan,
+	    &cause) != 0) {
+		rc = plan.usage ? cmd_usage_error("replay", cause) : 2;
+		if (!plan.usage)
+			fprintf(stderr, "patchscope: %s\n", cause);
+		free(cause);
+		(void)replay_record_finish(&plan, 0, 0, NULL);
+		event_base_free(base);
+		return rc;
+	}
+	if (plan.forward_all)
+		mode = OPTIONS_RECORD;
 	/* The cassette first: one that cannot be read changes nothing. */
 	loaded = 1;
 	if (mode == OPTIONS_REPLAY) {
 		redactor = proxy_redactor_new(opts);
-		idx = cmd_serve_load(opts, redactor);
+		idx = cmd_serve_load(opts, redactor, plan.load);
 		redact_free(redactor);
 		loaded = idx != NULL;
 	}
-	if (loaded && (mode == OPTIONS_RECORD ||
-	    (mode == OPTIONS_REPLAY && opts->fallback_proxy))) {
-		rec = recorder_open(base, opts->cassette, opts->no_redact,
-		    &cause);
+	if (loaded && (mode == OPTIONS_RECORD || plan.record_to != NULL)) {
+		rec = recorder_open(base, plan.record_to != NULL ?
+		    plan.record_to : opts->cassette, opts->no_redact, &cause);
 		if (rec == NULL) {
 			fprintf(stderr, "patchscope: %s\n", cause);
 			free(cause);
@@ -323,6 +364,7 @@ cmd_serve(struct options *opts)
 			free(cause);
 		}
 		(void)recorder_close(rec, NULL);
+		(void)replay_record_finish(&plan, 0, 0, NULL);
 		replay_free(idx);
 		event_base_free(base);
 		return 2;
@@ -333,7 +375,7 @@ cmd_serve(struct options *opts)
 		    opts->cassette);
 	if (rec != NULL) {
 		proxy_set_recorder(proxy, rec);
-		log_info("recording to %s", opts->cassette);
+		log_info("recording to %s", recorder_path(rec));
 	}
 	if (idx != NULL)
 		proxy_set_replay(proxy, idx);
@@ -352,6 +394,7 @@ cmd_serve(struct options *opts)
 	log_buffer_stop();
 	clients = proxy_client_report(proxy);
 	proxy_free(proxy);
+	recorded = 0;
 	if (rec != NULL) {
 		recorded = recorder_added(rec);
 		if (recorder_close(rec, &cause) != 0) {
@@ -361,7 +404,13 @@ cmd_serve(struct options *opts)
 			rc = 2;
 		} else
 			log_info("cassette: %zu exchange(s) recorded to %s",
-			    recorded, opts->cassette);
+			    recorded, plan.record_to != NULL ?
+			    plan.record_to : opts->cassette);
+	}
+	if (replay_record_finish(&plan, rc == 0, recorded, &cause) != 0) {
+		fprintf(stderr, "patchscope: %s\n", cause);
+		free(cause);
+		rc = 2;
 	}
 	loaded = cmd_serve_report(opts, idx, clients);
 	if (rc == 0)

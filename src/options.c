@@ -58,6 +58,8 @@ options_defaults(struct options *o)
 	o->max_body_buffer = 16 * 1024 * 1024;
 	o->max_connections = 1024;
 	o->log_level = LOG_LEVEL_INFO;
+	o->fallback = -1;
+	o->record_mode = -1;
 }
 
 /* Free allocated members. */
@@ -85,6 +87,8 @@ options_free(struct options *o)
 	o->report_file = NULL;
 	free(o->snapshot_file);
 	o->snapshot_file = NULL;
+	free(o->session_header);
+	o->session_header = NULL;
 }
 
 /* Append a copy of s to a list. */

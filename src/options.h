@@ -64,7 +64,8 @@ struct options {
 	char		**redact_json_keys;	/* --redact-json-key */
 	size_t		 n_redact_json_keys;
 	int		 no_redact;	/* --no-redact: store secrets */
-	int		 fallback_proxy;/* replay: forward misses, record */
+	int		 fallback;	/* replay --fallback: 0 error, 1 proxy,
+					   -1 not given */
 	char		**match_headers;	/* --match-header */
 	size_t		 n_match_headers;
 	char		*report_file;	/* replay --report FILE */
@@ -88,6 +89,11 @@ struct options {
 	int		 values;	/* --values: plain values count */
 	int		 update;	/* --update: rewrite drifted entries */
 	int		 allow_writes;	/* --allow-writes: send non-GET/HEAD */
+
+	/* replay: record modes and sessions (replay_record.h). */
+	int		 record_mode;	/* --record: 0 none, 1 new, 2 once,
+					   3 all; -1 not given */
+	char		*session_header;	/* --session-header NAME */
 };
 
 /* What an option's value is and where it goes in struct options. */

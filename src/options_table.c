@@ -65,10 +65,9 @@ const struct options_spec options_table[] = {
 	    "never attach such a cassette to a ticket)" },
 	{ .name = "fallback", .arg = "error|proxy",
 	  .commands = CMD(REPLAY), .kind = OPTIONS_CHOICE,
-	  FIELD(fallback_proxy),
-	  .help = "on a miss: answer 404 with a miss report\n"
-	    "(default), or forward the request and append\n"
-	    "the exchange to the cassette" },
+	  FIELD(fallback),
+	  .help = "older names: error is --record=none, proxy\n"
+	    "is --record=new" },
 	{ .name = "match-header", .arg = "NAME",
 	  .commands = CMD(REPLAY), .kind = OPTIONS_NAME, LIST(match_headers),
 	  .help = "requests must also agree on this header" },
@@ -223,6 +222,24 @@ const struct options_spec options_table[] = {
 	  .commands = ALL, .kind = OPTIONS_FLAG,
 	  FIELD(help),
 	  .help = "show this help" },
+	{ .name = "record", .arg = "none|new|once|all",
+	  .commands = CMD(REPLAY), .kind = OPTIONS_CHOICE,
+	  FIELD(record_mode),
+	  .help = "none: a request that matches nothing gets\n"
+	    "404 and a miss report (default); new: it is\n"
+	    "forwarded and appended to FILE; once: if FILE\n"
+	    "does not exist, forward and record every\n"
+	    "request, else as none; all: forward and record\n"
+	    "every request to a new file that replaces FILE\n"
+	    "when the run ends cleanly (FILE is untouched\n"
+	    "until then)" },
+	{ .name = "session-header", .arg = "NAME",
+	  .commands = CMD(REPLAY), .kind = OPTIONS_STRING,
+	  FIELD(session_header),
+	  .help = "keep the place in each run of identical\n"
+	    "requests per value of this request header, so\n"
+	    "parallel test workers each get the recorded\n"
+	    "order; requests without it share one place" },
 	{ .name = NULL }
 };
 _Static_assert(sizeof options_table / sizeof options_table[0] <=

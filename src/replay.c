@@ -48,8 +48,9 @@
 #define RP_MAX_MISSES		1000	/* misses listed in the report */
 
 
-static void *
-rp_grow(void *v, size_t *cap, size_t n, size_t size)
+/* Make room for element n of an array of cap elements (doubling). */
+void *
+replay_grow(void *v, size_t *cap, size_t n, size_t size)
 {
 	if (n < *cap)
 		return v;
@@ -71,13 +72,13 @@ rp_nums_add(struct rp_nums *l, size_t v)
 		l->v = xreallocarray(NULL, l->cap, sizeof *l->v);
 		l->v[0] = l->one;
 	}
-	l->v = rp_grow(l->v, &l->cap, l->n, sizeof *l->v);
+	l->v = replay_grow(l->v, &l->cap, l->n, sizeof *l->v);
 	l->v[l->n++] = v;
 }
 
 /* Spread FNV's bits over the low end, which picks the slot. */
-static uint64_t
-rp_mix(uint64_t h)
+uint64_t
+replay_mix(uint64_t h)
 {
 	h ^= h >> 33;
 	h *= 0xff51afd7ed558ccdULL;
@@ -91,8 +92,8 @@ rp_mix(uint64_t h)
  * Find the value whose hash is h and that eq_cb accepts; return RP_NONE
  * when there is none.
  */
-static size_t
-rp_table_find(const struct rp_table *t, uint64_t h,
+size_t
+replay_table_find(const struct rp_table *t, uint64_t h,
     int (*eq_cb)(const void *, size_t), const void *ctx)
 {
 	size_t	i, mask;
@@ -107,8 +108,8 @@ rp_table_find(const struct rp_table *t, uint64_t h,
 }
 
 /* Add a value (not already there), keeping the load at most a half. */
-static void
-rp_table_put(struct rp_table *t, uint64_t h, size_t v)
+void
+replay_table_put(struct rp_table *t, uint64_t h, size_t v)
 {
 	struct rp_table	 old = *t;
 	size_t		 i, mask;
@@ -119,7 +120,7 @@ rp_table_put(struct rp_table *t, uint64_t h, size_t v)
 		t->n = 0;
 		for (i = 0; i < old.cap; i++)
 			if (old.slot[i].val != 0)
-				rp_table_put(t, old.slot[i].hash,
+				replay_table_put(t, old.slot[i].hash,
 				    old.slot[i].val - 1);
 		free(old.slot);
 	}
@@ -131,8 +132,9 @@ rp_table_put(struct rp_table *t, uint64_t h, size_t v)
 	t->n++;
 }
 
-static void
-rp_table_free(struct rp_table *t)
+/* Free a table's slots and empty it. */
+void
+replay_table_free(struct rp_table *t)
 {
 	free(t->slot);
 	memset(t, 0, sizeof *t);
@@ -440,7 +442,7 @@ rp_list_eq_cb(const void *arg, size_t v)
 static uint64_t
 rp_seq_hash(size_t group, size_t origin)
 {
-	return rp_mix((uint64_t)group * 0x9e3779b97f4a7c15ULL ^ origin);
+	return replay_mix((uint64_t)group * 0x9e3779b97f4a7c15ULL ^ origin);
 }
 
 /* Find the group of r's loose key (written into key), or RP_NONE. */
@@ -452,8 +454,8 @@ rp_group_find(const struct replay_index *idx, const struct rp_req *r,
 
 	buf_reset(key);
 	rp_loose_key(r, key);
-	*h = rp_mix(hash_bytes(r->body_hash, key->data, key->len));
-	return rp_table_find(&idx->t_group, *h, rp_group_eq_cb, &ctx);
+	*h = replay_mix(hash_bytes(r->body_hash, key->data, key->len));
+	return replay_table_find(&idx->t_group, *h, rp_group_eq_cb, &ctx);
 }
 
 static size_t
@@ -462,8 +464,8 @@ rp_origin_find(const struct replay_index *idx, const char *text,
 {
 	struct rp_origin_ctx	ctx = { idx, text };
 
-	*h = rp_mix(hash_bytes(HASH_FNV_OFFSET, text, strlen(text)));
-	return rp_table_find(&idx->t_origin, *h, rp_origin_eq_cb, &ctx);
+	*h = replay_mix(hash_bytes(HASH_FNV_OFFSET, text, strlen(text)));
+	return replay_table_find(&idx->t_origin, *h, rp_origin_eq_cb, &ctx);
 }
 
 static size_t
@@ -471,7 +473,7 @@ rp_seq_find(const struct replay_index *idx, size_t group, size_t origin)
 {
 	struct rp_seq_ctx	ctx = { idx, group, origin };
 
-	return rp_table_find(&idx->t_seq, rp_seq_hash(group, origin),
+	return replay_table_find(&idx->t_seq, rp_seq_hash(group, origin),
 	    rp_seq_eq_cb, &ctx);
 }
 
@@ -495,8 +497,8 @@ replay_list_find(const struct replay_index *idx, const struct rp_req *r,
 	size_t			l;
 
 	rp_list_key(r, with_method, &key);
-	l = rp_table_find(with_method ? &idx->t_mpath : &idx->t_path,
-	    rp_mix(hash_bytes(HASH_FNV_OFFSET, key.data, key.len)),
+	l = replay_table_find(with_method ? &idx->t_mpath : &idx->t_path,
+	    replay_mix(hash_bytes(HASH_FNV_OFFSET, key.data, key.len)),
 	    rp_list_eq_cb, &ctx);
 	buf_free(&key);
 	return l == RP_NONE ? NULL : &idx->lists[l];
@@ -514,17 +516,17 @@ rp_list_add(struct replay_index *idx, const struct rp_req *r,
 	size_t			 i;
 
 	rp_list_key(r, with_method, key);
-	h = rp_mix(hash_bytes(HASH_FNV_OFFSET, key->data, key->len));
-	i = rp_table_find(t, h, rp_list_eq_cb, &ctx);
+	h = replay_mix(hash_bytes(HASH_FNV_OFFSET, key->data, key->len));
+	i = replay_table_find(t, h, rp_list_eq_cb, &ctx);
 	if (i == RP_NONE) {
-		idx->lists = rp_grow(idx->lists, &idx->caplists, idx->nlists,
-		    sizeof *idx->lists);
+		idx->lists = replay_grow(idx->lists, &idx->caplists,
+		    idx->nlists, sizeof *idx->lists);
 		i = idx->nlists++;
 		l = &idx->lists[i];
 		memset(l, 0, sizeof *l);
 		l->key = arena_memdup(idx->arena, key->data, key->len);
 		l->keylen = key->len;
-		rp_table_put(t, h, i);
+		replay_table_put(t, h, i);
 	}
 	rp_nums_add(&idx->lists[i].entries, entry);
 }
@@ -575,16 +577,18 @@ replay_free(struct replay_index *idx)
 	for (i = 0; i < idx->nlists; i++)
 		free(idx->lists[i].entries.v);
 	free(idx->lists);
-	rp_table_free(&idx->t_group);
-	rp_table_free(&idx->t_origin);
-	rp_table_free(&idx->t_seq);
-	rp_table_free(&idx->t_mpath);
-	rp_table_free(&idx->t_path);
+	replay_table_free(&idx->t_group);
+	replay_table_free(&idx->t_origin);
+	replay_table_free(&idx->t_seq);
+	replay_table_free(&idx->t_mpath);
+	replay_table_free(&idx->t_path);
 	for (i = 0; i < idx->nmisses; i++) {
 		free(idx->misses[i].method);
 		free(idx->misses[i].url);
+		free(idx->misses[i].session);
 	}
 	free(idx->misses);
+	replay_sessions_free(&idx->sessions);
 	buf_free(&idx->scratch);
 	arena_free(idx->arena);
 	free(idx);
@@ -601,7 +605,7 @@ replay_add(struct replay_index *idx, struct exchange *x)
 	uint64_t	 h;
 	size_t		 entry, gi, oi, si;
 
-	idx->entries = rp_grow(idx->entries, &idx->cap, idx->n,
+	idx->entries = replay_grow(idx->entries, &idx->cap, idx->n,
 	    sizeof *idx->entries);
 	entry = idx->n++;
 	/* Packed into the arena: no allocation of its own per string. */
@@ -620,7 +624,7 @@ replay_add(struct replay_index *idx, struct exchange *x)
 
 	gi = rp_group_find(idx, &r, &idx->scratch, &h);
 	if (gi == RP_NONE) {
-		idx->groups = rp_grow(idx->groups, &idx->capgroups,
+		idx->groups = replay_grow(idx->groups, &idx->capgroups,
 		    idx->ngroups, sizeof *idx->groups);
 		gi = idx->ngroups++;
 		g = &idx->groups[gi];
@@ -629,24 +633,24 @@ replay_add(struct replay_index *idx, struct exchange *x)
 		g->keylen = idx->scratch.len;
 		g->body_hash = r.body_hash;
 		g->first = g->last = RP_NONE;
-		rp_table_put(&idx->t_group, h, gi);
+		replay_table_put(&idx->t_group, h, gi);
 	}
 
 	oi = rp_origin_find(idx, r.origin, &h);
 	if (oi == RP_NONE) {
-		idx->origins = rp_grow(idx->origins, &idx->caporigins,
+		idx->origins = replay_grow(idx->origins, &idx->caporigins,
 		    idx->norigins, sizeof *idx->origins);
 		oi = idx->norigins++;
 		o = &idx->origins[oi];
 		o->text = xstrdup(r.origin);
 		o->host = xstrdup(r.host != NULL ? r.host : "");
 		o->port = r.port;
-		rp_table_put(&idx->t_origin, h, oi);
+		replay_table_put(&idx->t_origin, h, oi);
 	}
 
 	si = rp_seq_find(idx, gi, oi);
 	if (si == RP_NONE) {
-		idx->seqs = rp_grow(idx->seqs, &idx->capseqs, idx->nseqs,
+		idx->seqs = replay_grow(idx->seqs, &idx->capseqs, idx->nseqs,
 		    sizeof *idx->seqs);
 		si = idx->nseqs++;
 		s = &idx->seqs[si];
@@ -660,7 +664,7 @@ replay_add(struct replay_index *idx, struct exchange *x)
 		else
 			idx->seqs[g->last].next = si;
 		g->last = si;
-		rp_table_put(&idx->t_seq, rp_seq_hash(gi, oi), si);
+		replay_table_put(&idx->t_seq, rp_seq_hash(gi, oi), si);
 	}
 	s = &idx->seqs[si];
 	rp_nums_add(&s->entries, entry);
@@ -730,15 +734,18 @@ rp_miss_add(struct replay_index *idx, const struct exchange *req,
     const struct rp_req *r, int origin_form)
 {
 	struct rp_miss	*m;
+	const char	*session;
 
 	idx->misses_total++;
 	if (idx->nmisses >= RP_MAX_MISSES)
 		return;
-	idx->misses = rp_grow(idx->misses, &idx->capmisses, idx->nmisses,
+	idx->misses = replay_grow(idx->misses, &idx->capmisses, idx->nmisses,
 	    sizeof *idx->misses);
 	m = &idx->misses[idx->nmisses++];
 	m->method = xstrdup(r->method);
 	m->url = xstrdup(req->url != NULL ? req->url : "");
+	session = replay_session_value(idx, req);
+	m->session = session != NULL ? xstrdup(session) : NULL;
 	m->nearest = replay_miss_nearest(idx, r, origin_form);
 }
 
@@ -749,8 +756,9 @@ replay_match(struct replay_index *idx, const struct exchange *req,
 {
 	struct rp_req	 r;
 	struct rp_seq	*s;
+	const char	*session = NULL;
 	uint64_t	 h;
-	size_t		 gi, oi, si = RP_NONE, entry;
+	size_t		*served, gi, oi, si = RP_NONE, entry;
 
 	replay_req_parse(idx, req, &r);
 	gi = rp_group_find(idx, &r, &idx->scratch, &h);
@@ -769,9 +777,17 @@ replay_match(struct replay_index *idx, const struct exchange *req,
 	replay_req_free(&r);
 
 	s = &idx->seqs[si];
-	entry = rp_at(&s->entries, s->served < s->entries.n ? s->served :
+	/* Without sessions: the shared position, and nothing else done. */
+	hit->forgotten = 0;
+	served = &s->served;
+	if (idx->sessions.header != NULL) {
+		session = replay_session_value(idx, req);
+		served = replay_session_served(idx, &session, si,
+		    &hit->forgotten);
+	}
+	entry = rp_at(&s->entries, *served < s->entries.n ? *served :
 	    s->entries.n - 1);
-	s->served++;
+	(*served)++;
 	if (!idx->entries[entry].served) {
 		idx->entries[entry].served = 1;
 		idx->nserved++;
@@ -782,7 +798,8 @@ replay_match(struct replay_index *idx, const struct exchange *req,
 	hit->answer = idx->entries[entry].answer;
 	hit->x = idx->entries[entry].x;
 	hit->entry = entry;
-	hit->nth = s->served < s->entries.n ? s->served : s->entries.n;
+	hit->nth = *served < s->entries.n ? *served : s->entries.n;
 	hit->of = s->entries.n;
+	hit->session = session;
 	return 0;
 }

@@ -9,6 +9,11 @@
  * Identical requests (the same full key) get their recorded responses in
  * recorded order; after the last, the last repeats.
  *
+ * With a session header (replay_set_session_header), each value of that
+ * request header has its own position in every sequence, so parallel
+ * test workers each get the recorded order; requests without it share
+ * the default position. An entry is used when any session used it.
+ *
  * An origin-form request (sent straight to replay, as a base URL) has no
  * scheme, host or port of its own: it matches on the rest, and when the
  * cassette holds several origins its Host header picks among them.
@@ -33,6 +38,21 @@ void	replay_free(struct replay_index *);
  * entry number (0-based, in the order added).
  */
 size_t	replay_add(struct replay_index *, struct exchange *x);
+#define REPLAY_SESSIONS_MAX	4096	/* sessions kept (the default) */
+#define REPLAY_SESSION_VALUE_MAX 256	/* bytes of a session header value */
+
+/*
+ * Keep sequence positions per value of the request header name (copied),
+ * for at most max sessions: past it the least recently used session is
+ * forgotten (its next request starts its sequences again). Values longer
+ * than REPLAY_SESSION_VALUE_MAX bytes are the caller's to refuse; here
+ * they count as no value. Call before the first match.
+ */
+void	replay_set_session_header(struct replay_index *, const char *name,
+	    size_t max);
+/* Return how many sessions were forgotten to make room, in all. */
+size_t	replay_sessions_forgotten(const struct replay_index *);
+
 /* Return the number of entries. */
 size_t	replay_count(const struct replay_index *);
 /* Return entry i (0-based), or NULL. */
@@ -54,6 +74,10 @@ struct replay_hit {
 	size_t			 nth;	/* 1-based place in its sequence */
 	size_t			 of;	/* length of the sequence */
 	const struct replay_answer *answer; /* x's, prebuilt */
+	const char		*session; /* the session's value, NULL for the
+					     default; valid until the next
+					     match */
+	size_t			 forgotten; /* sessions this match forgot */
 };
 
 /* The longest tail replay_answer_tail writes, with its connection value. */
@@ -92,13 +116,16 @@ int	replay_match(struct replay_index *, const struct exchange *req,
  * Return the body of a miss answer (a new reference): the request as
  * received, the nearest recorded request and each difference: method,
  * origin, path, a query parameter by name, a header, or a body field by
- * JSON Pointer, each with the recorded and the received value.
+ * JSON Pointer, each with the recorded and the received value; with a
+ * session header, the request's "session" (null: the default).
  */
 struct json_t *replay_miss_report(const struct replay_index *,
 	    const struct exchange *req, int origin_form);
 /*
  * Return the end-of-run report (a new reference): {"entries", "served",
- * "unused": [{entry, method, url}...], "misses": [{method, url}...]}.
+ * "unused": [{entry, method, url}...], "misses": [{method, url,
+ * nearest}...]}; with a session header, each miss has its "session" and
+ * "sessions" is {"header", "begun", "kept", "forgotten", "max"}.
  */
 struct json_t *replay_report(const struct replay_index *);
 /* Return nonzero when some entry was never served or some request missed. */

@@ -1,8 +1,10 @@
 /*
- * replay_local: what the two files of the replay module share, and nothing
+ * replay_local: what the files of the replay module share, and nothing
  * else includes. replay.c is the index and the matching; replay_miss.c
  * reports what did not match: the nearest entry to a missed request, with
- * each difference, and the end-of-run report. Callers use replay.h.
+ * each difference, and the end-of-run report; replay_session.c keeps the
+ * sequence positions of each --session-header session. Callers use
+ * replay.h.
  *
  * The index's arrays and tables are described at the top of replay.c.
  */
@@ -90,7 +92,50 @@ struct rp_entry {
 struct rp_miss {
 	char	*method;
 	char	*url;
+	char	*session;	/* the session header's value, or NULL */
 	size_t	 nearest;
+};
+
+/* How far one session has gone in one sequence. */
+struct rp_pos {
+	size_t	 seq;
+	size_t	 served;
+};
+
+/*
+ * A session: one value of the --session-header header, with its own
+ * position in each sequence it has used. Sessions sit in an array whose
+ * slots are reused; a free slot has no value. prev and next link the
+ * sessions in use from the most to the least recently used, and the free
+ * slots (next only).
+ */
+struct rp_session {
+	char		*value;		/* NUL-terminated; NULL: a free slot */
+	size_t		 len;
+	uint64_t	 hash;
+	struct rp_pos	*pos;
+	size_t		 npos;
+	size_t		 cappos;
+	struct rp_table	 t_pos;		/* sequence -> pos */
+	size_t		 prev;
+	size_t		 next;
+};
+
+/* The sessions of an index (replay_session.c); all zero when off. */
+struct rp_sessions {
+	char		 *header;	/* NULL: one shared position */
+	size_t		  max;		/* sessions kept at most */
+	struct rp_session *v;
+	size_t		  n;		/* slots made */
+	size_t		  cap;
+	size_t		  live;		/* slots in use */
+	struct rp_table	  t;		/* value -> slot */
+	size_t		  first;	/* most recently used, or RP_NONE */
+	size_t		  last;		/* least recently used, or RP_NONE */
+	size_t		  free;		/* a free slot, or RP_NONE */
+	size_t		  npos;		/* positions in all sessions */
+	size_t		  seen;		/* sessions begun */
+	size_t		  forgotten;	/* sessions dropped to make room */
 };
 
 struct replay_index {
@@ -131,6 +176,8 @@ struct replay_index {
 	size_t		  nmisses;	/* kept */
 	size_t		  capmisses;
 	size_t		  misses_total;
+
+	struct rp_sessions sessions;
 };
 
 /* The parts of a request that matching compares. */
@@ -156,6 +203,21 @@ struct rp_req {
 
 /* replay.c */
 
+/* Make room for element n of an array of *cap elements of size bytes. */
+void	*replay_grow(void *v, size_t *cap, size_t n, size_t size);
+/* Spread a hash's bits over its low end (which picks a table slot). */
+uint64_t replay_mix(uint64_t h);
+/*
+ * Find the value whose hash is h and that eq_cb accepts in a table;
+ * return RP_NONE when there is none.
+ */
+size_t	replay_table_find(const struct rp_table *, uint64_t h,
+	    int (*eq_cb)(const void *, size_t), const void *ctx);
+/* Add a value (not already there). */
+void	replay_table_put(struct rp_table *, uint64_t h, size_t v);
+/* Free a table's slots and empty it. */
+void	replay_table_free(struct rp_table *);
+
 /*
  * Reduce x's request to the parts matching compares, into *r (which may
  * point into x: x must outlive it). Free with replay_req_free.
@@ -170,6 +232,27 @@ void	replay_req_free(struct rp_req *r);
  */
 const struct rp_list *replay_list_find(const struct replay_index *,
 	    const struct rp_req *r, int with_method);
+
+/* replay_session.c */
+
+/*
+ * Return the session value of req: its first --session-header header,
+ * or NULL for the shared default session (no header, an empty value, a
+ * value longer than REPLAY_SESSION_VALUE_MAX, or sessions off).
+ */
+const char *replay_session_value(const struct replay_index *,
+	    const struct exchange *req);
+/*
+ * Return where the session of *value (NULL: the default) stands in
+ * sequence si: the session is begun or marked most recently used, the
+ * least recently used ones forgotten past the limits (*forgot set to
+ * how many), and *value set to the session's own copy. The pointers are
+ * valid until the next call.
+ */
+size_t	*replay_session_served(struct replay_index *, const char **value,
+	    size_t si, size_t *forgot);
+/* Free the sessions. */
+void	replay_sessions_free(struct rp_sessions *);
 
 /* replay_miss.c */
 

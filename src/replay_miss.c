@@ -471,6 +471,24 @@ rp_msg_item(struct buf *b, json_t *item)
 		buf_printf(b, " %s", ptr);
 }
 
+/*
+ * Append a session value to a message, quoted: what a client sent is
+ * printable ASCII there, anything else as \xNN.
+ */
+static void
+rp_msg_quote(struct buf *b, const char *v)
+{
+	const unsigned char	*p;
+
+	buf_adds(b, "\"");
+	for (p = (const unsigned char *)v; *p != '\0'; p++)
+		if (*p < 0x20 || *p >= 0x7f || *p == '"' || *p == '\\')
+			buf_printf(b, "\\x%02x", *p);
+		else
+			buf_add(b, (const char *)p, 1);
+	buf_adds(b, "\"");
+}
+
 /* The body of a miss answer. */
 json_t *
 replay_miss_report(const struct replay_index *idx,
@@ -480,11 +498,18 @@ replay_miss_report(const struct replay_index *idx,
 	struct rp_diffs	 d;
 	struct buf	 msg = { NULL, 0, 0 };
 	json_t		*doc, *near = json_null(), *request;
+	const char	*session;
 	size_t		 best, i, n;
 
 	replay_req_parse(idx, req, &r);
+	session = replay_session_value(idx, req);
 	buf_printf(&msg, "no recorded exchange matches %s ", r.method);
 	buf_add(&msg, r.path, r.pathlen);
+	if (session != NULL) {
+		buf_adds(&msg, " (session ");
+		rp_msg_quote(&msg, session);
+		buf_adds(&msg, ")");
+	}
 	best = replay_miss_nearest(idx, &r, origin_form);
 	if (best == RP_NONE)
 		buf_adds(&msg, "; the cassette has no entries");
@@ -523,6 +548,9 @@ replay_miss_report(const struct replay_index *idx,
 	json_object_set_new(doc, "error", json_string("replay_miss"));
 	json_object_set_new(doc, "message", rp_jstr(msg.data, msg.len));
 	json_object_set_new(doc, "request", request);
+	if (idx->sessions.header != NULL)
+		json_object_set_new(doc, "session", session != NULL ?
+		    rp_jstrz(session) : json_null());
 	json_object_set_new(doc, "nearest", near);
 	buf_free(&msg);
 	replay_req_free(&r);
@@ -535,7 +563,8 @@ replay_report(const struct replay_index *idx)
 {
 	const struct exchange	*x;
 	const struct rp_miss	*m;
-	json_t			*doc, *unused, *misses;
+	const struct rp_sessions *ss = &idx->sessions;
+	json_t			*doc, *unused, *misses, *item;
 	size_t			 i;
 
 	unused = json_array();
@@ -550,10 +579,14 @@ replay_report(const struct replay_index *idx)
 	misses = json_array();
 	for (i = 0; i < idx->nmisses; i++) {
 		m = &idx->misses[i];
-		json_array_append_new(misses, json_pack("{s:o, s:o, s:o}",
+		item = json_pack("{s:o, s:o, s:o}",
 		    "method", rp_jstrz(m->method), "url", rp_jstrz(m->url),
 		    "nearest", m->nearest == RP_NONE ? json_null() :
-		    json_integer((json_int_t)m->nearest)));
+		    json_integer((json_int_t)m->nearest));
+		if (idx->sessions.header != NULL)
+			json_object_set_new(item, "session", m->session !=
+			    NULL ? rp_jstrz(m->session) : json_null());
+		json_array_append_new(misses, item);
 	}
 	doc = json_object();
 	json_object_set_new(doc, "entries", json_integer((json_int_t)idx->n));
@@ -564,6 +597,12 @@ replay_report(const struct replay_index *idx)
 	if (idx->misses_total > idx->nmisses)
 		json_object_set_new(doc, "misses_total",
 		    json_integer((json_int_t)idx->misses_total));
+	if (ss->header != NULL)
+		json_object_set_new(doc, "sessions", json_pack(
+		    "{s:o, s:I, s:I, s:I, s:I}", "header",
+		    rp_jstrz(ss->header), "begun", (json_int_t)ss->seen,
+		    "kept", (json_int_t)ss->live, "forgotten",
+		    (json_int_t)ss->forgotten, "max", (json_int_t)ss->max));
 	return doc;
 }
 

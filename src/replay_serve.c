@@ -235,7 +235,7 @@ replay_miss(struct conn *conn, const struct exchange *req)
 }
 
 /*
- * --fallback=proxy with a request sent as to a server: send it to the
+ * --record=new with a request sent as to a server: send it to the
  * cassette's (first) origin. Return 0, or -1 after an error answer.
  */
 static int
@@ -276,14 +276,14 @@ replay_fallback_origin(struct conn *conn)
 	return 0;
 }
 
-/* A miss with --fallback=proxy: forward it, and record it if recording. */
+/* A miss with --record=new: forward it, and append it to the cassette. */
 static void
 replay_fallback(struct conn *conn)
 {
 	struct proxy	*p = conn->proxy;
 
-	log_info("[#%" PRIu64 "] replay miss: forwarding it "
-	    "(--fallback=proxy)%s", conn->id, p->recorder != NULL ?
+	log_info("[#%" PRIu64 "] replay miss: forwarding it (--record=new)%s",
+	    conn->id, p->recorder != NULL ?
 	    " and appending the exchange to the cassette" : "");
 	if (conn->origin_form && replay_fallback_origin(conn) != 0)
 		return;
@@ -330,6 +330,47 @@ replay_request_view(struct conn *conn, struct exchange *req)
 	return 0;
 }
 
+/*
+ * A session header value longer than replay keeps: 400, so a client
+ * never shares a session with another by accident. Return -1 after
+ * answering, else 0.
+ */
+static int
+replay_session_refused(struct conn *conn, const struct exchange *req)
+{
+	const char	*name = conn->proxy->opts->session_header, *v;
+
+	v = http_headers_get(&req->req_headers, name);
+	if (v == NULL || strnlen(v, REPLAY_SESSION_VALUE_MAX + 1) <=
+	    REPLAY_SESSION_VALUE_MAX)
+		return 0;
+	conn_fail(conn, 400, "bad_request", "the %.64s header (--session-"
+	    "header) is longer than %d bytes", name, REPLAY_SESSION_VALUE_MAX);
+	return -1;
+}
+
+/* Answer req: the recorded answer, the miss forwarded, or the miss report. */
+static void
+replay_answer_request(struct conn *conn, const struct exchange *req)
+{
+	struct proxy		*p = conn->proxy;
+	struct replay_hit	 hit;
+
+	if (replay_match(p->replay, req, conn->origin_form, &hit) == 0) {
+		if (hit.forgotten > 0 && hit.forgotten ==
+		    replay_sessions_forgotten(p->replay))
+			log_warnx("replay: more than %d sessions (--session-"
+			    "header %s): the least recently used are forgotten "
+			    "from now on, and start their sequences again if "
+			    "they come back", REPLAY_SESSIONS_MAX,
+			    p->opts->session_header);
+		replay_hit(conn, &hit);
+	} else if (p->recorder != NULL)
+		replay_fallback(conn);
+	else
+		replay_miss(conn, req);
+}
+
 /* The whole request is in: answer it from the cassette. */
 static void
 replay_request_done(struct conn *conn)
@@ -337,7 +378,6 @@ replay_request_done(struct conn *conn)
 	struct proxy		*p = conn->proxy;
 	struct half		*c = &conn->client;
 	struct exchange		 req;
-	struct replay_hit	 hit;
 	int			 owned;
 
 	if (p->opts->guard && diag_list_has_errors(&conn->cap.diags)) {
@@ -350,12 +390,9 @@ replay_request_done(struct conn *conn)
 		capture_request_exchange(&conn->cap, p->redactor, &req);
 	/* The head and the body of the answer leave in one write. */
 	c->corked = 1;
-	if (replay_match(p->replay, &req, conn->origin_form, &hit) == 0)
-		replay_hit(conn, &hit);
-	else if (p->opts->fallback_proxy)
-		replay_fallback(conn);
-	else
-		replay_miss(conn, &req);
+	if (p->opts->session_header == NULL ||
+	    replay_session_refused(conn, &req) == 0)
+		replay_answer_request(conn, &req);
 	if (conn->state != CONN_CLOSED && c->bev != NULL)
 		half_uncork(c);
 	else

@@ -230,7 +230,8 @@ good_value(const struct options_spec *spec)
 	case OPTIONS_COUNT:
 		return "7";
 	case OPTIONS_CHOICE:
-		return "proxy";
+		/* The last word: "proxy" of "error|proxy". */
+		return strrchr(spec->arg, '|') + 1;
 	case OPTIONS_STRING:
 		return "some-file";
 	case OPTIONS_FAULT:
