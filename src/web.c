@@ -229,6 +229,22 @@ web_client_pending(const struct web_client *c)
 
 static void	web_client_drained_cb(struct evhttp_connection *, void *);
 
+/*
+ * A stream reads nothing more from its client, so it has no read
+ * timeout (evhttp's would close it after WEB_TIMEOUT_SECS of quiet);
+ * what it writes must still leave within WEB_TIMEOUT_SECS.
+ */
+static void
+web_client_timeouts(struct web_client *c)
+{
+	struct bufferevent	*bev = evhttp_connection_get_bufferevent(
+				    c->evcon);
+	struct timeval		 tv = { WEB_TIMEOUT_SECS, 0 };
+
+	if (bev != NULL)
+		bufferevent_set_timeouts(bev, NULL, &tv);
+}
+
 /* Queue bytes on a client's stream; call back when they have left. */
 static void
 web_client_send(struct web_client *c, const char *data, size_t len)
@@ -328,6 +344,7 @@ web_events(struct web *w, struct evhttp_request *req)
 	w->nclients++;
 	evhttp_connection_set_closecb(c->evcon, web_client_close_cb, c);
 	evhttp_send_reply_start(req, 200, "OK");
+	web_client_timeouts(c);
 	web_client_send(c, "retry: 1000\n\n", 13);
 	web_client_pump(c);
 	log_debug("web: event stream opened after id %" PRIu64 " (%u open)",
