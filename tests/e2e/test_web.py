@@ -287,7 +287,8 @@ class Web(harness.TestCase):
 
     def test_small_keep_drops_the_oldest_and_says_so(self):
         fake = self.start_fake()
-        proxy = self.start_proxy("--web", "127.0.0.1:0", "--web-keep", "3")
+        proxy = self.start_proxy("--web", "127.0.0.1:0", "--web-keep", "3",
+                                 "-v")
         view = self.web_of(proxy)
         s = self.session(proxy)
         for i in range(6):
@@ -311,6 +312,19 @@ class Web(harness.TestCase):
         ev3 = self.events(view)
         ev3.wait_ids([4, 5, 6])
         self.assertIn("event: dropped", ev3.text)
+        # A client that leaves is forgotten (and its request freed: the
+        # sanitizer build checks at exit).
+        ev2.close()
+        self.wait_log(proxy, r"web: event stream closed \(2 open\)")
+        # At most 32 streams at once; the next one is told to come back.
+        more = [self.events(view, last=6) for _ in range(30)]
+        status, h, body = view.get("/api/events")
+        self.assertEqual(status, 503, body)
+        self.assertEqual(h.get("retry-after"), "5")
+        self.check_headers(h)
+        more[0].close()
+        self.wait_log(proxy, r"web: event stream closed \(31 open\)")
+        self.events(view, last=6)
 
     def test_token_host_methods_and_headers(self):
         proxy = self.start_proxy("--web", "127.0.0.1:0")
