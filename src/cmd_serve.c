@@ -319,11 +319,13 @@ cmd_serve(struct options *opts)
 		}
 	}
 	/* --web: its own listener, before the proxy makes its CA. */
-	if (loaded && opts->web != NULL &&
-	    (web = web_open(base, opts, "live", &cause)) == NULL) {
-		fprintf(stderr, "patchscope: %s\n", cause);
-		free(cause);
-		loaded = 0;
+	if (loaded && opts->web != NULL) {
+		web = web_open(base, opts, "live", &cause);
+		if (web == NULL) {
+			fprintf(stderr, "patchscope: %s\n", cause);
+			free(cause);
+			loaded = 0;
+		}
 	}
 	proxy = loaded ? proxy_new(base, opts, &cause) : NULL;
 	if (proxy == NULL) {
