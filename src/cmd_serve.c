@@ -281,6 +281,9 @@ cmd_serve(struct options *opts)
 	size_t			 recorded;
 	int			 rc = 0, loaded;
 
+	if (opts->web == NULL && (opts->web_keep != 0 || opts->web_allow_remote))
+		return cmd_usage_error(options_name(mode), "--web-keep and "
+		    "--web-allow-remote go with --web ADDR:PORT");
 	log_init(opts->log_level);
 	signal(SIGPIPE, SIG_IGN);
 	/*

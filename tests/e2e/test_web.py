@@ -474,6 +474,39 @@ class Web(harness.TestCase):
         p.send_signal(signal.SIGTERM)
         self.assertEqual(p.wait(T(8)), 0, p.log())
 
+    def test_view_on_ipv6_loopback(self):
+        try:
+            probe = socket.socket(socket.AF_INET6)
+            probe.bind(("::1", 0))
+            probe.close()
+        except OSError:
+            self.skipTest("no IPv6 loopback on this machine")
+        env = harness.clean_env({"PATCHSCOPE_HOME": self.ps_home})
+        p = harness.Process([harness.PATCHSCOPE, "view", "--web", "[::1]:0",
+                             SEED], os.path.join(self.tmp, "view6.log"),
+                            env=env, name="patchscope view")
+        self._procs.append(p)
+        line = harness.read_line_with_timeout(p.proc.stdout, T(10))
+        m = re.fullmatch(rb"web on http://\[::1\]:(\d+)/#token=([0-9a-f]{32})",
+                         line or b"")
+        self.assertIsNotNone(m, (line, p.log()))
+        port, token = int(m.group(1)), m.group(2).decode()
+
+        def get(host):
+            c = http.client.HTTPConnection("::1", port, timeout=T(10))
+            try:
+                c.request("GET", "/api/exchanges", headers={
+                    "Host": host, "Authorization": "Bearer " + token})
+                r = c.getresponse()
+                return r.status, r.read()
+            finally:
+                c.close()
+        status, body = get("[::1]:%d" % port)
+        self.assertEqual(status, 200)
+        self.assertEqual(len(json.loads(body)["exchanges"]), 4)
+        self.assertEqual(get("localhost:%d" % port)[0], 200)
+        self.assertEqual(get("127.0.0.1:%d" % port)[0], 403)
+
     # -- report --
 
     def hostile_har(self):
@@ -597,6 +630,9 @@ class Web(harness.TestCase):
                  "missing.har"),
                 (["view"], "cassette"),
                 (["proxy", "--web-keep", "0"], "web-keep"),
+                (["proxy", "--web-keep", "5"], "go with --web"),
+                (["record", "-c", os.path.join(self.tmp, "y.har"),
+                  "--web-allow-remote"], "go with --web"),
                 (["show", "--web", "127.0.0.1:0", SEED], "--web")):
             cp = self.run_ps(*args, timeout=T(10))
             self.assertEqual(cp.returncode, 2, (args, cp.stderr))
