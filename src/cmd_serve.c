@@ -28,6 +28,7 @@
 #include "redact.h"
 #include "replay.h"
 #include "replay_record.h"
+#include "web.h"
 
 static int	cmd_serve(struct options *);
 static json_t	*cmd_serve_report_replay(const struct options *,
@@ -302,11 +303,15 @@ cmd_serve(struct options *opts)
 	struct replay_index	*idx = NULL;
 	struct redactor		*redactor;
 	struct replay_record_plan plan;
+	struct web		*web = NULL;
 	json_t			*clients;
 	char			*cause = NULL;
 	size_t			 recorded;
 	int			 rc = 0, loaded;
 
+	if (opts->web == NULL && (opts->web_keep != 0 || opts->web_allow_remote))
+		return cmd_usage_error(options_name(mode), "--web-keep and "
+		    "--web-allow-remote go with --web ADDR:PORT");
 	log_init(opts->log_level);
 	signal(SIGPIPE, SIG_IGN);
 	/*
@@ -357,6 +362,15 @@ cmd_serve(struct options *opts)
 			loaded = 0;
 		}
 	}
+	/* --web: its own listener, before the proxy makes its CA. */
+	if (loaded && opts->web != NULL) {
+		web = web_open(base, opts, "live", &cause);
+		if (web == NULL) {
+			fprintf(stderr, "patchscope: %s\n", cause);
+			free(cause);
+			loaded = 0;
+		}
+	}
 	proxy = loaded ? proxy_new(base, opts, &cause) : NULL;
 	if (proxy == NULL) {
 		if (loaded) {
@@ -366,6 +380,7 @@ cmd_serve(struct options *opts)
 		(void)recorder_close(rec, NULL);
 		(void)replay_record_finish(&plan, 0, 0, NULL);
 		replay_free(idx);
+		web_free(web);
 		event_base_free(base);
 		return 2;
 	}
@@ -379,6 +394,8 @@ cmd_serve(struct options *opts)
 	}
 	if (idx != NULL)
 		proxy_set_replay(proxy, idx);
+	if (web != NULL)
+		web_attach(web, proxy);
 	if (strncmp(proxy_address(proxy), "127.", 4) != 0 &&
 	    strncmp(proxy_address(proxy), "[::1]:", 6) != 0)
 		log_warnx("listening on %s, which is not a loopback address: "
@@ -388,6 +405,8 @@ cmd_serve(struct options *opts)
 	evsignal_add(sigint, NULL);
 	evsignal_add(sigterm, NULL);
 	printf("listening on %s\n", proxy_address(proxy));
+	if (web != NULL)
+		printf("web on %s\n", web_url(web));
 	log_buffer_start(base);
 	fflush(stdout);
 	event_base_dispatch(base);
@@ -395,6 +414,7 @@ cmd_serve(struct options *opts)
 	clients = proxy_client_report(proxy);
 	proxy_free(proxy);
 	recorded = 0;
+	web_free(web);
 	if (rec != NULL) {
 		recorded = recorder_added(rec);
 		if (recorder_close(rec, &cause) != 0) {

@@ -24,6 +24,8 @@ enum options_mode {
 	OPTIONS_ENV,
 	OPTIONS_DIFF,
 	OPTIONS_DRIFT,
+	OPTIONS_VIEW,
+	OPTIONS_REPORT,
 	OPTIONS_NMODES
 };
 
@@ -94,6 +96,11 @@ struct options {
 	int		 record_mode;	/* --record: 0 none, 1 new, 2 once,
 					   3 all; -1 not given */
 	char		*session_header;	/* --session-header NAME */
+	/* The web view (proxy, record, replay, view), report. */
+	char		*web;		/* --web ADDR:PORT, or NULL */
+	unsigned	 web_keep;	/* --web-keep N; 0: the default */
+	int		 web_allow_remote; /* --web on a non-loopback ADDR */
+	char		*output;	/* report -o FILE */
 };
 
 /* What an option's value is and where it goes in struct options. */
