@@ -1500,6 +1500,7 @@
 		readToken();
 		setStatus("loading…", "");
 		loadAfter(0, true).then(function () {
+			queueRender();
 			if (mode === "live") {
 				setStatus("connecting…", "");
 				connect();
@@ -1508,7 +1509,6 @@
 			follow = false;
 			el.rows.scrollTop = 0;
 			setStatus("", "");
-			queueRender();
 		}, function (err) {
 			if (failed(err))
 				return;
