@@ -75,6 +75,8 @@ export async function browser() {
 	if (ws)
 		return puppeteer.connect({ browserWSEndpoint: ws });
 	const args = ["--no-sandbox", "--disable-gpu"];
+	if (process.env.PATCHSCOPE_TEST_REBIND)
+		args.push(`--host-resolver-rules=MAP ${process.env.PATCHSCOPE_TEST_REBIND} 127.0.0.1`);
 	return puppeteer.launch({
 		executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
 		headless: true, args });
@@ -221,4 +223,84 @@ export async function clean(page, what) {
 	    `${what}: no script from the traffic ran`);
 	equal(page.dialogs, [], `${what}: no dialog opened`);
 	equal(page.problems, [], `${what}: no page or console error`);
+}
+
+// The diagnoses shown inside the pretty-printed request body: for each,
+// its code, path, suggestion and the body line it is shown under.
+export async function bodyNotes(page) {
+	return page.$$eval(".json .dnote", (ns) => ns.map((n) => {
+		let ln = n.previousElementSibling;
+		while (ln && !ln.classList.contains("ln"))
+			ln = ln.previousElementSibling;
+		return {
+			code: n.querySelector(".code").textContent,
+			path: n.querySelector(".path").textContent,
+			msg: n.querySelector(".msg").textContent,
+			sugg: (n.querySelector(".sugg-val") || {}).textContent || null,
+			line: ln ? ln.textContent : null,
+			lineClass: ln ? ln.className : ""
+		};
+	}));
+}
+
+// The seed story's failing PATCH is open: actions.partial is at the
+// "actions" array, action.anchor.unknown at the misspelt anchor.
+export async function checkSeedPatch(page, what) {
+	const notes = await bodyNotes(page);
+	const partial = notes.find((n) => n.code === "actions.partial");
+	check(partial && partial.path === "/actions" &&
+	    /^\s*"actions": \[$/.test(partial.line) &&
+	    /hl-error/.test(partial.lineClass),
+	    `${what}: actions.partial is shown at "actions": [ (${JSON.stringify(partial)})`);
+	const anchor = notes.find((n) => n.code === "action.anchor.unknown");
+	check(anchor && /^\/actions\/\d+\/anchor$/.test(anchor.path) &&
+	    /^\s*"anchor": "BOOKING_CANCELED",?$/.test(anchor.line) &&
+	    /hl-error/.test(anchor.lineClass) && anchor.sugg === "BOOKING_CANCELLED",
+	    `${what}: action.anchor.unknown is shown at "anchor": "BOOKING_CANCELED" with its suggestion (${JSON.stringify(anchor)})`);
+}
+
+// Let the page load fileUrl and nothing else: every other request is
+// recorded in page.blocked and fails (data: and blob: URLs are not
+// requests to anywhere and pass).
+export async function offline(page, fileUrl) {
+	page.blocked = [];
+	await page.setRequestInterception(true);
+	page.on("request", (r) => {
+		const u = r.url();
+		if (u === fileUrl || u.startsWith("data:") || u.startsWith("blob:"))
+			r.continue();
+		else {
+			page.blocked.push(u);
+			r.abort();
+		}
+	});
+}
+
+export const rowCount = (page) => page.$$eval(
+    ".rows .row:not(.head):not([hidden])", (e) => e.length);
+
+// Click the row of exchange id and wait for its detail.
+export async function openRow(page, id) {
+	await page.$eval("#rows", (rows, id) => {
+		const r = rows.querySelector(`.row[data-id="${id}"]`);
+		if (!r)
+			throw new Error(`row ${id} is not on screen`);
+	}, id);
+	await page.click(`.rows .row[data-id="${id}"] .path`);
+	await until(page, (id) => !document.getElementById("detail").hidden &&
+	    document.querySelector(".rows .row.selected") &&
+	    document.querySelector(".rows .row.selected").dataset.id === String(id),
+	    `the detail of exchange ${id}`, id);
+}
+
+// GET /api/exchanges from the view at `web` (the printed URL), with the
+// token's cookie: what the server holds, read apart from the page.
+export async function api(web) {
+	const u = new URL(web);
+	const token = u.hash.replace(/^#token=/, "");
+	const r = await fetch(`${u.origin}/api/exchanges?after=0`, {
+	    headers: { Cookie: `patchscope_token=${token}` } });
+	if (r.status !== 200)
+		throw new Error(`GET /api/exchanges: ${r.status}`);
+	return r.json();
 }

@@ -11,21 +11,12 @@
 
 import { readdir } from "node:fs/promises";
 import { run, step, data, check, equal, env, openPage, closePage, shot,
-    until, rows, counts, setFilter, clean, sleep, T } from "./lib.mjs";
+    until, rows, counts, setFilter, clean, sleep, T, api, rowCount,
+    checkSeedPatch } from "./lib.mjs";
 
 const WEB = env("PATCHSCOPE_TEST_WEB");          // http://127.0.0.1:P/#token=T
 const DOWNLOADS = env("PATCHSCOPE_TEST_DOWNLOADS");
-const origin = new URL(WEB).origin;
 const token = new URL(WEB).hash.replace(/^#token=/, "");
-
-// What the server holds, read apart from the page: the oracle of the
-// filter checks.
-async function api() {
-	const r = await fetch(`${origin}/api/exchanges?after=0`, {
-	    headers: { Cookie: `patchscope_token=${token}` } });
-	equal(r.status, 200, "GET /api/exchanges with the token");
-	return (await r.json()).exchanges;
-}
 
 async function downloaded(dir) {
 	for (let i = 0; i < T(10000) / 50; i++) {
@@ -37,8 +28,6 @@ async function downloaded(dir) {
 	throw new Error(`no .har file appeared in ${dir}`);
 }
 
-const rowCount = (page) => page.$$eval(
-    ".rows .row:not(.head):not([hidden])", (e) => e.length);
 
 run(async (browser) => {
 	const page = await openPage(browser);
@@ -100,7 +89,7 @@ run(async (browser) => {
 	await until(page, () => document.querySelectorAll(
 	    ".rows .row:not(.head):not([hidden])").length === 5,
 	    "the exchange sent after the reconnect");
-	const all = await api();
+	const all = (await api(WEB)).exchanges;
 	r = await rows(page);
 	equal(r.map((x) => x.id), all.map((e) => e._id),
 	    "after the reconnect: every exchange once, in order");
@@ -140,28 +129,7 @@ run(async (browser) => {
 	await page.click(`.rows .row[data-id="${failing.id}"] .path`);
 	await until(page, () => !document.getElementById("detail").hidden,
 	    "the detail pane");
-	const notes = await page.$$eval(".json .dnote", (ns) => ns.map((n) => {
-		let ln = n.previousElementSibling;
-		while (ln && !ln.classList.contains("ln"))
-			ln = ln.previousElementSibling;
-		return {
-			code: n.querySelector(".code").textContent,
-			path: n.querySelector(".path").textContent,
-			sugg: (n.querySelector(".sugg-val") || {}).textContent || null,
-			line: ln.textContent,
-			lineClass: ln.className
-		};
-	}));
-	const partial = notes.find((n) => n.code === "actions.partial");
-	check(partial && partial.path === "/actions" &&
-	    /^\s*"actions": \[$/.test(partial.line) &&
-	    /hl-error/.test(partial.lineClass),
-	    `actions.partial is shown at "actions": [ (${JSON.stringify(partial)})`);
-	const anchor = notes.find((n) => n.code === "action.anchor.unknown");
-	check(anchor && anchor.path === "/actions/1/anchor" &&
-	    /^\s*"anchor": "BOOKING_CANCELED",?$/.test(anchor.line) &&
-	    /hl-error/.test(anchor.lineClass) && anchor.sugg === "BOOKING_CANCELLED",
-	    `action.anchor.unknown is shown at "anchor": "BOOKING_CANCELED" with its suggestion (${JSON.stringify(anchor)})`);
+	await checkSeedPatch(page, "live");
 	// Every line of the actions array is marked, and nothing outside it.
 	const marks = await page.$$eval(".json .ln", (ls) => ls.map((l) =>
 	    [l.textContent, l.classList.contains("hl")]));
