@@ -80,6 +80,8 @@ capture_begin(struct capture *cap, size_t max_body)
 	cap->diagnosed = 0;
 	free(cap->fault);
 	cap->fault = NULL;
+	cap->view = 0;
+	cap->replay = NULL;
 	clock_gettime(CLOCK_MONOTONIC, &cap->t_start);
 	clock_gettime(CLOCK_REALTIME, &cap->t_wall);
 	memset(&cap->t_req_done, 0, sizeof cap->t_req_done);
@@ -230,7 +232,7 @@ capture_response(struct capture *cap, int status, const char *reason,
 	free(cap->reason);
 	cap->reason = xstrdup(reason);
 	clock_gettime(CLOCK_MONOTONIC, &cap->t_resp_head);
-	if (cap->record) {
+	if (cap->record || cap->view) {
 		http_headers_clear(&cap->resp_headers);
 		exchange_headers_copy(&cap->resp_headers, h);
 	}
@@ -381,6 +383,17 @@ capture_fill_request(struct capture *cap, struct exchange *x,
 	x->req_wire_bytes = wire;
 }
 
+/* Keep the exchange whole for the web view. */
+void
+capture_view_begin(struct capture *cap, const struct http_headers *h)
+{
+	cap->view = 1;
+	cap->keep_req = 1;
+	cap->keep_resp = 1;
+	if (cap->req_headers.n == 0)
+		capture_request_headers(cap, h);
+}
+
 /* Fill x with the request as replay matches it: decoded and redacted. */
 void
 capture_request_exchange(struct capture *cap, const struct redactor *r,
@@ -420,7 +433,7 @@ capture_fill(struct capture *cap, struct exchange *x,
 		x->answered_by = xstrdup("patchscope");
 		if (cap->guard)
 			x->error = xstrdup("patchscope_guard");
-	} else if (info->record) {
+	} else if (info->record || cap->view) {
 		x->status = cap->status;
 		x->reason = xstrdup(cap->reason != NULL ? cap->reason :
 		    http_reason(cap->status));
@@ -465,16 +478,18 @@ capture_finish(struct capture *cap, const struct redactor *r,
 {
 	struct exchange	x;
 	size_t		i;
+	int		keep;
 
 	info->ms = capture_elapsed_ms(cap);
 	/*
 	 * No response at all (the client left first): nothing to keep,
 	 * unless a --fault made it so (a reset, a hang): that is kept.
 	 */
-	info->record = cap->record && (cap->url != NULL ||
-	    cap->target != NULL) &&
+	keep = (cap->url != NULL || cap->target != NULL) &&
 	    (cap->answered || cap->status != 0 || cap->fault != NULL);
-	info->full = info->record || cap->diags.n > 0;
+	info->record = cap->record && keep;
+	info->full = info->record || (cap->view && keep) || cap->diags.n > 0;
+	info->replay = cap->replay;
 	/* No sink wants it (-q, nothing recorded): nothing to build. */
 	for (i = 0; i < nsinks; i++)
 		if (sinks[i].wants == NULL || sinks[i].wants(sinks[i].arg, info))

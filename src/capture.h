@@ -28,6 +28,7 @@ struct capture_info {
 	double		 ms;		/* from the start of the exchange */
 	int		 record;	/* the exchange goes to the cassette */
 	int		 full;		/* headers and bodies are filled in */
+	const char	*replay;	/* replay: "hit" or "miss", or NULL */
 };
 
 /*
@@ -83,6 +84,10 @@ struct capture {
 	int			 diagnosed;
 	/* The --fault applied, KIND[:ARG] ("status:503"), or NULL. */
 	char			*fault;
+	/* The web view (--web) wants it whole, as a recorded one. */
+	int			 view;
+	/* Replay: "hit" or "miss" (static), or NULL. */
+	const char		*replay;
 	/* Clocks. */
 	struct timespec		 t_start;
 	struct timespec		 t_wall;	/* t_start on the calendar */
@@ -154,6 +159,11 @@ void	capture_fault(struct capture *, const char *fault);
 void	capture_finish(struct capture *, const struct redactor *,
 	    const struct capture_sink *, size_t nsinks, struct capture_info *,
 	    const char *target);
+/*
+ * Keep this exchange whole for the web view (--web): both bodies and the
+ * headers as sent on, as for a recorded one, without recording it.
+ */
+void	capture_view_begin(struct capture *, const struct http_headers *);
 /* Fill x with the request as replay matches it: decoded and redacted. */
 void	capture_request_exchange(struct capture *, const struct redactor *,
 	    struct exchange *x);

@@ -27,6 +27,7 @@
 #include "recorder.h"
 #include "redact.h"
 #include "replay.h"
+#include "web.h"
 
 static int	cmd_serve(struct options *);
 static json_t	*cmd_serve_report_replay(const struct options *,
@@ -274,6 +275,7 @@ cmd_serve(struct options *opts)
 	struct recorder		*rec = NULL;
 	struct replay_index	*idx = NULL;
 	struct redactor		*redactor;
+	struct web		*web = NULL;
 	json_t			*clients;
 	char			*cause = NULL;
 	size_t			 recorded;
@@ -317,6 +319,12 @@ cmd_serve(struct options *opts)
 		}
 	}
 	proxy = loaded ? proxy_new(base, opts, &cause) : NULL;
+	/* --web: the view's own listener beside the proxy's. */
+	if (proxy != NULL && opts->web != NULL &&
+	    (web = web_open(base, opts, "live", &cause)) == NULL) {
+		proxy_free(proxy);
+		proxy = NULL;
+	}
 	if (proxy == NULL) {
 		if (loaded) {
 			fprintf(stderr, "patchscope: %s\n", cause);
@@ -337,6 +345,8 @@ cmd_serve(struct options *opts)
 	}
 	if (idx != NULL)
 		proxy_set_replay(proxy, idx);
+	if (web != NULL)
+		web_attach(web, proxy);
 	if (strncmp(proxy_address(proxy), "127.", 4) != 0 &&
 	    strncmp(proxy_address(proxy), "[::1]:", 6) != 0)
 		log_warnx("listening on %s, which is not a loopback address: "
@@ -346,12 +356,15 @@ cmd_serve(struct options *opts)
 	evsignal_add(sigint, NULL);
 	evsignal_add(sigterm, NULL);
 	printf("listening on %s\n", proxy_address(proxy));
+	if (web != NULL)
+		printf("web on %s\n", web_url(web));
 	log_buffer_start(base);
 	fflush(stdout);
 	event_base_dispatch(base);
 	log_buffer_stop();
 	clients = proxy_client_report(proxy);
 	proxy_free(proxy);
+	web_free(web);
 	if (rec != NULL) {
 		recorded = recorder_added(rec);
 		if (recorder_close(rec, &cause) != 0) {

@@ -32,7 +32,7 @@ struct profile_seed;
 struct replay_index;
 struct snapshot;
 
-#define PROXY_MAX_SINKS		4
+#define PROXY_MAX_SINKS		8
 
 /* What the proxy does with requests, chosen once at start-up. */
 enum proxy_mode {
@@ -71,6 +71,10 @@ struct proxy {
 	uint64_t		 next_id;
 	int			 draining;
 	char			*address;
+	/* --web: exchanges are kept whole for the view; its address. */
+	int			 view;
+	char			*web_host;
+	int			 web_port;
 };
 
 enum conn_state {

@@ -27,6 +27,8 @@ static const struct cmd_entry *const commands[] = {
 	&cmd_lint_entry,
 	&cmd_diff_entry,
 	&cmd_drift_entry,
+	&cmd_view_entry,
+	&cmd_report_entry,
 };
 
 /* patchscope --help: the commands and where to read more. */

@@ -72,6 +72,10 @@ options_free(struct options *o)
 	o->upstream_ca = NULL;
 	free(o->rules_file);
 	o->rules_file = NULL;
+	free(o->web);
+	o->web = NULL;
+	free(o->output);
+	o->output = NULL;
 	options_list_free(&o->no_intercept, &o->n_no_intercept);
 	free(o->cassette);
 	o->cassette = NULL;

@@ -24,6 +24,8 @@ enum options_mode {
 	OPTIONS_ENV,
 	OPTIONS_DIFF,
 	OPTIONS_DRIFT,
+	OPTIONS_VIEW,
+	OPTIONS_REPORT,
 	OPTIONS_NMODES
 };
 
@@ -88,6 +90,12 @@ struct options {
 	int		 values;	/* --values: plain values count */
 	int		 update;	/* --update: rewrite drifted entries */
 	int		 allow_writes;	/* --allow-writes: send non-GET/HEAD */
+
+	/* The web view (proxy, record, replay, view), report. */
+	char		*web;		/* --web ADDR:PORT, or NULL */
+	unsigned	 web_keep;	/* --web-keep N; 0: the default */
+	int		 web_allow_remote; /* --web on a non-loopback ADDR */
+	char		*output;	/* report -o FILE */
 };
 
 /* What an option's value is and where it goes in struct options. */

@@ -32,6 +32,8 @@ const struct options_command options_commands[OPTIONS_NMODES] = {
 	[OPTIONS_ENV] =		{ "env",	CMD(ENV),	0, 0 },
 	[OPTIONS_DIFF] =	{ "diff",	CMD(DIFF),	1, 1 },
 	[OPTIONS_DRIFT] =	{ "drift",	CMD(DRIFT),	0, 0 },
+	[OPTIONS_VIEW] =	{ "view",	CMD(VIEW),	1, 1 },
+	[OPTIONS_REPORT] =	{ "report",	CMD(REPORT),	1, 1 },
 };
 
 /*
@@ -219,6 +221,33 @@ const struct options_spec options_table[] = {
 	  .commands = OPTIONS_SERVE, .kind = OPTIONS_SEED, FIELD(seed),
 	  .help = "seed --fault's rate choices (default: from\n"
 	    "the clock, logged) to repeat a run" },
+	{ .name = "web", .arg = "ADDR:PORT",
+	  .commands = OPTIONS_SERVE | CMD(VIEW), .kind = OPTIONS_STRING,
+	  FIELD(web),
+	  .help = "also serve a live web view of the exchanges\n"
+	    "there (port 0 picks a free port); prints\n"
+	    "'web on URL' with the URL to open, which holds\n"
+	    "the run's access token",
+	  .alt_commands = CMD(VIEW),
+	  .alt_help = "where to serve the view (default 127.0.0.1:0,\n"
+	    "a free port)" },
+	{ .name = "web-keep", .arg = "N",
+	  .commands = OPTIONS_SERVE | CMD(VIEW), .kind = OPTIONS_COUNT,
+	  FIELD(web_keep), .hi = 1000000,
+	  .help = "the web view keeps the last N exchanges\n"
+	    "(default 10000; bodies as --max-body-buffer)",
+	  .alt_commands = CMD(VIEW),
+	  .alt_help = "show at most the last N entries (default\n"
+	    "10000)" },
+	{ .name = "web-allow-remote",
+	  .commands = OPTIONS_SERVE | CMD(VIEW), .kind = OPTIONS_FLAG,
+	  FIELD(web_allow_remote),
+	  .help = "let --web listen on an address other machines\n"
+	    "can reach (they still need the token)" },
+	{ .name = "output", .letter = 'o', .arg = "FILE",
+	  .commands = CMD(REPORT), .kind = OPTIONS_STRING, FIELD(output),
+	  .help = "write the report there (default: the cassette's\n"
+	    "name with .html in place of .har)" },
 	{ .name = "help", .letter = 'h',
 	  .commands = ALL, .kind = OPTIONS_FLAG,
 	  FIELD(help),

@@ -44,6 +44,7 @@
 #include "rules.h"
 #include "snapshot.h"
 #include "upstream.h"
+#include "web_auth.h"
 #include "xmalloc.h"
 
 #define SHUTDOWN_DEADLINE_MS	5000
@@ -402,6 +403,7 @@ proxy_free(struct proxy *p)
 	profile_seed_free(p->seed);
 	fault_serve_free(p->faults);
 	free(p->address);
+	free(p->web_host);
 	free(p);
 }
 
@@ -436,4 +438,26 @@ proxy_set_replay(struct proxy *p, struct replay_index *idx)
 	p->seed = profile_seed_new(idx);
 	if (p->recorder != NULL)
 		proxy_add_sink(p, replay_sink_cb, record_sink_wants, idx);
+}
+
+/* Keep exchanges whole for the web view, and refuse requests aimed at it. */
+void
+proxy_add_viewer(struct proxy *p, void (*cb)(void *, const struct exchange *,
+    const struct capture_info *), int (*wants)(void *,
+    const struct capture_info *), void *arg, const char *web_host,
+    int web_port)
+{
+	proxy_add_sink(p, cb, wants, arg);
+	p->view = 1;
+	free(p->web_host);
+	p->web_host = xstrdup(web_host);
+	p->web_port = web_port;
+}
+
+/* Would a request to host:port reach the web view? */
+int
+proxy_is_web_view(const struct proxy *p, const char *host, int port)
+{
+	return p->web_host != NULL && host != NULL &&
+	    web_auth_is_view(host, port, p->web_host, p->web_port);
 }

@@ -5,7 +5,9 @@
 #ifndef PATCHSCOPE_PROXY_H
 #define PATCHSCOPE_PROXY_H
 
+struct capture_info;
 struct event_base;
+struct exchange;
 struct json_t;
 struct options;
 struct proxy;
@@ -45,6 +47,21 @@ void	proxy_set_replay(struct proxy *, struct replay_index *);
  * client_watch_report; the caller owns the reference).
  */
 struct json_t *proxy_client_report(const struct proxy *);
+/*
+ * Hand every finished exchange, whole (headers and bodies kept as for a
+ * cassette, redacted), to cb when wants says so: the web view (--web). A
+ * request aimed at web_host:web_port (the view) is refused with 403
+ * web_view_target. arg must outlive the proxy.
+ */
+void	proxy_add_viewer(struct proxy *, void (*cb)(void *,
+	    const struct exchange *, const struct capture_info *),
+	    int (*wants)(void *, const struct capture_info *), void *arg,
+	    const char *web_host, int web_port);
+/*
+ * Return nonzero when a request to host:port would reach the web view
+ * (see proxy_add_viewer).
+ */
+int	proxy_is_web_view(const struct proxy *, const char *host, int port);
 /* Close every connection and free the proxy (NULL is fine). */
 void	proxy_free(struct proxy *);
 

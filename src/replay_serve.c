@@ -102,7 +102,7 @@ replay_hit_fast(struct conn *conn, const struct replay_hit *hit)
 
 	if (a == NULL || a->encoded || conn->method == HTTP_HEAD ||
 	    x->status < 200 || x->status == 204 || x->status == 304 ||
-	    conn->cap.diags.n > 0 || conn->cap.record)
+	    conn->cap.diags.n > 0 || conn->cap.record || conn->cap.view)
 		return -1;
 	conn->resp_status = x->status;
 	http_headers_clear(&o->headers);
@@ -145,6 +145,7 @@ replay_hit(struct conn *conn, const struct replay_hit *hit)
 	char			 num[64];
 	int			 no_body;
 
+	conn->cap.replay = "hit";
 	if (replay_hit_fast(conn, hit) == 0)
 		return;
 	conn->resp_status = x->status;
@@ -186,8 +187,9 @@ replay_hit(struct conn *conn, const struct replay_hit *hit)
 			annotate_headers(&conn->cap.diags, &o->headers);
 	} else
 		response_inspect(conn, no_body);
-	/* What is held or learned from needs the body in the capture. */
-	if ((conn->hold_resp || conn->cap.learn_resp) && o->body_bytes > 0)
+	/* What is held, learned from or viewed needs the body captured. */
+	if ((conn->hold_resp || conn->cap.learn_resp || conn->cap.view) &&
+	    o->body_bytes > 0)
 		buf_add(&conn->cap.resp.raw, x->resp_body.data,
 		    x->resp_body.len);
 	if (!conn->hold_resp) {
@@ -350,6 +352,7 @@ replay_request_done(struct conn *conn)
 		capture_request_exchange(&conn->cap, p->redactor, &req);
 	/* The head and the body of the answer leave in one write. */
 	c->corked = 1;
+	conn->cap.replay = "miss";
 	if (replay_match(p->replay, &req, conn->origin_form, &hit) == 0)
 		replay_hit(conn, &hit);
 	else if (p->opts->fallback_proxy)

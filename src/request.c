@@ -183,6 +183,37 @@ request_classify(struct conn *conn)
 		conn->inspect_req = 1;
 }
 
+/*
+ * The web view (--web) is no origin: a page could otherwise reach its
+ * API through the proxy. Return 0, or -1 after answering 403.
+ */
+static int
+request_web_view(struct conn *conn, const char *host, int port)
+{
+	if (!proxy_is_web_view(conn->proxy, host, port))
+		return 0;
+	conn_fail(conn, 403, "web_view_target", "patchscope does not "
+	    "forward requests to its own web view (port %d): open that "
+	    "address in a browser directly", port);
+	return -1;
+}
+
+/* The same for a CONNECT target. */
+static int
+request_web_connect(struct conn *conn)
+{
+	struct http_url	 u;
+	const char	*errstr;
+	int		 rc;
+
+	if (conn->proxy->web_port == 0 || http_authority_parse(
+	    buf_str(&conn->client.url), &u, &errstr) != 0)
+		return 0;
+	rc = request_web_view(conn, u.host, u.port);
+	http_url_free(&u);
+	return rc;
+}
+
 /* The request head is complete: check it, choose the handler, start it. */
 int
 request_head(struct conn *conn)
@@ -212,6 +243,8 @@ request_head(struct conn *conn)
 	if (request_check_framing(conn) != 0)
 		return -1;
 	if (conn->method == HTTP_CONNECT) {
+		if (request_web_connect(conn) != 0)
+			return -1;
 		conn->handler = &tunnel_handler;
 		return conn->handler->start(conn);
 	}
@@ -224,6 +257,9 @@ request_head(struct conn *conn)
 	if (request_target(conn) != 0)
 		return -1;
 	if (request_host(conn, &host) != 0)
+		return -1;
+	if (!conn->have_tunnel && request_web_view(conn, conn->target.host,
+	    conn->target.port) != 0)
 		return -1;
 	if (host != NULL && !conn->have_tunnel && !conn->origin_form &&
 	    !http_host_matches(host, &conn->target)) {
@@ -251,6 +287,8 @@ request_head(struct conn *conn)
 	conn->origin_name = xstrdup(conn->target.host);
 	conn->origin_port = conn->target.port;
 	conn->origin_tls = strcmp(conn->target.scheme, "https") == 0;
+	if (p->view)
+		capture_view_begin(&conn->cap, &c->headers);
 	conn->handler = p->mode == PROXY_REPLAY ? &replay_handler :
 	    &forward_handler;
 	/* --fault: a fault may take the handler's place, or change it. */
