@@ -321,8 +321,13 @@
 		showNotice();
 	}
 
+	/*
+	 * The server says d exchanges were dropped, the oldest it keeps being
+	 * `oldest`. Ids below that are counted in d; the page counts the ones
+	 * it drops itself from there on (trimToKeep).
+	 */
 	function setDropped(d, oldest) {
-		if (num(d) === null || d < dropBase + dropSince)
+		if (num(d) === null || d <= dropBase + dropSince)
 			return;
 		dropBase = d;
 		dropSince = 0;
@@ -1444,7 +1449,11 @@
 	function connect() {
 		if (forbidden)
 			return;
-		es = new EventSource("/api/events");
+		/*
+		 * A new stream starts after the last exchange the page has; the
+		 * browser's own reconnects send Last-Event-ID, which wins.
+		 */
+		es = new EventSource("/api/events?lastEventId=" + lastId);
 		var mine = es;
 		es.addEventListener("open", function () {
 			if (mine !== es)

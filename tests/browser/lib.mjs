@@ -55,17 +55,20 @@ export function data(name, value) {
 	process.stdout.write(`DATA ${name} ${JSON.stringify(value)}\n`);
 }
 
+const t0 = Date.now();
+const stamp = () => `${String(Date.now() - t0).padStart(6)} ms`;
+
 export function check(cond, what) {
 	if (!cond)
 		throw new Error(what);
-	process.stdout.write(`ok: ${what}\n`);
+	process.stdout.write(`ok: ${stamp()} ${what}\n`);
 }
 
 export function equal(got, want, what) {
 	const g = JSON.stringify(got), w = JSON.stringify(want);
 	if (g !== w)
 		throw new Error(`${what}: got ${g}, want ${w}`);
-	process.stdout.write(`ok: ${what}\n`);
+	process.stdout.write(`ok: ${stamp()} ${what}\n`);
 }
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));

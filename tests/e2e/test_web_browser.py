@@ -179,10 +179,19 @@ class WebView(harness.TestCase):
 
     def _stop_view(self, proc):
         rc = proc.stop(signal.SIGTERM, T(8))
+        report = harness.Proxy.sanitizer_report(proc)
         proc.close_files()
         self.assertEqual(rc, 0, "patchscope view exited %s on SIGTERM" % rc)
-        self.assertIsNone(harness.Proxy.sanitizer_report(proc),
-                          "sanitizer report in %s" % proc.log_path)
+        self.assertIsNone(report, "sanitizer report in %s" % proc.log_path)
+
+    def wait_exchanges(self, proxy, n):
+        """Wait until the proxy's log has n exchange lines."""
+        rx = re.compile(r"^\S+ \[#\d+\] [A-Z]+ \S+ -> ", re.M)
+        try:
+            harness.wait_for(lambda: len(rx.findall(proxy.log())) >= n,
+                             T(10), what="%d exchanges in the log" % n)
+        except AssertionError as e:
+            self.fail("%s; patchscope's log:\n%s" % (e, proxy.log()[-3000:]))
 
     def api(self, url, path, token=None, host=None):
         """GET path of the view at url (the printed URL) with the token's
@@ -224,6 +233,8 @@ class WebView(harness.TestCase):
                                 stderr=err, env=penv, cwd=BROWSER_DIR)
         self.addCleanup(self._kill, proc)
         out, found = [], {}
+        transcript = open(log_path[:-4] + ".out", "w")
+        self.addCleanup(transcript.close)
         deadline = time.monotonic() + T(90)
         while True:
             left = deadline - time.monotonic()
@@ -232,6 +243,8 @@ class WebView(harness.TestCase):
                 break
             text = line.decode("utf-8", "replace")
             out.append(text)
+            transcript.write(text + "\n")
+            transcript.flush()
             if text.startswith("STEP "):
                 name = text[5:].strip()
                 if name not in steps:
@@ -267,6 +280,11 @@ class WebView(harness.TestCase):
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+        for f in (proc.stdin, proc.stdout):
+            try:
+                f.close()
+            except OSError:      # node is gone: its pipe may be broken
+                pass
 
     def downloads(self):
         d = os.path.join(self.tmp, "downloads")
@@ -295,7 +313,7 @@ class WebView(harness.TestCase):
                         auth=AUTH, json={"actions": [fetched[0], NEW_WEBHOOK]},
                         timeout=T(10))
             self.assertEqual(r.status_code, 400)
-            self.wait_log(proxy, r"\[#2\] PATCH ")
+            self.wait_exchanges(proxy, 2)
 
         def more():
             r = s.get(fake.url + PROFILE, params={"fields": "actions.*"},
@@ -305,13 +323,13 @@ class WebView(harness.TestCase):
                         json={"actions": r.json()["actions"] + [fixed]},
                         timeout=T(10))
             self.assertEqual(r.status_code, 200, r.text[:300])
-            self.wait_log(proxy, r"\[#4\] PATCH ")
+            self.wait_exchanges(proxy, 4)
 
         def after():
             r = s.get("http://localhost:%d/_fake/echo?after=1" % fake.port,
                       timeout=T(10))
             self.assertEqual(r.status_code, 200)
-            self.wait_log(proxy, r"\[#5\] GET ")
+            self.wait_exchanges(proxy, 5)
 
         downloads = self.downloads()
         found = self.run_script("live.mjs", {
@@ -392,7 +410,7 @@ class WebView(harness.TestCase):
             r = s.patch(fake.url + PROFILE, auth=AUTH,
                         json={"actions": [evil], HOSTILE_IMG: 1},
                         timeout=T(10))
-            self.wait_log(proxy, r"\[#4\] PATCH ")
+            self.wait_exchanges(proxy, 4)
             return {"count": 4}
 
         report = os.path.join(self.tmp, "hostile.html")
@@ -453,11 +471,11 @@ class WebView(harness.TestCase):
         s = self.session(proxy)
         for i in range(4):
             s.get(fake.url + "/_fake/echo?n=%d" % i, timeout=T(10))
-        self.wait_log(proxy, r"\[#4\] GET ")
+        self.wait_exchanges(proxy, 4)
 
         def more():
             s.get(fake.url + "/_fake/echo?n=4", timeout=T(10))
-            self.wait_log(proxy, r"\[#5\] GET ")
+            self.wait_exchanges(proxy, 5)
         self.run_script("keep.mjs", {"PATCHSCOPE_TEST_WEB": url},
                         {"more": more})
 
