@@ -1083,9 +1083,6 @@
 			});
 			left.appendChild(qsec);
 		}
-		var hsec = section("Headers");
-		hsec.appendChild(headerTable(req.headers));
-		left.appendChild(hsec);
 		var bdiags = diags.filter(function (d) {
 			return d.path.indexOf("query:") !== 0;
 		});
@@ -1096,6 +1093,9 @@
 			bsec.appendChild(bodyView(pinfo, bdiags));
 			left.appendChild(bsec);
 		}
+		var hsec = section("Headers");
+		hsec.appendChild(headerTable(req.headers));
+		left.appendChild(hsec);
 		cols.appendChild(left);
 
 		var right = h("div", "dcol");
@@ -1105,13 +1105,13 @@
 			    " (" + r.error + ")" : "") + (r.fault ? ", fault " +
 			    r.fault : "") + "."));
 		} else {
-			var rh = section("Headers");
-			rh.appendChild(headerTable(res.headers));
-			right.appendChild(rh);
 			var cinfo = bodyInfo(obj(res.content), "encoding");
 			var rb = section("Body", cinfo.note);
 			rb.appendChild(bodyView(cinfo, []));
 			right.appendChild(rb);
+			var rh = section("Headers");
+			rh.appendChild(headerTable(res.headers));
+			right.appendChild(rh);
 		}
 		cols.appendChild(right);
 		body.appendChild(cols);
