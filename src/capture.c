@@ -390,7 +390,7 @@ capture_view_begin(struct capture *cap, const struct http_headers *h)
 	cap->view = 1;
 	cap->keep_req = 1;
 	cap->keep_resp = 1;
-	if (cap->req_headers.n == 0)
+	if (h != NULL && cap->req_headers.n == 0)
 		capture_request_headers(cap, h);
 }
 

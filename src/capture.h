@@ -161,7 +161,8 @@ void	capture_finish(struct capture *, const struct redactor *,
 	    const char *target);
 /*
  * Keep this exchange whole for the web view (--web): both bodies and the
- * headers as sent on, as for a recorded one, without recording it.
+ * headers as sent on (h; NULL: not known yet), as for a recorded one,
+ * without recording it.
  */
 void	capture_view_begin(struct capture *, const struct http_headers *);
 /* Fill x with the request as replay matches it: decoded and redacted. */

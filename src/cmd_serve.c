@@ -318,13 +318,14 @@ cmd_serve(struct options *opts)
 			loaded = 0;
 		}
 	}
-	proxy = loaded ? proxy_new(base, opts, &cause) : NULL;
-	/* --web: the view's own listener beside the proxy's. */
-	if (proxy != NULL && opts->web != NULL &&
+	/* --web: its own listener, before the proxy makes its CA. */
+	if (loaded && opts->web != NULL &&
 	    (web = web_open(base, opts, "live", &cause)) == NULL) {
-		proxy_free(proxy);
-		proxy = NULL;
+		fprintf(stderr, "patchscope: %s\n", cause);
+		free(cause);
+		loaded = 0;
 	}
+	proxy = loaded ? proxy_new(base, opts, &cause) : NULL;
 	if (proxy == NULL) {
 		if (loaded) {
 			fprintf(stderr, "patchscope: %s\n", cause);
@@ -332,6 +333,7 @@ cmd_serve(struct options *opts)
 		}
 		(void)recorder_close(rec, NULL);
 		replay_free(idx);
+		web_free(web);
 		event_base_free(base);
 		return 2;
 	}

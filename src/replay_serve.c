@@ -229,6 +229,9 @@ replay_miss(struct conn *conn, const struct exchange *req)
 	http_headers_add(&h, HTTP_LIT(HTTP_X_ERROR), HTTP_LIT("replay_miss"));
 	if (!conn->proxy->opts->no_annotate)
 		annotate_headers(&conn->cap.diags, &h);
+	/* The web view shows the miss report as patchscope's answer. */
+	if (conn->cap.view)
+		capture_own_answer(&conn->cap, 404, &h, body.data, body.len, 0);
 	conn_answer(conn, 404, &h, body.data, body.len);
 	conn->origin.msg_done = 1;
 	http_headers_clear(&h);

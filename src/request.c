@@ -234,6 +234,9 @@ request_head(struct conn *conn)
 	c->chunked_out = (parser->flags & F_CHUNKED) != 0;
 	capture_request(&conn->cap, llhttp_method_name(
 	    (llhttp_method_t)conn->method), conn->client_http10);
+	/* --web: kept whole, early refusals too (headers come later). */
+	if (p->view)
+		capture_view_begin(&conn->cap, NULL);
 	if (c->head_bytes > p->opts->max_header_bytes) {
 		conn_fail(conn, 431, "headers_too_large",
 		    "the request head is larger than --max-header-bytes "

@@ -16,7 +16,8 @@
  *
  * Invariants: a struct web_client lives exactly as long as its evhttp
  * connection (freed in its close callback, which evhttp calls when the
- * connection ends, and for every connection in evhttp_free).
+ * connection ends, and for every connection in evhttp_free), and frees
+ * its request when evhttp gave it back.
  */
 #include "config.h"
 
@@ -291,13 +292,20 @@ web_client_drained_cb(struct evhttp_connection *evcon, void *arg)
 	web_client_pump(arg);
 }
 
-/* The client's connection ends (evhttp frees it and the request). */
+/*
+ * The client's connection ends. evhttp frees it; the request too when
+ * the view shuts down (evhttp_free), but when the client left or timed
+ * out, evhttp first detaches the unfinished request from the connection
+ * and leaves it to us (libevent 2.1, evhttp_connection_incoming_fail).
+ */
 static void
 web_client_close_cb(struct evhttp_connection *evcon, void *arg)
 {
 	struct web_client	*c = arg;
 
 	(void)evcon;
+	if (evhttp_request_get_connection(c->req) == NULL)
+		evhttp_request_free(c->req);
 	TAILQ_REMOVE(&c->web->clients, c, entry);
 	c->web->nclients--;
 	log_debug("web: event stream closed (%u open)", c->web->nclients);
