@@ -28,6 +28,7 @@
 	var JSON_DEPTH_MAX = 256;
 	var RETRY_MS = 2000;
 	var FILTER_SLICE_MS = 12;
+	var OPTIONS_MAX = 500;     /* hosts or methods offered in a <select> */
 
 	var SEVERITIES = ["error", "warning", "info"];
 
@@ -233,21 +234,27 @@
 
 	/* ---- adding exchanges ---- */
 
+	/*
+	 * Add value to a filter's <select>, in order. Hostile traffic can bring
+	 * any number of hosts or methods: past OPTIONS_MAX the list stops
+	 * growing (the free-text filter still finds them).
+	 */
 	function noteOption(set, select, value) {
-		if (value === "" || set.has(value))
+		if (value === "" || set.has(value) || set.size >= OPTIONS_MAX)
 			return;
 		set.add(value);
-		var opts = Array.prototype.slice.call(select.options, 1);
+		var lo = 1, hi = select.options.length;
+		while (lo < hi) {
+			var mid = (lo + hi) >> 1;
+			if (select.options[mid].value < value)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
 		var o = h("option", null, value);
 		o.value = value;
-		var before = null;
-		for (var i = 0; i < opts.length; i++) {
-			if (opts[i].value > value) {
-				before = opts[i];
-				break;
-			}
-		}
-		select.insertBefore(o, before);
+		select.insertBefore(o, lo < select.options.length ?
+		    select.options[lo] : null);
 	}
 
 	/* Index of the first rec in list whose id is >= id. */
@@ -640,7 +647,7 @@
 	function parseJson(text) {
 		var i = 0, n = text.length;
 		var ws = /[ \t\r\n]*/y;
-		var strRe = /"(?:[^"\\\u0000-\u001f]|\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4}))*"/y;
+		var strRe = /"(?:[^"\\\u0000-\u001f]+|\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4}))*"/y;
 		var numRe = /-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?/y;
 		var litRe = /true|false|null/y;
 

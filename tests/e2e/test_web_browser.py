@@ -499,6 +499,67 @@ class WebView(harness.TestCase):
                                        "PATCHSCOPE_TEST_DOWNLOADS":
                                        self.downloads()})
 
+    def test_diagnoses_at_tricky_pointers(self):
+        """report of bodies whose diagnoses name keys with / and ~, a
+        control character, a duplicated key, the whole body, a missing
+        path and the query; a body that is not JSON; a binary body."""
+        path = os.path.join(self.tmp, "pointers.har")
+        body = ('{"a/b": {"c~d": [1, {"x": 12345678901234567890}]}, '
+                '"dup": 1, "dup": 2, "ctl\\u0001": true}')
+
+        def diag(severity, code, where):
+            return {"source": "patchscope", "severity": severity,
+                    "code": code, "path": where, "message": "at " + where}
+        entries = [
+            har_entry("PATCH", "http://api.example/v1/p?fields=a", body, [
+                diag("error", "json.syntax", ""),
+                diag("error", "t.x", "/a~1b/c~0d/1/x"),
+                diag("warning", "t.dup", "/dup"),
+                diag("info", "t.ctl", "/ctl%01"),
+                diag("error", "t.missing", "/missing"),
+                diag("info", "query.fields.ignored", "query:fields")]),
+            har_entry("PATCH", "http://api.example/v1/q",
+                      '{"actions": [1, 2,]}',
+                      [diag("error", "json.syntax", "")]),
+            har_entry("POST", "http://api.example/upload", "AAEC/w==", [],
+                      base64=True),
+        ]
+        with open(path, "w") as f:
+            json.dump({"log": {"version": "1.2", "creator": {
+                "name": "patchscope", "version": "test"},
+                "entries": entries}}, f)
+        report = os.path.join(self.tmp, "pointers.html")
+        cp = self.run_ps("report", path, "-o", report)
+        self.assertEqual(cp.returncode, 0, cp.stderr)
+        self.run_script("pointers.mjs", {"PATCHSCOPE_TEST_REPORT": report})
+
+
+def har_entry(method, url, body, diagnoses, base64=False):
+    """A cassette entry with a request body and a 200 answer."""
+    post = {"mimeType": "application/json", "text": body}
+    if base64:
+        post = {"mimeType": "application/octet-stream", "text": body,
+                "_encoding": "base64"}
+    query = url.partition("?")[2]
+    return {
+        "startedDateTime": "2026-12-03T10:00:00.000Z", "time": 3.0,
+        "request": {
+            "method": method, "url": url, "httpVersion": "HTTP/1.1",
+            "cookies": [], "headers": [],
+            "queryString": [{"name": q.partition("=")[0],
+                             "value": q.partition("=")[2]}
+                            for q in query.split("&") if q],
+            "postData": post, "headersSize": -1, "bodySize": len(body)},
+        "response": {
+            "status": 200, "statusText": "OK", "httpVersion": "HTTP/1.1",
+            "cookies": [], "headers": [], "redirectURL": "",
+            "content": {"size": 2, "mimeType": "application/json",
+                        "text": "{}"},
+            "headersSize": -1, "bodySize": 2},
+        "cache": {}, "timings": {"send": 1, "wait": 1, "receive": 1},
+        "_diagnoses": diagnoses,
+    }
+
 
 def write_big_cassette(path, n):
     """A cassette of n exchanges: methods, hosts and statuses in turn, a
