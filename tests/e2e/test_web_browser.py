@@ -479,6 +479,24 @@ class WebView(harness.TestCase):
         self.run_script("keep.mjs", {"PATCHSCOPE_TEST_WEB": url},
                         {"more": more})
 
+    def test_replay_hits_misses_and_faults(self):
+        """replay --web --fault: hit, miss and the fault in their
+        columns."""
+        proxy = self.start_ps("replay", "-c", os.path.join(
+            harness.SRCDIR, "cassettes", "seed-story.har"),
+            "--web", "127.0.0.1:0", "--fault", "DELETE /v1/*=status:503")
+        url = self.web_url(proxy)
+        for method, path, status in (
+                ("GET", PROFILE + "?fields=actions.%2A", 200),
+                ("GET", "/v1/acc1/profiles/nope", 404),
+                ("DELETE", PROFILE, 503)):
+            raw = self.raw(proxy)
+            raw.send(("%s %s HTTP/1.1\r\nHost: %s\r\nConnection: close"
+                      "\r\n\r\n" % (method, path, proxy.addr[0])).encode())
+            self.assertEqual(raw.read_response().status, status)
+        self.wait_exchanges(proxy, 3)
+        self.run_script("replay.mjs", {"PATCHSCOPE_TEST_WEB": url})
+
     def test_ten_thousand_exchanges(self):
         """view of a 10,000-entry cassette: few rows in the DOM, scrolling
         renders the right ones, the filter and the keyboard work."""
