@@ -54,7 +54,7 @@ def missing():
     """Why the browser tests cannot run here, or None."""
     if NODE is None:
         return "node is not installed (Debian package nodejs)"
-    if CHROMIUM is None:
+    if CHROMIUM is None or not os.access(CHROMIUM, os.X_OK):
         return "chromium is not installed (Debian package chromium)"
     if not os.path.isfile(PUPPETEER):
         return ("puppeteer-core is not installed in %s (run `npm ci` there, "
@@ -123,13 +123,20 @@ class Chromium:
 class WebView(harness.TestCase):
 
     browser = None
+    why = None
 
     @classmethod
     def setUpClass(cls):
-        why = missing()
-        if why:
-            raise unittest.SkipTest(why)
-        cls.browser = Chromium()
+        # Each test is skipped on its own (not the class), so that the file
+        # exits 77 (SKIP) when the browser cannot run here.
+        cls.why = missing()
+        if cls.why is None:
+            cls.browser = Chromium()
+
+    def setUp(self):
+        if self.why is not None:
+            self.skipTest(self.why)
+        super().setUp()
 
     @classmethod
     def tearDownClass(cls):
