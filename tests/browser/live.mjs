@@ -3,8 +3,10 @@
 // actions.partial and action.anchor.unknown at their places in its body;
 // copy as curl; the keyboard; a reconnect that misses nothing; download HAR.
 //
-// Steps the wrapper does (test_web_browser.py, Live):
-//   client  the thread's GET and its failing PATCH, through the proxy
+// Steps the wrapper does (test_web_browser.py, test_seed_story_live), with
+// one client session:
+//   get     the thread's GET, through the proxy
+//   patch   its failing PATCH
 //   more    the GET of every field and the fixed PATCH, while the page's
 //           event stream is cut
 //   after   one GET of another host name, once the page reconnected
@@ -59,10 +61,16 @@ run(async (browser) => {
 
 	// Rows appear while the client runs, without a reload.
 	await page.evaluate(() => { window.__sameDocument = 42; });
-	await step("client");
+	await step("get");
+	await until(page, () => document.querySelectorAll(
+	    ".rows .row:not(.head):not([hidden])").length === 1,
+	    "the GET to appear");
+	equal((await rows(page)).map((x) => x.method), ["GET"],
+	    "the GET is there while the client goes on");
+	await step("patch");
 	await until(page, () => document.querySelectorAll(
 	    ".rows .row:not(.head):not([hidden])").length === 2,
-	    "the GET and the PATCH to appear");
+	    "the PATCH to appear");
 	equal(await page.evaluate(() => window.__sameDocument), 42,
 	    "the rows came without a reload");
 	let r = await rows(page);

@@ -311,11 +311,16 @@ class WebView(harness.TestCase):
         url = self.web_url(proxy)
         s = self.session(proxy)
 
-        def client():
+        fetched = []
+
+        def get():
             r = s.get(fake.url + PROFILE, params={"fields": GET_FIELDS},
                       auth=AUTH, timeout=T(10))
             self.assertEqual(r.status_code, 200)
-            fetched = r.json()["actions"]
+            fetched.extend(r.json()["actions"])
+            self.wait_exchanges(proxy, 1)
+
+        def patch():
             r = s.patch(fake.url + PROFILE, params={"fields": PATCH_FIELDS},
                         auth=AUTH, json={"actions": [fetched[0], NEW_WEBHOOK]},
                         timeout=T(10))
@@ -342,7 +347,7 @@ class WebView(harness.TestCase):
         found = self.run_script("live.mjs", {
             "PATCHSCOPE_TEST_WEB": url,
             "PATCHSCOPE_TEST_DOWNLOADS": downloads,
-        }, {"client": client, "more": more, "after": after})
+        }, {"get": get, "patch": patch, "more": more, "after": after})
 
         # Copy as curl: one shell word per argument, the body and the URL
         # exactly as recorded, the credential as its marker.
