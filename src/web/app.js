@@ -401,7 +401,8 @@
 
 	function applyFilter() {
 		var n = readFilter();
-		var narrowing = narrower(n, filter);
+		/* While a job runs, `shown` is not yet the old filter's result. */
+		var narrowing = !filtering && narrower(n, filter);
 		filter = n;
 		refilter(narrowing);
 	}
@@ -564,7 +565,8 @@
 			var extra = pool.pop();
 			extra.parentNode.removeChild(extra);
 		}
-		el.count.textContent = shown.length === recs.length ?
+		el.count.textContent = filtering ? "filtering…" :
+		    shown.length === recs.length ?
 		    plural(recs.length, "exchange", "exchanges") :
 		    shown.length + " of " + recs.length + " exchanges";
 		showEmpty();
