@@ -5,9 +5,9 @@
  *   - live (`--web`): GET /api/exchanges, then server-sent events from
  *     /api/events, each event one HAR entry with an increasing "_id";
  *   - view (`patchscope view FILE...`): GET /api/exchanges, nothing more;
- *   - report (`patchscope report`): the exchanges are inline in
- *     <script type="application/json" id="patchscope-data">, and the page
- *     makes no request at all.
+ *   - report (`patchscope report`): the exchanges are inline, in the
+ *     JSON script element with id "patchscope-data", and the page makes
+ *     no request at all.
  *
  * Every entry is hostile data (URLs, headers and bodies come from the
  * traffic): the DOM is built with createElement and textContent only, never
