@@ -281,6 +281,9 @@ cmd_serve(struct options *opts)
 	size_t			 recorded;
 	int			 rc = 0, loaded;
 
+	if (opts->web == NULL && (opts->web_keep != 0 || opts->web_allow_remote))
+		return cmd_usage_error(options_name(mode), "--web-keep and "
+		    "--web-allow-remote go with --web ADDR:PORT");
 	log_init(opts->log_level);
 	signal(SIGPIPE, SIG_IGN);
 	/*
@@ -319,11 +322,13 @@ cmd_serve(struct options *opts)
 		}
 	}
 	/* --web: its own listener, before the proxy makes its CA. */
-	if (loaded && opts->web != NULL &&
-	    (web = web_open(base, opts, "live", &cause)) == NULL) {
-		fprintf(stderr, "patchscope: %s\n", cause);
-		free(cause);
-		loaded = 0;
+	if (loaded && opts->web != NULL) {
+		web = web_open(base, opts, "live", &cause);
+		if (web == NULL) {
+			fprintf(stderr, "patchscope: %s\n", cause);
+			free(cause);
+			loaded = 0;
+		}
 	}
 	proxy = loaded ? proxy_new(base, opts, &cause) : NULL;
 	if (proxy == NULL) {

@@ -191,6 +191,7 @@ web_exchanges(struct web *w, struct evhttp_request *req)
 	const struct web_ring_entry	*e;
 	struct buf			 b = { NULL, 0, 0 };
 	uint64_t			 after, id;
+	int				 first;
 
 	if (web_query_id(req, "after", &after) != 0) {
 		web_text(req, 400, "Bad Request", "after must be a whole "
@@ -203,10 +204,11 @@ web_exchanges(struct web *w, struct evhttp_request *req)
 	evbuffer_add(out, b.data, b.len);
 	id = after + 1 > web_ring_oldest(w->ring) ? after + 1 :
 	    web_ring_oldest(w->ring);
-	for (; (e = web_ring_get(w->ring, id)) != NULL; id++) {
-		if (evbuffer_get_length(out) > b.len)
+	for (first = 1; (e = web_ring_get(w->ring, id)) != NULL; id++) {
+		if (!first)
 			evbuffer_add(out, ",", 1);
 		evbuffer_add(out, e->text, e->len);
+		first = 0;
 	}
 	buf_reset(&b);
 	web_json_doc_end(&b);

@@ -474,6 +474,39 @@ class Web(harness.TestCase):
         p.send_signal(signal.SIGTERM)
         self.assertEqual(p.wait(T(8)), 0, p.log())
 
+    def test_view_on_ipv6_loopback(self):
+        try:
+            probe = socket.socket(socket.AF_INET6)
+            probe.bind(("::1", 0))
+            probe.close()
+        except OSError:
+            self.skipTest("no IPv6 loopback on this machine")
+        env = harness.clean_env({"PATCHSCOPE_HOME": self.ps_home})
+        p = harness.Process([harness.PATCHSCOPE, "view", "--web", "[::1]:0",
+                             SEED], os.path.join(self.tmp, "view6.log"),
+                            env=env, name="patchscope view")
+        self._procs.append(p)
+        line = harness.read_line_with_timeout(p.proc.stdout, T(10))
+        m = re.fullmatch(rb"web on http://\[::1\]:(\d+)/#token=([0-9a-f]{32})",
+                         line or b"")
+        self.assertIsNotNone(m, (line, p.log()))
+        port, token = int(m.group(1)), m.group(2).decode()
+
+        def get(host):
+            c = http.client.HTTPConnection("::1", port, timeout=T(10))
+            try:
+                c.request("GET", "/api/exchanges", headers={
+                    "Host": host, "Authorization": "Bearer " + token})
+                r = c.getresponse()
+                return r.status, r.read()
+            finally:
+                c.close()
+        status, body = get("[::1]:%d" % port)
+        self.assertEqual(status, 200)
+        self.assertEqual(len(json.loads(body)["exchanges"]), 4)
+        self.assertEqual(get("localhost:%d" % port)[0], 200)
+        self.assertEqual(get("127.0.0.1:%d" % port)[0], 403)
+
     # -- report --
 
     def hostile_har(self):
@@ -493,11 +526,15 @@ class Web(harness.TestCase):
         self.assertEqual(cp.stdout.strip(), out)
         with open(out, "rb") as f:
             page = f.read().decode("utf-8")
+        js = re.search(r"<script>(.*?)</script>", page, re.S).group(1)
+        css = re.search(r"<style>(.*?)</style>", page, re.S).group(1)
+        # What the page's own files say is theirs; the rest is checked.
+        rest = page.replace(js, "").replace(css, "")
         # The traffic's markup appears nowhere as markup.
         self.assertNotIn("alert(1)</script>", page)
         self.assertNotIn("<script>alert", page)
-        self.assertEqual(page.count("<script"), 2, "the data and app.js")
-        self.assertNotIn("\u2028", page)
+        self.assertEqual(rest.count("<script"), 2, "the data and app.js")
+        self.assertNotIn("\u2028", rest)
         m = re.search(r'<script type="application/json" '
                       r'id="patchscope-data">(.*?)</script>', page, re.S)
         self.assertIsNotNone(m)
@@ -514,9 +551,7 @@ class Web(harness.TestCase):
                          {"x": HOSTILE + "\u2028&"})
         # The CSP allows exactly the inline script and style.
         csp = re.search(r'<meta http-equiv="Content-Security-Policy" '
-                        r'content="([^"]*)">', page).group(1)
-        js = re.search(r"<script>(.*?)</script>", page, re.S).group(1)
-        css = re.search(r"<style>(.*?)</style>", page, re.S).group(1)
+                        r'content="([^"]*)">', rest).group(1)
 
         def h(text):
             return base64.b64encode(hashlib.sha256(
@@ -529,10 +564,10 @@ class Web(harness.TestCase):
             self.assertEqual(js, f.read())
         with open(os.path.join(harness.SRCDIR, "src", "web", "app.css")) as f:
             self.assertEqual(css, f.read())
-        self.assertIn('<link rel="icon" href="data:,">', page)
-        self.assertNotIn('src="app.js"', page)
-        self.assertNotIn('href="app.css"', page)
-        self.assertLess(page.index("patchscope-data"), page.index(
+        self.assertIn('<link rel="icon" href="data:,">', rest)
+        self.assertNotIn('src="app.js"', rest)
+        self.assertNotIn('href="app.css"', rest)
+        self.assertLess(rest.index('id="patchscope-data"'), rest.index(
             "<script>"), "the data comes before the script")
         # -o elsewhere; the same file again is replaced whole.
         other = os.path.join(self.tmp, "out.html")
@@ -595,6 +630,9 @@ class Web(harness.TestCase):
                  "missing.har"),
                 (["view"], "cassette"),
                 (["proxy", "--web-keep", "0"], "web-keep"),
+                (["proxy", "--web-keep", "5"], "go with --web"),
+                (["record", "-c", os.path.join(self.tmp, "y.har"),
+                  "--web-allow-remote"], "go with --web"),
                 (["show", "--web", "127.0.0.1:0", SEED], "--web")):
             cp = self.run_ps(*args, timeout=T(10))
             self.assertEqual(cp.returncode, 2, (args, cp.stderr))
