@@ -24,6 +24,7 @@ enum options_mode {
 	OPTIONS_ENV,
 	OPTIONS_DIFF,
 	OPTIONS_DRIFT,
+	OPTIONS_DOCTOR,
 	OPTIONS_NMODES
 };
 
@@ -88,6 +89,11 @@ struct options {
 	int		 values;	/* --values: plain values count */
 	int		 update;	/* --update: rewrite drifted entries */
 	int		 allow_writes;	/* --allow-writes: send non-GET/HEAD */
+
+	/* --resolve (serving commands, drift), doctor. */
+	char		**resolve;	/* HOST:PORT=ADDR:PORT, each checked */
+	size_t		 n_resolve;
+	int		 listen_given;	/* --listen was on the command line */
 };
 
 /* What an option's value is and where it goes in struct options. */
@@ -105,7 +111,8 @@ enum options_kind {
 	OPTIONS_FAULT,		/* a --fault spec, checked, to a list */
 	OPTIONS_SEED,		/* 0 to 2^64-1 (unsigned long long), and
 				   have_seed set */
-	OPTIONS_HEADER		/* "NAME: VALUE", appended to a list */
+	OPTIONS_HEADER,		/* "NAME: VALUE", appended to a list */
+	OPTIONS_RESOLVE		/* HOST:PORT=ADDR:PORT, checked, to a list */
 };
 
 /* One option: one row of options_table. */

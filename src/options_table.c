@@ -32,6 +32,7 @@ const struct options_command options_commands[OPTIONS_NMODES] = {
 	[OPTIONS_ENV] =		{ "env",	CMD(ENV),	0, 0 },
 	[OPTIONS_DIFF] =	{ "diff",	CMD(DIFF),	1, 1 },
 	[OPTIONS_DRIFT] =	{ "drift",	CMD(DRIFT),	0, 0 },
+	[OPTIONS_DOCTOR] =	{ "doctor",	CMD(DOCTOR),	0, 0 },
 };
 
 /*
@@ -106,12 +107,16 @@ const struct options_spec options_table[] = {
 	  .help = "also send the requests that change data (all\n"
 	    "but GET and HEAD); says so before it starts" },
 	{ .name = "listen", .letter = 'l', .arg = "ADDR:PORT",
-	  .commands = OPTIONS_SERVE | CMD(ENV), .kind = OPTIONS_LISTEN,
+	  .commands = OPTIONS_SERVE | CMD(ENV) | CMD(DOCTOR),
+	  .kind = OPTIONS_LISTEN,
 	  .help = "where to accept clients (default\n"
 	    OPTIONS_DEFAULT_LISTEN "); port 0 picks a free port",
 	  .alt_commands = CMD(ENV),
 	  .alt_help = "where the proxy listens (default "
-	    OPTIONS_DEFAULT_LISTEN ")" },
+	    OPTIONS_DEFAULT_LISTEN ")",
+	  .alt2_commands = CMD(DOCTOR),
+	  .alt2_help = "check the patchscope proxy running there\n"
+	    "(default: start one on a free port)" },
 	{ .name = "connect-timeout", .arg = "SECS",
 	  .commands = OPTIONS_SERVE | CMD(DRIFT), .kind = OPTIONS_SECONDS,
 	  FIELD(connect_timeout_ms),
@@ -149,11 +154,11 @@ const struct options_spec options_table[] = {
 	  .help = "most client connections at once, else 503\n"
 	    "(default 1024)" },
 	{ .name = "ca-dir", .arg = "DIR",
-	  .commands = OPTIONS_SERVE | CMD(CA) | CMD(ENV),
+	  .commands = OPTIONS_SERVE | CMD(CA) | CMD(ENV) | CMD(DOCTOR),
 	  .kind = OPTIONS_STRING, FIELD(ca_dir),
 	  .help = "where patchscope's CA lives (default\n"
 	    "$PATCHSCOPE_HOME, else ~/.patchscope)",
-	  .alt_commands = CMD(CA) | CMD(ENV),
+	  .alt_commands = CMD(CA) | CMD(ENV) | CMD(DOCTOR),
 	  .alt_help = "where the CA lives (default $PATCHSCOPE_HOME,\n"
 	    "else ~/.patchscope); created if missing" },
 	{ .name = "dir", .arg = "DIR",
@@ -219,6 +224,14 @@ const struct options_spec options_table[] = {
 	  .commands = OPTIONS_SERVE, .kind = OPTIONS_SEED, FIELD(seed),
 	  .help = "seed --fault's rate choices (default: from\n"
 	    "the clock, logged) to repeat a run" },
+	{ .name = "resolve", .arg = "HOST:PORT=ADDR:PORT",
+	  .commands = OPTIONS_SERVE | CMD(DRIFT), .kind = OPTIONS_RESOLVE,
+	  LIST(resolve),
+	  .help = "connect to ADDR:PORT (a numeric address,\n"
+	    "[IPv6] in brackets) whenever the origin\n"
+	    "HOST:PORT is asked for; the TLS name and the\n"
+	    "Host header stay HOST (a local fake answering\n"
+	    "for the real API's name); repeatable" },
 	{ .name = "help", .letter = 'h',
 	  .commands = ALL, .kind = OPTIONS_FLAG,
 	  FIELD(help),
