@@ -27,6 +27,7 @@ static const struct cmd_entry *const commands[] = {
 	&cmd_lint_entry,
 	&cmd_diff_entry,
 	&cmd_drift_entry,
+	&cmd_doctor_entry,
 };
 
 /* patchscope --help: the commands and where to read more. */
