@@ -285,27 +285,36 @@ class Clients(ClientCase):
         if JAVA is None:
             self.skipTest("java is not installed (Debian package "
                           "openjdk-17-jdk-headless)")
+        want = [
+            'ok: read the profile, titled "Discovery call"',
+            'ok: the title the PATCH answers with is "Discovery call '
+            '(renamed)"',
+            'ok: the title read back is "Discovery call (renamed)"']
         fake = self.api_fake()
-        proxy = self.resolving_proxy(fake)
-        env = self.env_for(proxy)
+        cassette = os.path.join(self.tmp, "java.har")
+        rec = self.resolving_proxy(fake, "-c", cassette, command="record")
+        env = self.env_for(rec)
         self.assertIn("-Djavax.net.ssl.trustStoreType=JKS",
                       env["JAVA_TOOL_OPTIONS"])
         cp = self.run_client([JAVA, "ProfileClient.java"], env,
                              cwd=EXAMPLES, timeout=60)
         self.assertEqual(cp.returncode, 0, cp.stdout + cp.stderr)
-        self.assertEqual(cp.stdout.splitlines(), [
-            'ok: read the profile, titled "Discovery call"',
-            'ok: the title the PATCH answers with is "Discovery call '
-            '(renamed)"',
-            'ok: the title read back is "Discovery call (renamed)"'])
+        self.assertEqual(cp.stdout.splitlines(), want)
         # It went through patchscope, by the API's name.
-        log = proxy.log()
+        log = rec.log()
         self.assertEqual(len(re.findall(
             r"GET https://%s%s\?fields=id,title -> 200"
             % (re.escape(API), PROFILE), log)), 2, log)
         self.assertIn("PATCH https://%s%s?fields=id,title -> 200"
                       % (API, PROFILE), log)
         self.assertEqual(fake.requests_for(PROFILE), 3)
+        self.assertEqual(rec.stop(timeout=T(8)), 0, rec.log()[-2000:])
+        with open(cassette) as f:
+            urls = [e["request"]["url"] for e in
+                    json.load(f)["log"]["entries"]]
+        self.assertEqual(urls, ["https://%s%s?fields=id,title"
+                                % (API, PROFILE)] * 3)
+
         # The trust store keytool reads holds the system roots and the CA.
         keytool = shutil.which("keytool")
         if keytool:
@@ -319,7 +328,19 @@ class Clients(ClientCase):
             self.assertIn("Your keystore contains %d entries" % n,
                           cp.stdout)
 
+        # Replayed with the fake gone: the same three answers.
+        fake.stop()
+        rep = self.start_ps("replay", "-c", cassette, "--strict")
+        env = self.env_for(rep)
+        cp = self.run_client([JAVA, "ProfileClient.java"], env,
+                             cwd=EXAMPLES, timeout=60)
+        self.assertEqual(cp.returncode, 0, cp.stdout + cp.stderr)
+        self.assertEqual(cp.stdout.splitlines(), want)
+        self.assertEqual(rep.stop(timeout=T(8)), 0, rep.log()[-2000:])
+
         # Without the trust store Java refuses patchscope's certificate.
+        rep = self.start_ps("replay", "-c", cassette)
+        env = self.env_for(rep)
         env["JAVA_TOOL_OPTIONS"] = re.sub(r" -Djavax\.net\.ssl\.\S+", "",
                                           env["JAVA_TOOL_OPTIONS"])
         cp = self.run_client([JAVA, "ProfileClient.java"], env,
