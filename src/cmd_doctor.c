@@ -154,30 +154,26 @@ cmd_doctor_tool(const struct doctor_client *c, char **envp, const char *tmp,
     struct doctor_result *r)
 {
 	static const char *const schemes[] = { "https", "http" };
+	const char	*curl[] = { "curl", "-sS", "-o", "/dev/null",
+	    "--max-time", "8", NULL, NULL };
+	const char	*git[] = { "git", "ls-remote", NULL, NULL };
 	struct buf	 out = { NULL, 0, 0 };
 	enum doctor_outcome o;
 	char		*url;
 	size_t		 i;
-	int		 status;
+	int		 status, rc;
 
 	cmd_doctor_version(c->program, c->kind == DOCTOR_CURL ? 1 : 2, envp,
 	    tmp, r);
 	for (i = 0; i < 2 && !r->timed_out; i++) {
 		url = xasprintf("%s://" DOCTOR_HOST "/%s%s", schemes[i],
 		    c->name, c->kind == DOCTOR_GIT ? "/doctor.git" : "");
-		{
-			const char *curl[] = { "curl", "-sS", "-o",
-			    "/dev/null", "--max-time", "8", url, NULL };
-			const char *git[] = { "git", "ls-remote", url, NULL };
-
-			if (cmd_doctor_exec(c->kind == DOCTOR_CURL ? curl :
-			    git, envp, tmp, c->timeout_s, &out, &status,
-			    r) == -1) {
-				free(url);
-				break;
-			}
-		}
+		curl[6] = git[2] = url;
+		rc = cmd_doctor_exec(c->kind == DOCTOR_CURL ? curl : git, envp,
+		    tmp, c->timeout_s, &out, &status, r);
 		free(url);
+		if (rc == -1)
+			break;
 		o = c->kind == DOCTOR_CURL ? doctor_curl_outcome(status) :
 		    doctor_git_outcome(status, buf_str(&out));
 		if (o != DOCTOR_OK)

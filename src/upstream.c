@@ -168,6 +168,21 @@ upstream_pool_clear_resolve(struct upstream_pool *p)
 	p->nresolve = 0;
 }
 
+/* Where --resolve sends host:port, as "ADDR:PORT" in out; NULL if nowhere. */
+const char *
+upstream_pool_mapped(const struct upstream_pool *p, const char *host,
+    int port, char *out, size_t len)
+{
+	const struct resolve_entry	*e;
+
+	if ((e = resolve_find(p->resolve, p->nresolve, host, port)) == NULL)
+		return NULL;
+	snprintf(out, len, "%s%s%s:%d", strchr(e->addr, ':') != NULL ? "[" :
+	    "", e->addr, strchr(e->addr, ':') != NULL ? "]" : "",
+	    e->addr_port);
+	return out;
+}
+
 /* Take the --resolve specs (each checked by options already). */
 int
 upstream_pool_set_resolve(struct upstream_pool *p, char *const *specs,

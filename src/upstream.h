@@ -46,6 +46,12 @@ struct upstream_pool *upstream_pool_new(struct event_base *,
  */
 int	upstream_pool_set_resolve(struct upstream_pool *, char *const *specs,
 	    size_t n, int announce, char **cause);
+/*
+ * When --resolve maps host:port, write the address it goes to ("ADDR:PORT",
+ * IPv6 bracketed) into out and return out; else return NULL. For messages.
+ */
+const char *upstream_pool_mapped(const struct upstream_pool *,
+	    const char *host, int port, char *out, size_t len);
 /* Close every idle connection and free the pool (NULL is fine). */
 void	upstream_pool_free(struct upstream_pool *);
 /*

@@ -159,9 +159,11 @@ class Resolve(ClientCase):
         cert, key = self.fake_ca.leaf("sni", sans=("DNS:" + API,))
         sni = SniOrigin(cert, key)
         self.addCleanup(sni.close)
+        dead = harness.free_port()
         proxy = self.resolving_proxy(
             fake, "--resolve", "%s:80=127.0.0.1:%d" % (API, plain.port),
-            "--resolve", "%s:8443=127.0.0.1:%d" % (API, sni.port))
+            "--resolve", "%s:8443=127.0.0.1:%d" % (API, sni.port),
+            "--resolve", "%s:9443=127.0.0.1:%d" % (API, dead))
         self.wait_log(proxy, r"--resolve: connections to %s:443 -> "
                       r"127\.0\.0\.1:%d" % (re.escape(API), fake.port))
         self.wait_log(proxy, r"--resolve: connections to %s:8443 -> "
@@ -206,8 +208,17 @@ class Resolve(ClientCase):
         self.assertEqual(plain.requests_for("/_fake/echo"), 2)
         self.assertEqual(len(sni.seen), 2)
         self.assertTrue(all(s["sni"] == API for s in sni.seen), sni.seen)
-        # What is not mapped is looked up as always.
         self.assertIn("GET https://%s/_fake/echo -> 200" % API, proxy.log())
+
+        # A mapping to nothing: the error names the origin and where
+        # --resolve sent it.
+        cp = self.run_client([harness.CURL, "-sS", "--max-time", "20",
+                              "http://%s:9443/x" % API], env)
+        err = json.loads(cp.stdout)
+        self.assertEqual(err["error"], "upstream_unreachable")
+        self.assertRegex(err["message"], r"^could not connect to %s:9443: "
+                         r".*\(--resolve sends it to 127\.0\.0\.1:%d\)$"
+                         % (re.escape(API), dead))
 
     def test_record_names_the_api_and_drift_and_replay_follow(self):
         fake = self.api_fake()
