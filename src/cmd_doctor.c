@@ -246,6 +246,29 @@ cmd_doctor_table(const struct doctor_result *res)
 	return failed;
 }
 
+/* Print the end of the log of the proxy doctor started (about to go). */
+static void
+cmd_doctor_proxy_log(const char *logpath)
+{
+	char	 tail[2048];
+	FILE	*f;
+	size_t	 n = 0;
+	long	 size;
+
+	if ((f = fopen(logpath, "r")) == NULL)
+		return;
+	if (fseek(f, 0, SEEK_END) == 0 && (size = ftell(f)) > 0) {
+		fseek(f, size > (long)sizeof tail - 1 ?
+		    size - (long)sizeof tail + 1 : 0, SEEK_SET);
+		n = fread(tail, 1, sizeof tail - 1, f);
+	}
+	fclose(f);
+	tail[n] = '\0';
+	fputs(tail, stderr);
+	if (n > 0 && tail[n - 1] != '\n')
+		fputc('\n', stderr);
+}
+
 /* doctor: find the proxy, run every client, print the table. */
 static int
 cmd_doctor(struct options *o)
@@ -257,7 +280,7 @@ cmd_doctor(struct options *o)
 	char			*dir, *tmp = NULL, *cause = NULL, *why = NULL;
 	char			*logpath = NULL, **envp = NULL;
 	size_t			 i;
-	int			 rc = 2, failed;
+	int			 rc = 2, failed, st;
 
 	log_init(LOG_LEVEL_WARN);
 	signal(SIGPIPE, SIG_IGN);
@@ -282,8 +305,12 @@ cmd_doctor(struct options *o)
 	}
 	if (px.host == NULL) {
 		logpath = xasprintf("%s/proxy.log", tmp);
-		if (doctor_proxy_start(&px, dir, logpath, &cause) == -1)
-			goto fail;
+		if (doctor_proxy_start(&px, dir, logpath, &cause) == -1) {
+			fprintf(stderr, "patchscope: %s\n", cause);
+			free(cause);
+			cmd_doctor_proxy_log(logpath);
+			goto out;
+		}
 	}
 	if (client_env_build(&env, px.host, px.port, ca, &cause) == -1)
 		goto fail;
@@ -319,7 +346,13 @@ fail:
 	fprintf(stderr, "patchscope: %s\n", cause);
 	free(cause);
 out:
-	doctor_proxy_stop(&px);
+	/* A proxy of ours that does not stop cleanly is a failure too. */
+	if ((st = doctor_proxy_stop(&px)) != 0 && logpath != NULL) {
+		fprintf(stderr, "patchscope: the proxy started for the check "
+		    "exited with status %d; the end of its log:\n", st);
+		cmd_doctor_proxy_log(logpath);
+		rc = 2;
+	}
 	if (envp != NULL) {
 		for (i = 0; envp[i] != NULL; i++)
 			free(envp[i]);

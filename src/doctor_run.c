@@ -255,24 +255,31 @@ doctor_proxy_start(struct doctor_proxy *p, const char *ca_dir,
 	return 0;
 }
 
-/* Stop our proxy, if we started one. */
-void
+/* Stop our proxy, if we started one; its exit status. */
+int
 doctor_proxy_stop(struct doctor_proxy *p)
 {
 	long long	deadline;
-	int		st;
+	int		st = 0, rc = 0;
+	pid_t		w;
 
 	if (p->pid > 0) {
 		kill(p->pid, SIGTERM);
 		deadline = doctor_now_ms() + PROXY_STOP_MS;
-		while (waitpid(p->pid, &st, WNOHANG) == 0) {
+		while ((w = waitpid(p->pid, &st, WNOHANG)) == 0) {
 			if (doctor_now_ms() > deadline) {
 				kill(p->pid, SIGKILL);
-				waitpid(p->pid, &st, 0);
+				w = waitpid(p->pid, &st, 0);
 				break;
 			}
 			usleep(20 * 1000);
 		}
+		if (w == -1)
+			rc = 127;
+		else if (WIFEXITED(st))
+			rc = WEXITSTATUS(st);
+		else if (WIFSIGNALED(st))
+			rc = 128 + WTERMSIG(st);
 	}
 	if (p->fd != -1)
 		close(p->fd);
@@ -280,6 +287,7 @@ doctor_proxy_stop(struct doctor_proxy *p)
 	p->host = NULL;
 	p->pid = -1;
 	p->fd = -1;
+	return rc;
 }
 
 /* Connect to host:port within CHECK_MS; the socket, or -1 with *why. */

@@ -43,8 +43,12 @@ int	doctor_proxy_start(struct doctor_proxy *p, const char *ca_dir,
  * patchscope proxy answers there, else 0 with *why set (caller frees).
  */
 int	doctor_proxy_check(const char *host, int port, char **why);
-/* Stop the proxy doctor started (SIGTERM, then SIGKILL), free p's fields. */
-void	doctor_proxy_stop(struct doctor_proxy *p);
+/*
+ * Stop the proxy doctor started (SIGTERM, then SIGKILL after 6 s) and free
+ * p's fields. Return its exit status (128+N for a signal N), or 0 when
+ * doctor did not start it.
+ */
+int	doctor_proxy_stop(struct doctor_proxy *p);
 /*
  * Make a private temporary directory (under $TMPDIR, else /tmp). Return
  * its path (caller frees), or NULL with *cause set.
