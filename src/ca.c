@@ -47,7 +47,6 @@
 #define CA_SERIAL_BITS		128
 #define CA_CN_PREFIX		"patchscope interception CA ("
 #define CA_KEY_FILE_MAX		(64 * 1024)
-#define CA_STORE_FILE_MAX	(16 * 1024 * 1024)
 
 /* The CA certificate's extensions; SKI before AKI, which copies it. */
 static const struct ca_ext ca_root_exts[] = {
@@ -55,13 +54,6 @@ static const struct ca_ext ca_root_exts[] = {
 	{ NID_key_usage,		"critical,keyCertSign,cRLSign" },
 	{ NID_subject_key_identifier,	"hash" },
 	{ NID_authority_key_identifier,	"keyid:always" },
-};
-
-/* Where systems keep their trust store, most common first. */
-static const char *const ca_system_stores[] = {
-	"/etc/ssl/certs/ca-certificates.crt",	/* Debian, Ubuntu, Arch */
-	"/etc/pki/tls/certs/ca-bundle.crt",	/* Fedora, RHEL */
-	"/etc/ssl/cert.pem",			/* macOS, OpenBSD, Alpine */
 };
 
 /* The CA: its files, its key pair, and what it lends the other files. */
@@ -183,7 +175,7 @@ ca_cert_sign(X509 *x, X509 *issuer, EVP_PKEY *key, const struct ca_ext *exts,
 }
 
 /* Encode x as a PEM string (caller frees). */
-static int
+int
 ca_x509_pem(X509 *x, char **pem)
 {
 	BIO	*bio;
@@ -204,168 +196,6 @@ ca_x509_pem(X509 *x, char **pem)
 out:
 	BIO_free(bio);
 	return rc;
-}
-
-/*
- * Read the regular file open on fd (at most max bytes) into a new
- * NUL-terminated buffer. The buffer is sized once from fstat, so a key is
- * never left behind in memory by a realloc.
- */
-static int
-ca_read_fd(int fd, const char *path, size_t max, char **data, size_t *len,
-    char **cause)
-{
-	struct stat	 st;
-	char		*buf;
-	size_t		 size, off = 0;
-	ssize_t		 n;
-
-	*data = NULL;
-	*len = 0;
-	if (fstat(fd, &st) == -1) {
-		*cause = xasprintf("cannot read %s: %s", path,
-		    strerror(errno));
-		return -1;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		*cause = xasprintf("%s is not a regular file", path);
-		return -1;
-	}
-	if ((uintmax_t)st.st_size > max) {
-		*cause = xasprintf("%s is too large (%jd bytes, at most %zu)",
-		    path, (intmax_t)st.st_size, max);
-		return -1;
-	}
-	size = (size_t)st.st_size;
-	buf = xmalloc(size + 1);
-	while (off < size) {
-		n = read(fd, buf + off, size - off);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1) {
-			*cause = xasprintf("cannot read %s: %s", path,
-			    strerror(errno));
-			OPENSSL_cleanse(buf, size + 1);
-			free(buf);
-			return -1;
-		}
-		if (n == 0)
-			break;
-		off += (size_t)n;
-	}
-	buf[off] = '\0';
-	*data = buf;
-	*len = off;
-	return 0;
-}
-
-/* The path of the temporary file that becomes path (caller frees). */
-static char *
-ca_tmp_path(const char *path)
-{
-	return xasprintf("%s.tmp", path);
-}
-
-/*
- * Write data to path.tmp with exactly mode (O_EXCL, then fchmod: the umask
- * has no say) and sync it; ca_commit renames it over path.
- */
-static int
-ca_write_tmp(const char *path, const void *data, size_t len, mode_t mode,
-    char **cause)
-{
-	const char	*p = data;
-	char		*tmp;
-	ssize_t		 n;
-	int		 fd, rc = -1;
-
-	tmp = ca_tmp_path(path);
-	/* A crash may have left one; the directory is ours and locked. */
-	if (unlink(tmp) == -1 && errno != ENOENT) {
-		*cause = xasprintf("cannot remove %s: %s", tmp,
-		    strerror(errno));
-		free(tmp);
-		return -1;
-	}
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
-	if (fd == -1) {
-		*cause = xasprintf("cannot create %s: %s", tmp,
-		    strerror(errno));
-		free(tmp);
-		return -1;
-	}
-	if (fchmod(fd, mode) == -1)
-		goto out;
-	while (len > 0) {
-		n = write(fd, p, len);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1)
-			goto out;
-		p += n;
-		len -= (size_t)n;
-	}
-	if (fsync(fd) == -1)
-		goto out;
-	rc = 0;
-
-out:
-	if (rc == -1)
-		*cause = xasprintf("cannot write %s: %s", tmp,
-		    strerror(errno));
-	if (close(fd) == -1 && rc == 0) {
-		*cause = xasprintf("cannot write %s: %s", tmp,
-		    strerror(errno));
-		rc = -1;
-	}
-	if (rc == -1)
-		unlink(tmp);
-	free(tmp);
-	return rc;
-}
-
-/* Rename path.tmp over path. */
-static int
-ca_commit(const char *path, char **cause)
-{
-	char	*tmp;
-	int	 rc = 0;
-
-	tmp = ca_tmp_path(path);
-	if (rename(tmp, path) == -1) {
-		*cause = xasprintf("cannot rename %s to %s: %s", tmp, path,
-		    strerror(errno));
-		unlink(tmp);
-		rc = -1;
-	}
-	free(tmp);
-	return rc;
-}
-
-/* Sync the directory so that renames in it survive a crash. */
-static void
-ca_sync_dir(const char *dir)
-{
-	int	fd;
-
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd == -1)
-		return;
-	if (fsync(fd) == -1)
-		log_debug("fsync %s: %s", dir, strerror(errno));
-	close(fd);
-}
-
-/* Write data to path atomically with mode. */
-static int
-ca_write_file(const char *dir, const char *path, const void *data,
-    size_t len, mode_t mode, char **cause)
-{
-	if (ca_write_tmp(path, data, len, mode, cause) == -1 ||
-	    ca_commit(path, cause) == -1)
-		return -1;
-	ca_sync_dir(dir);
-	return 0;
 }
 
 /* Answer OpenSSL's question for a passphrase: there is none. */
@@ -532,17 +362,6 @@ out:
 		*cause = xasprintf("cannot make a CA: %s", ca_ssl_error());
 	X509_NAME_free(name);
 	return rc;
-}
-
-/* Remove path.tmp, if any. */
-static void
-ca_unlink_tmp(const char *path)
-{
-	char	*tmp;
-
-	tmp = ca_tmp_path(path);
-	unlink(tmp);
-	free(tmp);
 }
 
 /*
@@ -767,6 +586,20 @@ ca_free(struct ca *ca)
 	free(ca);
 }
 
+/* Return the CA's directory. */
+const char *
+ca_dir(const struct ca *ca)
+{
+	return ca->dir;
+}
+
+/* Return the CA certificate. */
+X509 *
+ca_cert(const struct ca *ca)
+{
+	return ca->cert;
+}
+
 /* Return the path of ca.pem. */
 const char *
 ca_cert_path(const struct ca *ca)
@@ -780,25 +613,11 @@ ca_write_bundle(struct ca *ca, char **cause)
 {
 	const char	*found = NULL, *rv = NULL;
 	char		*store = NULL, *pem = NULL, *all;
-	size_t		 len = 0, plen, i;
-	int		 fd, r;
+	size_t		 len = 0, plen;
+	int		 r;
 
 	*cause = NULL;
-	for (i = 0; i < CA_NITEMS(ca_system_stores) && found == NULL; i++) {
-		fd = open(ca_system_stores[i], O_RDONLY | O_CLOEXEC);
-		if (fd == -1)
-			continue;
-		r = ca_read_fd(fd, ca_system_stores[i], CA_STORE_FILE_MAX,
-		    &store, &len, cause);
-		close(fd);
-		if (r == -1) {
-			log_warnx("skipping trust store: %s", *cause);
-			free(*cause);
-			*cause = NULL;
-			continue;
-		}
-		found = ca_system_stores[i];
-	}
+	found = ca_system_store(&store, &len);
 	if (ca_x509_pem(ca->cert, &pem) == -1) {
 		*cause = xasprintf("cannot encode %s: %s", ca->cert_path,
 		    ca_ssl_error());
@@ -819,10 +638,9 @@ ca_write_bundle(struct ca *ca, char **cause)
 	if (r == -1)
 		goto out;
 	if (found == NULL)
-		log_warnx("no system trust store found (looked for %s, %s and "
-		    "%s): %s holds only the patchscope CA, so tools given it "
-		    "trust no other site", ca_system_stores[0],
-		    ca_system_stores[1], ca_system_stores[2], ca->bundle_path);
+		log_warnx("no system trust store found (looked for %s): %s "
+		    "holds only the patchscope CA, so tools given it trust no "
+		    "other site", CA_SYSTEM_STORES, ca->bundle_path);
 	else
 		log_debug("wrote %s from %s and %s", ca->bundle_path, found,
 		    ca->cert_path);

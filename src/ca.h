@@ -18,6 +18,9 @@ struct ssl_st;
 #define CA_CERT_FILE	"ca.pem"
 #define CA_KEY_FILE	"ca-key.pem"
 #define CA_BUNDLE_FILE	"bundle.pem"
+#define CA_JKS_FILE	"truststore.jks"
+/* Java's own default for trust stores; it guards integrity, not secrets. */
+#define CA_JKS_PASSWORD	"changeit"
 
 /*
  * Return the CA directory to use: dir when not NULL, else $PATCHSCOPE_HOME,
@@ -49,6 +52,29 @@ const char *ca_cert_path(const struct ca *);
  * *cause set (caller frees).
  */
 const char *ca_write_bundle(struct ca *, char **cause);
+/*
+ * Write DIR/truststore.jks (mode 0644), a JKS trust store that Java reads:
+ * the certificates of the system trust store and the CA (alias
+ * "patchscope-ca"), password CA_JKS_PASSWORD; only when it is missing or
+ * older than the system store or ca.pem, crash-safely. Return its path
+ * (caller frees), or NULL with *cause set (caller frees).
+ */
+char	*ca_write_truststore(struct ca *, char **cause);
+/* One certificate of a JKS trust store: its alias (ASCII) and DER. */
+struct ca_jks_cert {
+	const char		*alias;
+	const unsigned char	*der;
+	size_t			 len;
+};
+/*
+ * Encode n certificates as a JKS trust store (version 2) into out (reset
+ * first), each entry stamped when_ms (milliseconds since 1970), sealed
+ * with password (ASCII). Return 0, or -1 with *cause set (caller frees).
+ */
+struct buf;
+int	ca_jks_encode(const struct ca_jks_cert *certs, size_t n,
+	    const char *password, unsigned long long when_ms, struct buf *out,
+	    char **cause);
 /*
  * Return an SSL_CTX for the server side of intercepted connections: TLS 1.2
  * and up, ALPN "http/1.1" (no ALPN when the client does not offer it), and,

@@ -7,9 +7,12 @@
 #ifndef PATCHSCOPE_CA_LOCAL_H
 #define PATCHSCOPE_CA_LOCAL_H
 
+#include <sys/types.h>
+
 #include <stddef.h>
 
 struct X509_name_st;
+struct ca;
 struct evp_pkey_st;
 struct ssl_ctx_st;
 struct ssl_st;
@@ -26,6 +29,13 @@ struct ca_ext {
 };
 
 /* ca.c */
+
+/* Return the CA's directory; owned by the CA. */
+const char	*ca_dir(const struct ca *);
+/* Return the CA certificate; owned by the CA. */
+struct x509_st	*ca_cert(const struct ca *);
+/* Encode x as PEM into *pem (caller frees). Return 0, or -1. */
+int		 ca_x509_pem(struct x509_st *x, char **pem);
 
 /* Describe OpenSSL's latest error for a person, and clear the queue. */
 const char	*ca_ssl_error(void);
@@ -46,6 +56,40 @@ struct x509_st	*ca_cert_new(const struct X509_name_st *subject,
 int		 ca_cert_sign(struct x509_st *x, struct x509_st *issuer,
 		    struct evp_pkey_st *key, const struct ca_ext *exts,
 		    size_t n);
+
+/* ca_file.c */
+
+/* The system trust stores looked for, for messages. */
+#define CA_SYSTEM_STORES	"/etc/ssl/certs/ca-certificates.crt, " \
+	"/etc/pki/tls/certs/ca-bundle.crt and /etc/ssl/cert.pem"
+
+/*
+ * Read the regular file open on fd (at most max bytes) into a new
+ * NUL-terminated buffer (caller frees). Return 0, or -1 with *cause set.
+ */
+int		 ca_read_fd(int fd, const char *path, size_t max, char **data,
+		    size_t *len, char **cause);
+/*
+ * Write data to path.tmp with exactly mode and sync it; ca_commit renames
+ * it over path. Return 0, or -1 with *cause set (caller frees).
+ */
+int		 ca_write_tmp(const char *path, const void *data, size_t len,
+		    mode_t mode, char **cause);
+/* Rename path.tmp over path. Return 0, or -1 with *cause set. */
+int		 ca_commit(const char *path, char **cause);
+/* Sync the directory so that renames in it survive a crash. */
+void		 ca_sync_dir(const char *dir);
+/* Remove path.tmp, if any. */
+void		 ca_unlink_tmp(const char *path);
+/* Write data to path (in dir) crash-safely with mode; 0, or -1 and *cause. */
+int		 ca_write_file(const char *dir, const char *path,
+		    const void *data, size_t len, mode_t mode, char **cause);
+/*
+ * Read the first system trust store found (PEM) into *data (caller frees;
+ * NULL and *len 0 when there is none) and return its path, or NULL. A
+ * store that cannot be read is skipped with a warning.
+ */
+const char	*ca_system_store(char **data, size_t *len);
 
 /* ca_leaf.c */
 

@@ -27,6 +27,11 @@ struct client_env {
  */
 int	client_env_build(struct client_env *env, const char *host, int port,
 	    struct ca *ca, char **cause);
+/*
+ * Return the value of JAVA_TOOL_OPTIONS for a proxy at host:port and the
+ * JKS trust store at truststore (caller frees).
+ */
+char	*client_env_java(const char *host, int port, const char *truststore);
 /* Append (or replace) one variable; both strings are copied. */
 void	client_env_set(struct client_env *env, const char *name,
 	    const char *value);

@@ -35,16 +35,20 @@ const struct cmd_entry cmd_ca_entry = {
 
 const struct cmd_entry cmd_env_entry = {
 	.mode = OPTIONS_ENV,
-	.summary = "print shell exports that send curl, Python, Node and git "
-	    "through the proxy",
+	.summary = "print shell exports that send clients through the "
+	    "proxy",
 	.args = "[--listen ADDR:PORT] [--ca-dir DIR]",
 	.about =
 	    "Print shell commands that send this shell's curl, Python "
-	    "requests, Node\nand git through patchscope and make them trust "
-	    "its CA:\n\n  eval \"$(patchscope env)\"\n",
+	    "requests, Node,\ngit, Java and Go through patchscope and make "
+	    "them trust its CA:\n\n  eval \"$(patchscope env)\"\n",
 	.notes =
 	    "NO_PROXY is left alone: unset it if it lists the hosts you want "
-	    "to see.\n",
+	    "to see.\nJava (JAVA_TOOL_OPTIONS) gets a trust store written "
+	    "next to the CA,\ntruststore.jks. Node honours NODE_USE_ENV_PROXY "
+	    "from 22.21 and 24.0 only.\nGo and Java never use a proxy for "
+	    "loopback addresses: test them with the\nreal host name and "
+	    "--resolve HOST:PORT=127.0.0.1:PORT on the proxy.\n",
 	.run = cmd_env
 };
 

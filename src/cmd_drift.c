@@ -429,6 +429,14 @@ drift_send_all(struct drift_run *run)
 	memset(&conf, 0, sizeof conf);
 	conf.base = base;
 	conf.pool = upstream_pool_new(base, dns, tls, 1000, 0);
+	/* Checked by options: the values parse. */
+	if (upstream_pool_set_resolve(conf.pool, o->resolve, o->n_resolve, 1,
+	    &cause) == -1) {
+		fprintf(stderr, "patchscope: %s\n", cause);
+		free(cause);
+		cause = NULL;
+		rc = 2;
+	}
 	conf.connect_ms = o->connect_timeout_ms;
 	conf.response_ms = o->response_timeout_ms;
 	conf.max_body = DRIFT_MAX_BODY;

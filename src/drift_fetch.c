@@ -341,6 +341,7 @@ fetch_event_cb(struct bufferevent *bev, short what, void *arg)
 {
 	struct fetch		*f = arg;
 	enum upstream_error	 kind;
+	char			*msg, to[64];
 	int			 err = EVUTIL_SOCKET_ERROR();
 
 	if (what & BEV_EVENT_CONNECTED) {
@@ -351,8 +352,16 @@ fetch_event_cb(struct bufferevent *bev, short what, void *arg)
 		return;
 	}
 	if (!f->connected) {
-		fetch_fail(f, upstream_connect_error(bev, f->u->host,
-		    f->u->port, &kind));
+		msg = upstream_connect_error(bev, f->u->host, f->u->port,
+		    &kind);
+		/* Say where a --resolve mapping actually sent it. */
+		if (upstream_pool_mapped(f->conf->pool, f->u->host, f->u->port,
+		    to, sizeof to) != NULL) {
+			fetch_fail(f, xasprintf("%s (--resolve sends it to "
+			    "%s)", msg, to));
+			free(msg);
+		} else
+			fetch_fail(f, msg);
 		return;
 	}
 	/* Bytes that came with the close are read first. */

@@ -433,7 +433,7 @@ origin_event_cb(struct bufferevent *bev, short what, void *arg)
 {
 	struct conn		*conn = arg;
 	struct half		*o = &conn->origin;
-	char			*msg;
+	char			*msg, to[64];
 	enum upstream_error	 kind;
 	int			 err;
 
@@ -453,7 +453,14 @@ origin_event_cb(struct bufferevent *bev, short what, void *arg)
 	if (conn->state == CONN_CONNECT) {
 		msg = upstream_connect_error(bev, conn->origin_name,
 		    conn->origin_port, &kind);
-		conn_fail(conn, 502, upstream_error_code(kind), "%s", msg);
+		/* Say where a --resolve mapping actually sent it. */
+		if (upstream_pool_mapped(conn->proxy->pool, conn->origin_host,
+		    conn->origin_port, to, sizeof to) != NULL)
+			conn_fail(conn, 502, upstream_error_code(kind),
+			    "%s (--resolve sends it to %s)", msg, to);
+		else
+			conn_fail(conn, 502, upstream_error_code(kind), "%s",
+			    msg);
 		free(msg);
 		return;
 	}

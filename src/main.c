@@ -29,6 +29,7 @@ static const struct cmd_entry *const commands[] = {
 	&cmd_drift_entry,
 	&cmd_view_entry,
 	&cmd_report_entry,
+	&cmd_doctor_entry,
 };
 
 /* patchscope --help: the commands and where to read more. */

@@ -26,6 +26,7 @@
 #include "fault.h"
 #include "options.h"
 #include "options_local.h"
+#include "resolve.h"
 #include "xmalloc.h"
 
 #define MAX_TIMEOUT_MS	(24u * 3600u * 1000u)
@@ -87,6 +88,7 @@ options_free(struct options *o)
 	options_list_free(&o->match_headers, &o->n_match_headers);
 	options_list_free(&o->faults, &o->n_faults);
 	options_list_free(&o->headers, &o->n_headers);
+	options_list_free(&o->resolve, &o->n_resolve);
 	free(o->report_file);
 	o->report_file = NULL;
 	free(o->snapshot_file);
@@ -426,6 +428,19 @@ options_add_fault(struct options *o, const char *arg, char **cause)
 	return 0;
 }
 
+/* --resolve: checked now, so a bad value stops the run before it binds. */
+static int
+options_add_resolve(char ***list, size_t *n, const char *arg, char **cause)
+{
+	struct resolve_entry	e;
+
+	if (resolve_parse(arg, &e, cause) == -1)
+		return -1;
+	resolve_entry_free(&e);
+	options_list_add(list, n, arg);
+	return 0;
+}
+
 /* --seed: a whole number from 0 to 2^64-1. */
 static int
 options_parse_seed(struct options *o, const char *s, char **cause)
@@ -477,6 +492,7 @@ options_store(struct options *o, const struct options_spec *spec,
 		if (rc == 0) {
 			free(o->listen_host);
 			o->listen_host = host;
+			o->listen_given = 1;
 		}
 		break;
 	case OPTIONS_SECONDS:
@@ -501,6 +517,9 @@ options_store(struct options *o, const struct options_spec *spec,
 		rc = options_parse_header(arg, cause);
 		if (rc == 0)
 			options_list_add(field, count, arg);
+		break;
+	case OPTIONS_RESOLVE:
+		rc = options_add_resolve(field, count, arg, cause);
 		break;
 	}
 	return options_prefix(spec->name, rc, cause);

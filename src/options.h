@@ -26,6 +26,7 @@ enum options_mode {
 	OPTIONS_DRIFT,
 	OPTIONS_VIEW,
 	OPTIONS_REPORT,
+	OPTIONS_DOCTOR,
 	OPTIONS_NMODES
 };
 
@@ -101,6 +102,10 @@ struct options {
 	unsigned	 web_keep;	/* --web-keep N; 0: the default */
 	int		 web_allow_remote; /* --web on a non-loopback ADDR */
 	char		*output;	/* report -o FILE */
+	/* --resolve (serving commands, drift), doctor. */
+	char		**resolve;	/* HOST:PORT=ADDR:PORT, each checked */
+	size_t		 n_resolve;
+	int		 listen_given;	/* --listen was on the command line */
 };
 
 /* What an option's value is and where it goes in struct options. */
@@ -118,7 +123,8 @@ enum options_kind {
 	OPTIONS_FAULT,		/* a --fault spec, checked, to a list */
 	OPTIONS_SEED,		/* 0 to 2^64-1 (unsigned long long), and
 				   have_seed set */
-	OPTIONS_HEADER		/* "NAME: VALUE", appended to a list */
+	OPTIONS_HEADER,		/* "NAME: VALUE", appended to a list */
+	OPTIONS_RESOLVE		/* HOST:PORT=ADDR:PORT, checked, to a list */
 };
 
 /* One option: one row of options_table. */

@@ -34,6 +34,7 @@ const struct options_command options_commands[OPTIONS_NMODES] = {
 	[OPTIONS_DRIFT] =	{ "drift",	CMD(DRIFT),	0, 0 },
 	[OPTIONS_VIEW] =	{ "view",	CMD(VIEW),	1, 1 },
 	[OPTIONS_REPORT] =	{ "report",	CMD(REPORT),	1, 1 },
+	[OPTIONS_DOCTOR] =	{ "doctor",	CMD(DOCTOR),	0, 0 },
 };
 
 /*
@@ -107,12 +108,16 @@ const struct options_spec options_table[] = {
 	  .help = "also send the requests that change data (all\n"
 	    "but GET and HEAD); says so before it starts" },
 	{ .name = "listen", .letter = 'l', .arg = "ADDR:PORT",
-	  .commands = OPTIONS_SERVE | CMD(ENV), .kind = OPTIONS_LISTEN,
+	  .commands = OPTIONS_SERVE | CMD(ENV) | CMD(DOCTOR),
+	  .kind = OPTIONS_LISTEN,
 	  .help = "where to accept clients (default\n"
 	    OPTIONS_DEFAULT_LISTEN "); port 0 picks a free port",
 	  .alt_commands = CMD(ENV),
 	  .alt_help = "where the proxy listens (default "
-	    OPTIONS_DEFAULT_LISTEN ")" },
+	    OPTIONS_DEFAULT_LISTEN ")",
+	  .alt2_commands = CMD(DOCTOR),
+	  .alt2_help = "check the patchscope proxy running there\n"
+	    "(default: start one on a free port)" },
 	{ .name = "connect-timeout", .arg = "SECS",
 	  .commands = OPTIONS_SERVE | CMD(DRIFT), .kind = OPTIONS_SECONDS,
 	  FIELD(connect_timeout_ms),
@@ -150,11 +155,11 @@ const struct options_spec options_table[] = {
 	  .help = "most client connections at once, else 503\n"
 	    "(default 1024)" },
 	{ .name = "ca-dir", .arg = "DIR",
-	  .commands = OPTIONS_SERVE | CMD(CA) | CMD(ENV),
+	  .commands = OPTIONS_SERVE | CMD(CA) | CMD(ENV) | CMD(DOCTOR),
 	  .kind = OPTIONS_STRING, FIELD(ca_dir),
 	  .help = "where patchscope's CA lives (default\n"
 	    "$PATCHSCOPE_HOME, else ~/.patchscope)",
-	  .alt_commands = CMD(CA) | CMD(ENV),
+	  .alt_commands = CMD(CA) | CMD(ENV) | CMD(DOCTOR),
 	  .alt_help = "where the CA lives (default $PATCHSCOPE_HOME,\n"
 	    "else ~/.patchscope); created if missing" },
 	{ .name = "dir", .arg = "DIR",
@@ -247,6 +252,14 @@ const struct options_spec options_table[] = {
 	  .commands = CMD(REPORT), .kind = OPTIONS_STRING, FIELD(output),
 	  .help = "write the report there (default: the cassette's\n"
 	    "name with .html in place of .har)" },
+	{ .name = "resolve", .arg = "HOST:PORT=ADDR:PORT",
+	  .commands = OPTIONS_SERVE | CMD(DRIFT), .kind = OPTIONS_RESOLVE,
+	  LIST(resolve),
+	  .help = "connect to ADDR:PORT (a numeric address,\n"
+	    "[IPv6] in brackets) whenever the origin\n"
+	    "HOST:PORT is asked for; the TLS name and the\n"
+	    "Host header stay HOST (a local fake answering\n"
+	    "for the real API's name); repeatable" },
 	{ .name = "help", .letter = 'h',
 	  .commands = ALL, .kind = OPTIONS_FLAG,
 	  FIELD(help),

@@ -298,6 +298,12 @@ proxy_new(struct event_base *base, const struct options *opts, char **cause)
 	}
 	p->pool = upstream_pool_new(base, p->dns, p->upstream_tls,
 	    opts->idle_timeout_ms, POOL_MAX_IDLE);
+	if (upstream_pool_set_resolve(p->pool, opts->resolve, opts->n_resolve,
+	    1, cause) == -1) {
+		upstream_pool_free(p->pool);
+		evdns_base_free(p->dns, 0);
+		goto fail;
+	}
 	p->accept_retry = evtimer_new(base, accept_retry_cb, p);
 	p->reaper = event_new(base, -1, 0, reaper_cb, p);
 	p->faults = fault_serve_new(opts);
@@ -342,6 +348,7 @@ proxy_shutdown(struct proxy *p)
 {
 	struct conn	*conn, *next;
 	struct timeval	 tv;
+	char		*cause = NULL;
 
 	if (p->draining)
 		return;
@@ -354,6 +361,9 @@ proxy_shutdown(struct proxy *p)
 	upstream_pool_free(p->pool);
 	p->pool = upstream_pool_new(p->base, p->dns, p->upstream_tls,
 	    p->opts->idle_timeout_ms, 0);
+	if (upstream_pool_set_resolve(p->pool, p->opts->resolve,
+	    p->opts->n_resolve, 0, &cause) == -1)
+		free(cause);
 	for (conn = TAILQ_FIRST(&p->conns); conn != NULL; conn = next) {
 		next = TAILQ_NEXT(conn, entry);
 		if ((conn->state == CONN_WAIT_REQUEST ||

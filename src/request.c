@@ -17,6 +17,7 @@
 #include "buf.h"
 #include "capture.h"
 #include "conn.h"
+#include "doctor_serve.h"
 #include "fault_serve.h"
 #include "half.h"
 #include "http.h"
@@ -294,6 +295,11 @@ request_head(struct conn *conn)
 		capture_view_begin(&conn->cap, &c->headers);
 	conn->handler = p->mode == PROXY_REPLAY ? &replay_handler :
 	    &forward_handler;
+	/* doctor's own name: patchscope answers it, never faulted. */
+	if (doctor_serve_match(conn)) {
+		conn->handler = &doctor_serve_handler;
+		return conn->handler->start(conn);
+	}
 	/* --fault: a fault may take the handler's place, or change it. */
 	if (p->faults != NULL)
 		return fault_serve_start(conn);

@@ -5,6 +5,10 @@
  * upstream_connect belongs to the caller; one given back with
  * upstream_pool_put belongs to the pool, which closes it when the origin
  * closes it, sends anything unexpected, or it sits idle past the timeout.
+ *
+ * --resolve changes only where a socket connects: the pool, the TLS name
+ * and the session cache all key on the origin as the request asked for it,
+ * so a mapped origin never shares a connection or a session with another.
  */
 #include "config.h"
 
@@ -28,6 +32,7 @@
 #include <openssl/x509v3.h>
 
 #include "log.h"
+#include "resolve.h"
 #include "upstream.h"
 #include "xmalloc.h"
 
@@ -51,7 +56,11 @@ struct upstream_pool {
 	unsigned		 nidle;
 	struct idle_conn	*head;	/* most recently returned first */
 	struct idle_conn	*tail;
+	struct resolve_entry	*resolve;	/* --resolve, owned */
+	size_t			 nresolve;
 };
+
+static void	upstream_pool_clear_resolve(struct upstream_pool *);
 
 /* Create a pool. */
 struct upstream_pool *
@@ -142,7 +151,63 @@ upstream_pool_free(struct upstream_pool *p)
 		return;
 	while (p->head != NULL)
 		idle_free(p->head, 1);
+	upstream_pool_clear_resolve(p);
 	free(p);
+}
+
+/* Drop the pool's --resolve table. */
+static void
+upstream_pool_clear_resolve(struct upstream_pool *p)
+{
+	size_t	i;
+
+	for (i = 0; i < p->nresolve; i++)
+		resolve_entry_free(&p->resolve[i]);
+	free(p->resolve);
+	p->resolve = NULL;
+	p->nresolve = 0;
+}
+
+/* Where --resolve sends host:port, as "ADDR:PORT" in out; NULL if nowhere. */
+const char *
+upstream_pool_mapped(const struct upstream_pool *p, const char *host,
+    int port, char *out, size_t len)
+{
+	const struct resolve_entry	*e;
+
+	if ((e = resolve_find(p->resolve, p->nresolve, host, port)) == NULL)
+		return NULL;
+	snprintf(out, len, "%s%s%s:%d", strchr(e->addr, ':') != NULL ? "[" :
+	    "", e->addr, strchr(e->addr, ':') != NULL ? "]" : "",
+	    e->addr_port);
+	return out;
+}
+
+/* Take the --resolve specs (each checked by options already). */
+int
+upstream_pool_set_resolve(struct upstream_pool *p, char *const *specs,
+    size_t n, int announce, char **cause)
+{
+	char	line[2 * RESOLVE_SPEC_MAX];
+	size_t	i;
+
+	upstream_pool_clear_resolve(p);
+	if (n == 0)
+		return 0;
+	p->resolve = xcalloc(n, sizeof *p->resolve);
+	for (i = 0; i < n; i++) {
+		if (resolve_parse(specs[i], &p->resolve[i], cause) == -1) {
+			upstream_pool_clear_resolve(p);
+			return -1;
+		}
+		p->nresolve = i + 1;
+		if (announce) {
+			resolve_describe(&p->resolve[i], line, sizeof line);
+			log_info("--resolve: connections to %s (TLS name and "
+			    "Host unchanged)", line);
+		}
+	}
+	return 0;
 }
 
 /* Take the most recently used idle connection to host:port. */
@@ -405,8 +470,11 @@ struct bufferevent *
 upstream_connect(struct upstream_pool *p, int tls, const char *name,
     const char *host, int port, char **cause)
 {
+	const struct resolve_entry *to;
 	struct bufferevent	*bev;
 	SSL			*ssl = NULL;
+	const char		*addr = host;
+	int			 addr_port = port;
 	const int		 opts = BEV_OPT_CLOSE_ON_FREE |
 	    BEV_OPT_DEFER_CALLBACKS;
 
@@ -436,8 +504,14 @@ upstream_connect(struct upstream_pool *p, int tls, const char *name,
 	 * BEV_OPT_DEFER_CALLBACKS an immediate failure is reported later
 	 * through them, not from inside this call.
 	 */
-	if (bufferevent_socket_connect_hostname(bev, p->dns, AF_UNSPEC, host,
-	    port) != 0) {
+	if ((to = resolve_find(p->resolve, p->nresolve, host, port)) != NULL) {
+		addr = to->addr;
+		addr_port = to->addr_port;
+		log_debug("upstream %s:%d: connecting to %s port %d "
+		    "(--resolve)", host, port, addr, addr_port);
+	}
+	if (bufferevent_socket_connect_hostname(bev, p->dns, AF_UNSPEC, addr,
+	    addr_port) != 0) {
 		*cause = xasprintf("could not connect to %s:%d: %s", host,
 		    port, evutil_socket_error_to_string(
 		    EVUTIL_SOCKET_ERROR()));

@@ -5,6 +5,8 @@
 #ifndef PATCHSCOPE_UPSTREAM_H
 #define PATCHSCOPE_UPSTREAM_H
 
+#include <stddef.h>
+
 struct bufferevent;
 struct event_base;
 struct evdns_base;
@@ -35,6 +37,21 @@ void	upstream_tls_ctx_free(struct ssl_ctx_st *);
 struct upstream_pool *upstream_pool_new(struct event_base *,
 	    struct evdns_base *, struct ssl_ctx_st *tls_ctx, unsigned idle_ms,
 	    unsigned max_idle);
+/*
+ * Send connections for the origins in specs (n --resolve values,
+ * HOST:PORT=ADDR:PORT) to their addresses; the pool keeps its own parsed
+ * copy, replacing any earlier one, and logs each mapping at info level
+ * when announce is set. Return 0, or -1 with *cause set (caller frees)
+ * for a value that does not parse; the pool then maps nothing.
+ */
+int	upstream_pool_set_resolve(struct upstream_pool *, char *const *specs,
+	    size_t n, int announce, char **cause);
+/*
+ * When --resolve maps host:port, write the address it goes to ("ADDR:PORT",
+ * IPv6 bracketed) into out and return out; else return NULL. For messages.
+ */
+const char *upstream_pool_mapped(const struct upstream_pool *,
+	    const char *host, int port, char *out, size_t len);
 /* Close every idle connection and free the pool (NULL is fine). */
 void	upstream_pool_free(struct upstream_pool *);
 /*

@@ -240,6 +240,8 @@ good_value(const struct options_spec *spec)
 		return "42";
 	case OPTIONS_HEADER:
 		return "Authorization: Basic eA==";
+	case OPTIONS_RESOLVE:
+		return "api.example.com:443=127.0.0.1:8443";
 	default:
 		return NULL;
 	}
