@@ -33,6 +33,7 @@ extern const struct cmd_entry cmd_env_entry;
 extern const struct cmd_entry cmd_lint_entry;
 extern const struct cmd_entry cmd_diff_entry;
 extern const struct cmd_entry cmd_drift_entry;
+extern const struct cmd_entry cmd_sanitize_entry;
 
 /*
  * Print a usage error as DESIGN.md promises: one line on stderr naming the

@@ -27,6 +27,7 @@ static const struct cmd_entry *const commands[] = {
 	&cmd_lint_entry,
 	&cmd_diff_entry,
 	&cmd_drift_entry,
+	&cmd_sanitize_entry,
 };
 
 /* patchscope --help: the commands and where to read more. */
@@ -42,7 +43,7 @@ usage(void)
 	    "\n"
 	    "Commands:\n");
 	for (i = 0; i < sizeof commands / sizeof commands[0]; i++)
-		printf("  %-7s %s\n", options_name(commands[i]->mode),
+		printf("  %-8s %s\n", options_name(commands[i]->mode),
 		    commands[i]->summary);
 	printf("\n"
 	    "Quick start:\n"

@@ -85,6 +85,8 @@ options_free(struct options *o)
 	o->report_file = NULL;
 	free(o->snapshot_file);
 	o->snapshot_file = NULL;
+	free(o->output);
+	o->output = NULL;
 }
 
 /* Append a copy of s to a list. */

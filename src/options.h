@@ -24,6 +24,7 @@ enum options_mode {
 	OPTIONS_ENV,
 	OPTIONS_DIFF,
 	OPTIONS_DRIFT,
+	OPTIONS_SANITIZE,
 	OPTIONS_NMODES
 };
 
@@ -88,6 +89,11 @@ struct options {
 	int		 values;	/* --values: plain values count */
 	int		 update;	/* --update: rewrite drifted entries */
 	int		 allow_writes;	/* --allow-writes: send non-GET/HEAD */
+
+	/* sanitize. */
+	char		*output;	/* -o FILE: where the result goes */
+	int		 check;		/* --check: write nothing, exit 1 if
+					   anything would be redacted */
 };
 
 /* What an option's value is and where it goes in struct options. */

@@ -32,6 +32,7 @@ const struct options_command options_commands[OPTIONS_NMODES] = {
 	[OPTIONS_ENV] =		{ "env",	CMD(ENV),	0, 0 },
 	[OPTIONS_DIFF] =	{ "diff",	CMD(DIFF),	1, 1 },
 	[OPTIONS_DRIFT] =	{ "drift",	CMD(DRIFT),	0, 0 },
+	[OPTIONS_SANITIZE] =	{ "sanitize",	CMD(SANITIZE),	1, 1 },
 };
 
 /*
@@ -51,13 +52,13 @@ const struct options_spec options_table[] = {
 	  .alt2_commands = CMD(DRIFT),
 	  .alt2_help = "the cassette whose requests are sent again" },
 	{ .name = "redact-header", .arg = "NAME",
-	  .commands = CASSETTE, .kind = OPTIONS_NAME, LIST(redact_headers),
+	  .commands = CASSETTE | CMD(SANITIZE), .kind = OPTIONS_NAME, LIST(redact_headers),
 	  .help = "also redact this header's value" },
 	{ .name = "redact-query", .arg = "NAME",
-	  .commands = CASSETTE, .kind = OPTIONS_NAME, LIST(redact_queries),
+	  .commands = CASSETTE | CMD(SANITIZE), .kind = OPTIONS_NAME, LIST(redact_queries),
 	  .help = "also redact this query parameter's value" },
 	{ .name = "redact-json-key", .arg = "NAME",
-	  .commands = CASSETTE, .kind = OPTIONS_NAME, LIST(redact_json_keys),
+	  .commands = CASSETTE | CMD(SANITIZE), .kind = OPTIONS_NAME, LIST(redact_json_keys),
 	  .help = "also redact this JSON key's value, at any depth" },
 	{ .name = "no-redact",
 	  .commands = CASSETTE, .kind = OPTIONS_FLAG, FIELD(no_redact),
@@ -223,6 +224,15 @@ const struct options_spec options_table[] = {
 	  .commands = ALL, .kind = OPTIONS_FLAG,
 	  FIELD(help),
 	  .help = "show this help" },
+	{ .name = "output", .letter = 'o', .arg = "FILE",
+	  .commands = CMD(SANITIZE), .kind = OPTIONS_STRING, FIELD(output),
+	  .help = "write the redacted HAR to FILE (default: stdout);\n"
+	    "FILE may be the input itself: it is then replaced\n"
+	    "crash-safely" },
+	{ .name = "check",
+	  .commands = CMD(SANITIZE), .kind = OPTIONS_FLAG, FIELD(check),
+	  .help = "write nothing; exit 1 when the file holds\n"
+	    "anything patchscope would redact, 0 when clean" },
 	{ .name = NULL }
 };
 _Static_assert(sizeof options_table / sizeof options_table[0] <=
