@@ -24,7 +24,7 @@
  * cookies, queryString and postData.params present is an array of
  * objects with string name and value (a param may lack its value: a file
  * field); postData and response.content, when present, are objects whose
- * text is a string. Anything else there is an error naming the entry and
+ * text is a string. A member that is null counts as absent. Anything else there is an error naming the entry and
  * the field: a file whose secrets cannot be found is not called clean.
  * Fields that no tool is bound to (extensions) are only scrubbed.
  */
@@ -188,14 +188,17 @@ type_word(json_type t)
 }
 
 /*
- * Find member key of obj, of type t: *out is NULL when it is absent (an
- * error when required). Return -1 when it is there with another type.
+ * Find member key of obj, of type t: *out is NULL when it is absent or
+ * null (some tools write "postData": null), an error when it is required.
+ * Return -1 when it is there with another type.
  */
 static int
 walk_member(struct sanitize_walk *w, json_t *obj, const char *key,
     json_type t, const char *where, int required, json_t **out)
 {
 	*out = json_object_get(obj, key);
+	if (json_is_null(*out))
+		*out = NULL;
 	if (*out == NULL)
 		return required ? walk_fail(w, ": %s%s%s is missing", where,
 		    *where != '\0' ? "." : "", key) : 0;

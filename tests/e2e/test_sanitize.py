@@ -249,6 +249,17 @@ class Sanitize(harness.TestCase):
                             timeout=T(60))
         self.assertEqual(cp.returncode, 0, cp.stderr.decode()[-3000:])
         self.check_export(har, CHROMIUM_SECRETS)
+        # Every place, whatever else this Chromium requested (a favicon).
+        line = self.one_line(self.sanitize("--check", har))
+        for place in (r" request headers \(Cookie x\d+, Authorization\)",
+                      r" 2 response headers \(Set-Cookie x2\)",
+                      r" cookies \(session_id x\d+, theme x\d+, "
+                      r"csrftoken x\d+\)",
+                      r" query parameters \(token x\d+, api_key\)",
+                      r" 1 form field \(password\)",
+                      r" 3 JSON keys \(refresh_token, access_token, "
+                      r"client_secret\)"):
+            self.assertRegex(line, place)
 
     def test_firefox_export(self):
         data = self.check_export(FIREFOX_HAR, FIREFOX_SECRETS,

@@ -397,6 +397,12 @@ START_TEST(clean_file_is_returned_as_it_is)
 	run(&x, Q("{'log': {'entries': []}}"));
 	summary(&x, "nothing to redact in 0 entries");
 	run_free(&x);
+	/* Null where a tool had nothing to say: as if absent. */
+	run(&x, entry("'url': 'http://h/', 'headers': null, 'cookies': null, "
+	    "'queryString': null, 'postData': null", "'status': 0, "
+	    "'content': {'size': 0, 'text': null}, 'redirectURL': null"));
+	summary(&x, "nothing to redact in 1 entry");
+	run_free(&x);
 }
 END_TEST
 
@@ -506,6 +512,8 @@ START_TEST(entries_of_the_wrong_shape)
 	    "entry 0: request.url is missing");
 	refused(Q("{'log': {'entries': [{'request': {'url': 5}}]}}"),
 	    "entry 0: request.url is not a string");
+	refused(Q("{'log': {'entries': [{'request': {'url': null}}]}}"),
+	    "entry 0: request.url is missing");
 	refused(entry("'url': 'x', 'headers': {}", "'status': 1"),
 	    "entry 0: request.headers is not an array");
 	refused(entry("'url': 'x', 'headers': ['Authorization: x']",
