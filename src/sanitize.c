@@ -24,9 +24,10 @@
  * cookies, queryString and postData.params present is an array of
  * objects with string name and value (a param may lack its value: a file
  * field); postData and response.content, when present, are objects whose
- * text is a string. A member that is null counts as absent. Anything else there is an error naming the entry and
- * the field: a file whose secrets cannot be found is not called clean.
- * Fields that no tool is bound to (extensions) are only scrubbed.
+ * text is a string. A member that is null counts as absent. Anything
+ * else there is an error naming the entry and the field: a file whose
+ * secrets cannot be found is not called clean. Fields that no tool is
+ * bound to (extensions) are only scrubbed.
  */
 #include "config.h"
 
@@ -430,12 +431,13 @@ walk_body(struct sanitize_walk *w, json_t *holder, json_t *side,
 	    json_string_length(text), &raw) != 0)
 		goto done;	/* not base64 after all: text to scrub */
 	if (!b64)
-		buf_add(&raw, json_string_value(text), json_string_length(text));
+		buf_add(&raw, json_string_value(text),
+		    json_string_length(text));
 	if (sanitize_body(w, body_type(holder, side), buf_str(&raw), raw.len,
 	    &out)) {
 		if (b64) {
-			sanitize_b64_encode((const unsigned char *)buf_str(&out),
-			    out.len, &enc);
+			sanitize_b64_encode((const unsigned char *)
+			    buf_str(&out), out.len, &enc);
 			rc = walk_set(w, text, buf_str(&enc), enc.len);
 		} else
 			rc = walk_set(w, text, buf_str(&out), out.len);
@@ -808,7 +810,7 @@ text_place(struct buf *out, const struct sanitize_tally *t,
 	buf_adds(out, ")");
 }
 
-/* The one-line summary. */
+/* Append the one-line summary. */
 void
 sanitize_report_text(const struct sanitize_report *rep, const char *verb,
     struct buf *out)

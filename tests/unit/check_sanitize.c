@@ -344,8 +344,8 @@ START_TEST(found_values_scrubbed_everywhere)
 	has(&x, Q("'<p>redacted:"));
 	has(&x, M("abc"));
 	summary(&x, "redacted 1 request header (X-Api-Key), 3 query "
-	    "parameters (token x2, signature) and 2 other copies of those values, "
-	    "in 2 of 3 entries");
+	    "parameters (token x2, signature) and 2 other copies of those "
+	    "values, in 2 of 3 entries");
 	check_idempotent(&x);
 	run_free(&x);
 }
@@ -584,8 +584,8 @@ START_TEST(hostile_documents)
 
 	/* A NUL in a string is not JSON patchscope takes. */
 	refused("{\"log\": {\"entries\": [{\"request\": {\"url\": \"a\\u0000\"}"
-	    "}]}}", "not JSON: line 1, column 50: a string holds \\u0000 (a NUL "
-	    "character), which patchscope does not take");
+	    "}]}}", "not JSON: line 1, column 50: a string holds \\u0000 "
+	    "(a NUL character), which patchscope does not take");
 
 	/* Bodies that claim JSON and are not, or are binary. */
 	run(&x, entry("'method': 'POST', 'url': 'u', 'postData': {'mimeType': "
