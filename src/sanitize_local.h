@@ -3,7 +3,8 @@
  * nothing else includes. sanitize.c walks the HAR document and its
  * places; sanitize_body.c redacts bodies and counts queries and forms;
  * sanitize_splice.c writes the changed values back into the original
- * text. Callers use sanitize.h.
+ * text; sanitize_text.c counts and says what was redacted. Callers use
+ * sanitize.h.
  */
 #ifndef PATCHSCOPE_SANITIZE_LOCAL_H
 #define PATCHSCOPE_SANITIZE_LOCAL_H
@@ -33,13 +34,19 @@ struct sanitize_walk {
 	struct sanitize_tally	 q_url, q_list, f_text, f_list;
 };
 
-/* sanitize.c */
+/* sanitize_text.c */
 
 /* Add count values of this name (len bytes; NULL: no name) to t. */
 void	sanitize_tally_add(struct sanitize_tally *t, const char *name,
 	    size_t len, size_t count);
 /* Free the names of t; it is zeroed. */
 void	sanitize_tally_free(struct sanitize_tally *t);
+/*
+ * Add to "to" the larger count of each name of a and b (a field
+ * seen in two places of one entry is counted once), then free a and b.
+ */
+void	sanitize_tally_merge(struct sanitize_tally *to,
+	    struct sanitize_tally *a, struct sanitize_tally *b);
 
 /* sanitize_body.c */
 
