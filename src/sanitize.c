@@ -624,7 +624,7 @@ sanitize_har(const struct redactor *r, const char *text, size_t len,
 	struct sanitize_walk	 w;
 	struct buf		 cur = { NULL, 0, 0 }, next = { NULL, 0, 0 };
 	unsigned char		*changed = NULL;
-	size_t			 i;
+	size_t			 i, bom = 0;
 	int			 rc = -1, step;
 
 	memset(rep, 0, sizeof *rep);
@@ -636,7 +636,10 @@ sanitize_har(const struct redactor *r, const char *text, size_t len,
 		    "takes", SANITIZE_MAX_INPUT >> 20);
 		return -1;
 	}
-	buf_add(&cur, text, len);
+	/* A byte order mark (some Windows tools write one) is kept apart. */
+	if (len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0)
+		bom = 3;
+	buf_add(&cur, text + bom, len - bom);
 	for (rep->passes = 0; rep->passes < SANITIZE_PASSES;) {
 		w.secrets = redact_set_new();
 		buf_reset(&next);
@@ -655,6 +658,7 @@ sanitize_har(const struct redactor *r, const char *text, size_t len,
 	}
 	for (i = 0; i < rep->entries; i++)
 		rep->entries_changed += changed[i];
+	buf_add(out, text, bom);
 	buf_add(out, buf_str(&cur), cur.len);
 	rc = 0;
 done:

@@ -383,6 +383,7 @@ END_TEST
 START_TEST(clean_file_is_returned_as_it_is)
 {
 	struct run	x;
+	char		*want;
 	const char	*doc = Q("{'log': {'entries': [{'request': {'url': "
 	    "'http://h/a?x=1', 'headers': [{'name': 'Authorization', "
 	    "'value': 'redacted:0123456789ab'}], 'cookies': [{'name': 'sid',"
@@ -396,6 +397,15 @@ START_TEST(clean_file_is_returned_as_it_is)
 	run_free(&x);
 	run(&x, Q("{'log': {'entries': []}}"));
 	summary(&x, "nothing to redact in 0 entries");
+	run_free(&x);
+	/* A byte order mark stays where it was. */
+	run(&x, "\xef\xbb\xbf{\"log\": {\"entries\": [{\"request\": "
+	    "{\"url\": \"u?token=bom-tok\"}}]}}");
+	want = xasprintf("\xef\xbb\xbf{\"log\": {\"entries\": [{\"request\": "
+	    "{\"url\": \"u?token=%s\"}}]}}", M("bom-tok"));
+	ck_assert_str_eq(buf_str(&x.out), want);
+	free(want);
+	check_idempotent(&x);
 	run_free(&x);
 	/* Null where a tool had nothing to say: as if absent. */
 	run(&x, entry("'url': 'http://h/', 'headers': null, 'cookies': null, "
