@@ -36,6 +36,7 @@ extern const struct cmd_entry cmd_drift_entry;
 extern const struct cmd_entry cmd_view_entry;
 extern const struct cmd_entry cmd_report_entry;
 extern const struct cmd_entry cmd_doctor_entry;
+extern const struct cmd_entry cmd_sanitize_entry;
 
 /*
  * Print a usage error as DESIGN.md promises: one line on stderr naming the

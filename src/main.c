@@ -30,6 +30,7 @@ static const struct cmd_entry *const commands[] = {
 	&cmd_view_entry,
 	&cmd_report_entry,
 	&cmd_doctor_entry,
+	&cmd_sanitize_entry,
 };
 
 /* patchscope --help: the commands and where to read more. */
@@ -45,7 +46,7 @@ usage(void)
 	    "\n"
 	    "Commands:\n");
 	for (i = 0; i < sizeof commands / sizeof commands[0]; i++)
-		printf("  %-7s %s\n", options_name(commands[i]->mode),
+		printf("  %-8s %s\n", options_name(commands[i]->mode),
 		    commands[i]->summary);
 	printf("\n"
 	    "Quick start:\n"

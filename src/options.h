@@ -27,6 +27,7 @@ enum options_mode {
 	OPTIONS_VIEW,
 	OPTIONS_REPORT,
 	OPTIONS_DOCTOR,
+	OPTIONS_SANITIZE,
 	OPTIONS_NMODES
 };
 
@@ -101,11 +102,14 @@ struct options {
 	char		*web;		/* --web ADDR:PORT, or NULL */
 	unsigned	 web_keep;	/* --web-keep N; 0: the default */
 	int		 web_allow_remote; /* --web on a non-loopback ADDR */
-	char		*output;	/* report -o FILE */
+	char		*output;	/* report, sanitize: -o FILE */
 	/* --resolve (serving commands, drift), doctor. */
 	char		**resolve;	/* HOST:PORT=ADDR:PORT, each checked */
 	size_t		 n_resolve;
 	int		 listen_given;	/* --listen was on the command line */
+	/* sanitize. */
+	int		 check;		/* --check: write nothing, exit 1 if
+					   anything would be redacted */
 };
 
 /* What an option's value is and where it goes in struct options. */

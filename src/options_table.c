@@ -35,6 +35,7 @@ const struct options_command options_commands[OPTIONS_NMODES] = {
 	[OPTIONS_VIEW] =	{ "view",	CMD(VIEW),	1, 1 },
 	[OPTIONS_REPORT] =	{ "report",	CMD(REPORT),	1, 1 },
 	[OPTIONS_DOCTOR] =	{ "doctor",	CMD(DOCTOR),	0, 0 },
+	[OPTIONS_SANITIZE] =	{ "sanitize",	CMD(SANITIZE),	1, 1 },
 };
 
 /*
@@ -54,13 +55,13 @@ const struct options_spec options_table[] = {
 	  .alt2_commands = CMD(DRIFT),
 	  .alt2_help = "the cassette whose requests are sent again" },
 	{ .name = "redact-header", .arg = "NAME",
-	  .commands = CASSETTE, .kind = OPTIONS_NAME, LIST(redact_headers),
+	  .commands = CASSETTE | CMD(SANITIZE), .kind = OPTIONS_NAME, LIST(redact_headers),
 	  .help = "also redact this header's value" },
 	{ .name = "redact-query", .arg = "NAME",
-	  .commands = CASSETTE, .kind = OPTIONS_NAME, LIST(redact_queries),
+	  .commands = CASSETTE | CMD(SANITIZE), .kind = OPTIONS_NAME, LIST(redact_queries),
 	  .help = "also redact this query parameter's value" },
 	{ .name = "redact-json-key", .arg = "NAME",
-	  .commands = CASSETTE, .kind = OPTIONS_NAME, LIST(redact_json_keys),
+	  .commands = CASSETTE | CMD(SANITIZE), .kind = OPTIONS_NAME, LIST(redact_json_keys),
 	  .help = "also redact this JSON key's value, at any depth" },
 	{ .name = "no-redact",
 	  .commands = CASSETTE, .kind = OPTIONS_FLAG, FIELD(no_redact),
@@ -249,9 +250,14 @@ const struct options_spec options_table[] = {
 	  .help = "let --web listen on an address other machines\n"
 	    "can reach (they still need the token)" },
 	{ .name = "output", .letter = 'o', .arg = "FILE",
-	  .commands = CMD(REPORT), .kind = OPTIONS_STRING, FIELD(output),
+	  .commands = CMD(REPORT) | CMD(SANITIZE), .kind = OPTIONS_STRING,
+	  FIELD(output),
 	  .help = "write the report there (default: the cassette's\n"
-	    "name with .html in place of .har)" },
+	    "name with .html in place of .har)",
+	  .alt_commands = CMD(SANITIZE),
+	  .alt_help = "write the redacted HAR to FILE (default: stdout);\n"
+	    "FILE may be the input itself: it is then replaced\n"
+	    "crash-safely" },
 	{ .name = "resolve", .arg = "HOST:PORT=ADDR:PORT",
 	  .commands = OPTIONS_SERVE | CMD(DRIFT), .kind = OPTIONS_RESOLVE,
 	  LIST(resolve),
@@ -282,6 +288,10 @@ const struct options_spec options_table[] = {
 	    "requests per value of this request header, so\n"
 	    "parallel test workers each get the recorded\n"
 	    "order; requests without it share one place" },
+	{ .name = "check",
+	  .commands = CMD(SANITIZE), .kind = OPTIONS_FLAG, FIELD(check),
+	  .help = "write nothing; exit 1 when the file holds\n"
+	    "anything patchscope would redact, 0 when clean" },
 	{ .name = NULL }
 };
 _Static_assert(sizeof options_table / sizeof options_table[0] <=

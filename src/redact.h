@@ -100,4 +100,31 @@ void	redact_request(const struct redactor *, struct exchange *);
 const struct http_headers *redact_request_nobody(const struct redactor *,
 	    const char *url, const struct http_headers *h);
 
+/*
+ * A set of secret values to replace wherever else they occur, for callers
+ * that find secrets themselves (sanitize): values are copied in, and
+ * wiped when the set is freed.
+ */
+struct redact_set;
+
+/* Return an empty set; free with redact_set_free. */
+struct redact_set *redact_set_new(void);
+/* Wipe and free a set (NULL is fine). */
+void	redact_set_free(struct redact_set *);
+/*
+ * Add a copy of len bytes of s; values shorter than 4 bytes (too likely
+ * to occur by chance) and markers are not kept.
+ */
+void	redact_set_add(struct redact_set *, const char *s, size_t len);
+/* Return the number of values kept (duplicates counted once indexed). */
+size_t	redact_set_count(const struct redact_set *);
+/*
+ * Append to out the len bytes of s with each value of the set replaced by
+ * its marker (the longest where several start at one place; markers
+ * already there are stepped over whole). Return 1 when a value occurred
+ * (out written), else 0 (out untouched).
+ */
+int	redact_set_scrub(struct redact_set *, const char *s, size_t len,
+	    struct buf *out);
+
 #endif

@@ -527,3 +527,73 @@ redact_request_nobody(const struct redactor *r, const char *url,
 			return NULL;
 	return &head_memo[slot].out;
 }
+
+/*
+ * A set of secrets for callers that find them themselves (sanitize): the
+ * same chains and scrub as redact_exchange's, indexed again when values
+ * were added since the last scrub.
+ */
+struct redact_set {
+	struct redact_secrets	f;
+	int			indexed;
+};
+
+/* Return an empty set. */
+struct redact_set *
+redact_set_new(void)
+{
+	return xcalloc(1, sizeof(struct redact_set));
+}
+
+/* Wipe and free a set. */
+void
+redact_set_free(struct redact_set *set)
+{
+	if (set == NULL)
+		return;
+	redact_secrets_wipe(&set->f);
+	free(set);
+}
+
+/* Keep a copy of a secret value (not short ones, not markers). */
+void
+redact_set_add(struct redact_set *set, const char *s, size_t len)
+{
+	struct redact_secrets	*f = &set->f;
+
+	if (len < REDACT_SCRUB_MIN || redact_is_marker(s, len))
+		return;
+	if (set->indexed) {
+		free(f->head);
+		f->head = NULL;
+		set->indexed = 0;
+	}
+	if (f->n == f->cap) {
+		f->cap = f->cap ? f->cap * 2 : 8;
+		f->v = xreallocarray(f->v, f->cap, sizeof *f->v);
+	}
+	f->v[f->n].s = xstrndup(s, len);
+	f->v[f->n].len = len;
+	f->n++;
+}
+
+/* Return how many values the set holds. */
+size_t
+redact_set_count(const struct redact_set *set)
+{
+	return set->f.n;
+}
+
+/* Replace each value of the set in s; 1 when one occurred. */
+int
+redact_set_scrub(struct redact_set *set, const char *s, size_t len,
+    struct buf *out)
+{
+	if (set->f.n == 0)
+		return 0;
+	if (!set->indexed) {
+		redact_secrets_index(&set->f);
+		set->indexed = 1;
+	}
+	return redact_scrub(&set->f, s, len, out);
+}

@@ -4,4 +4,4 @@
 # crash kept in tests/fuzz/regressions/, so a fixed crash stays fixed.
 srcdir=${PATCHSCOPE_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 exec "${SHELL:-/bin/sh}" "$srcdir/tests/fuzz/run" "$srcdir" "$(pwd)" replay \
-    http response diagnose cassette fields redact rules
+    http response diagnose cassette fields redact rules sanitize
