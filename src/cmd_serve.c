@@ -27,6 +27,7 @@
 #include "recorder.h"
 #include "redact.h"
 #include "replay.h"
+#include "run_cmd.h"
 
 static int	cmd_serve(struct options *);
 static json_t	*cmd_serve_report_replay(const struct options *,
@@ -76,11 +77,31 @@ const struct cmd_entry cmd_replay_entry = {
 	.run = cmd_serve
 };
 
+/* What the signal callbacks act on: the proxy, and -- CMD if it runs. */
+struct cmd_serve_run {
+	struct proxy	*proxy;
+	struct run_cmd	*cmd;
+};
+
 static void
 cmd_serve_signal_cb(evutil_socket_t sig, short what, void *arg)
 {
+	struct cmd_serve_run	*run = arg;
+
 	(void)what;
 	log_info("received %s", sig == SIGINT ? "SIGINT" : "SIGTERM");
+	/* -- CMD: serve until it ends; the signal is for it. */
+	if (run->cmd != NULL && run_cmd_signal(run->cmd, (int)sig) == 0) {
+		log_info("passed it on to the command; serving until it ends");
+		return;
+	}
+	proxy_shutdown(run->proxy);
+}
+
+/* -- CMD has ended: stop serving. */
+static void
+cmd_serve_cmd_done_cb(void *arg)
+{
 	proxy_shutdown(arg);
 }
 
@@ -262,7 +283,10 @@ cmd_serve_report_replay(const struct options *opts, struct replay_index *idx,
 	return report;
 }
 
-/* proxy, record and replay: serve until SIGINT or SIGTERM. */
+/*
+ * proxy, record and replay: serve until SIGINT or SIGTERM, or with
+ * -- CMD until CMD ends.
+ */
 static int
 cmd_serve(struct options *opts)
 {
@@ -270,6 +294,7 @@ cmd_serve(struct options *opts)
 	struct event_base	*base;
 	struct proxy		*proxy;
 	struct event		*sigint, *sigterm;
+	struct cmd_serve_run	 run = { NULL, NULL };
 	struct event_config	*cfg;
 	struct recorder		*rec = NULL;
 	struct replay_index	*idx = NULL;
@@ -277,7 +302,7 @@ cmd_serve(struct options *opts)
 	json_t			*clients;
 	char			*cause = NULL;
 	size_t			 recorded;
-	int			 rc = 0, loaded;
+	int			 rc = 0, loaded, cmd_rc = 0;
 
 	log_init(opts->log_level);
 	signal(SIGPIPE, SIG_IGN);
@@ -341,15 +366,33 @@ cmd_serve(struct options *opts)
 	    strncmp(proxy_address(proxy), "[::1]:", 6) != 0)
 		log_warnx("listening on %s, which is not a loopback address: "
 		    "other machines can use this proxy", proxy_address(proxy));
-	sigint = evsignal_new(base, SIGINT, cmd_serve_signal_cb, proxy);
-	sigterm = evsignal_new(base, SIGTERM, cmd_serve_signal_cb, proxy);
+	run.proxy = proxy;
+	sigint = evsignal_new(base, SIGINT, cmd_serve_signal_cb, &run);
+	sigterm = evsignal_new(base, SIGTERM, cmd_serve_signal_cb, &run);
 	evsignal_add(sigint, NULL);
 	evsignal_add(sigterm, NULL);
-	printf("listening on %s\n", proxy_address(proxy));
-	log_buffer_start(base);
+	/* With -- CMD, stdout is CMD's alone: the line goes to the log. */
+	if (opts->command != NULL)
+		log_info("listening on %s", proxy_address(proxy));
+	else
+		printf("listening on %s\n", proxy_address(proxy));
 	fflush(stdout);
+	if (opts->command != NULL) {
+		run.cmd = run_cmd_start(base, opts, proxy_address(proxy),
+		    cmd_serve_cmd_done_cb, proxy, &cmd_rc, &cause);
+		if (run.cmd == NULL) {
+			/* Stop as cleanly as after a run: flushed, reported. */
+			fprintf(stderr, "patchscope: %s\n", cause);
+			free(cause);
+			cause = NULL;
+			proxy_shutdown(proxy);
+		}
+	}
+	log_buffer_start(base);
 	event_base_dispatch(base);
 	log_buffer_stop();
+	if (run.cmd != NULL)
+		cmd_rc = run_cmd_finish(run.cmd);
 	clients = proxy_client_report(proxy);
 	proxy_free(proxy);
 	if (rec != NULL) {
@@ -366,6 +409,7 @@ cmd_serve(struct options *opts)
 	loaded = cmd_serve_report(opts, idx, clients);
 	if (rc == 0)
 		rc = loaded;
+	rc = run_cmd_exit(cmd_rc, rc);
 	replay_free(idx);
 	event_free(sigint);
 	event_free(sigterm);

@@ -88,6 +88,12 @@ struct options {
 	int		 values;	/* --values: plain values count */
 	int		 update;	/* --update: rewrite drifted entries */
 	int		 allow_writes;	/* --allow-writes: send non-GET/HEAD */
+
+	/* -- CMD [ARGS...] (proxy, record, replay). */
+	char		**command;	/* CMD and its arguments (in argv), NULL
+					   when there was no "--" */
+	int		 n_command;
+	int		 listen_given;	/* --listen was on the command line */
 };
 
 /* What an option's value is and where it goes in struct options. */
@@ -134,8 +140,10 @@ void	options_defaults(struct options *);
 void	options_free(struct options *);
 /*
  * Parse the options of command o->mode (argv[0] is the command name);
- * operands are left in o->operands. Return 0, or -1 with *cause set to a
- * message the caller frees.
+ * operands are left in o->operands. For a serving command, what follows
+ * "--" is the command to run (o->command), and the port becomes 0 unless
+ * --listen was given. Return 0, or -1 with *cause set to a message the
+ * caller frees.
  */
 int	options_parse(struct options *, int argc, char **argv, char **cause);
 /* Split "ADDR:PORT" (or "[v6]:PORT" or ":PORT"); -1 and *cause on error. */
