@@ -1,0 +1,467 @@
+#!/usr/bin/env python3
+"""`patchscope proxy|record|replay [OPTIONS] -- CMD [ARGS...]`: a command run
+under patchscope.
+
+The real binary runs real commands (sh, curl, Python): their exit statuses
+as patchscope's, 2 when patchscope cannot start (CMD then never runs),
+127/126 for a command that cannot run, --strict's 1 under CMD's own
+failure, SIGTERM and SIGINT passed on (and Ctrl-C on a terminal reaching
+CMD once), CMD's environment (the variables of `env`, PATCHSCOPE_URL, no
+patchscope descriptor, default signals), record and replay of curl and
+Python requests over HTTP and HTTPS, PATCHSCOPE_URL used straight and
+through the proxy (served, never forwarded to itself), and stdout left to
+CMD alone.
+"""
+
+import json
+import os
+import pty
+import re
+import select
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import harness
+from harness import T
+
+PY = harness.PYTHON
+LISTEN_RX = re.compile(r"listening on 127\.0\.0\.1:(\d+)")
+
+# CMD that prints what it was given: environment, descriptors, signals.
+REPORT_CHILD = r"""
+import json, os
+fds = {}
+for fd in sorted(os.listdir("/proc/self/fd"), key=int):
+    try:
+        fds[fd] = os.readlink("/proc/self/fd/" + fd)
+    except OSError:
+        pass
+status = {}
+with open("/proc/self/status") as f:
+    for line in f:
+        k, _, v = line.partition(":")
+        status[k] = v.strip()
+print(json.dumps({"env": dict(os.environ), "fds": fds,
+                  "pgrp": os.getpgrp(), "pid": os.getpid(),
+                  "ppid": os.getppid(), "status": status}))
+"""
+
+# A client of the `--` form: curl and Python requests over HTTP and HTTPS,
+# through the proxy variables and the CA bundle alone.
+REQUESTS_CLIENT = r"""
+import os, sys, requests
+for url in sys.argv[1:]:
+    r = requests.get(url, timeout=20)
+    r.raise_for_status()
+    print(r.status_code, r.json().get("query"))
+"""
+
+# A client that uses only PATCHSCOPE_URL (proxy variables ignored), then the
+# same URL through the proxy variables (absolute-form to patchscope itself).
+BASE_URL_CLIENT = r"""
+import json, os, sys, urllib.request
+base = os.environ["PATCHSCOPE_URL"]
+out = []
+for proxies in ({}, None):
+    handler = urllib.request.ProxyHandler(proxies) if proxies == {} else \
+        urllib.request.ProxyHandler()
+    opener = urllib.request.build_opener(handler)
+    try:
+        with opener.open(base + sys.argv[1], timeout=20) as r:
+            out.append([r.status, r.headers.get("X-Patchscope-Replay"),
+                        json.loads(r.read()).get("query")])
+    except urllib.error.HTTPError as e:
+        out.append([e.code, e.headers.get("X-Patchscope-Replay"),
+                    e.headers.get("X-Patchscope-Error")])
+print(json.dumps(out))
+"""
+
+
+class Run(harness.TestCase):
+    """Each test runs patchscope to completion with a command after --."""
+
+    def run_under(self, command, *args, cmd, env=None, timeout=None,
+                  input_fd=subprocess.DEVNULL):
+        """`patchscope COMMAND ARGS -- CMD...` to its end; returns the
+        CompletedProcess (stdout/stderr text) after checking stderr for
+        sanitizer reports."""
+        penv = harness.clean_env({"PATCHSCOPE_HOME": self.ps_home})
+        penv.update(env or {})
+        if harness.SANITIZED:
+            penv.setdefault("ASAN_OPTIONS", "abort_on_error=0:exitcode=23")
+        argv = [harness.PATCHSCOPE, command] + [str(a) for a in args] + \
+            ["--"] + [str(c) for c in cmd]
+        cp = subprocess.run(argv, stdin=input_fd, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=penv,
+                            timeout=timeout or T(30))
+        cp.stdout = cp.stdout.decode("utf-8", "replace")
+        cp.stderr = cp.stderr.decode("utf-8", "replace")
+        for marker in ("AddressSanitizer", "LeakSanitizer",
+                       "runtime error:"):
+            self.assertNotIn(marker, cp.stderr, cp.stderr)
+        return cp
+
+    def assert_one_line_error(self, cp, rc, needle):
+        self.assertEqual(cp.returncode, rc, cp.stderr)
+        lines = [l for l in cp.stderr.splitlines()
+                 if l.startswith("patchscope:")]
+        self.assertEqual(len(lines), 1, cp.stderr)
+        self.assertIn(needle, lines[0])
+
+    def port_of(self, cp):
+        m = LISTEN_RX.search(cp.stderr)
+        self.assertIsNotNone(m, "no `listening on` log line:\n" + cp.stderr)
+        return int(m.group(1))
+
+    # -- exit statuses -------------------------------------------------
+
+    def test_exit_status_is_the_commands(self):
+        """0, CMD's own failure, 128+N for a signal, 127 and 126; stdout is
+        CMD's alone, the `listening on` line goes to stderr."""
+        cp = self.run_under("proxy", cmd=["sh", "-c", "echo hello; echo "
+                                          "to-err >&2"])
+        self.assertEqual(cp.returncode, 0, cp.stderr)
+        self.assertEqual(cp.stdout, "hello\n")
+        port = self.port_of(cp)
+        self.assertNotEqual(port, 8080, "port 0 is bound without --listen")
+        self.assertIn("to-err", cp.stderr)
+        self.assertRegex(cp.stderr, r"sh exited with status 0")
+        for script, want in (("exit 3", 3), ("kill -KILL $$", 137),
+                             ("kill -TERM $$", 143)):
+            cp = self.run_under("proxy", cmd=["sh", "-c", script])
+            self.assertEqual(cp.returncode, want, "%s: %s" % (script,
+                                                              cp.stderr))
+            self.assertEqual(cp.stdout, "")
+        # Not found: 127, one line naming it, patchscope stopped cleanly.
+        cp = self.run_under("proxy", cmd=["no-such-command-xyz", "a"])
+        self.assert_one_line_error(cp, 127, '"no-such-command-xyz"')
+        self.assertIn("No such file", cp.stderr)
+        self.assertRegex(cp.stderr, r"stopped\n?$")
+        # There but not executable: 126.
+        script = os.path.join(self.tmp, "not-executable.sh")
+        with open(script, "w") as f:
+            f.write("#!/bin/sh\nexit 0\n")
+        os.chmod(script, 0o644)
+        cp = self.run_under("proxy", cmd=[script])
+        self.assert_one_line_error(cp, 126, script)
+        self.assertIn("Permission denied", cp.stderr)
+
+    def test_patchscope_that_cannot_start_runs_nothing(self):
+        """`--` alone, a port in use, an unreadable cassette: 2, one line,
+        and CMD never runs."""
+        marker = os.path.join(self.tmp, "ran")
+        cmd = ["touch", marker]
+        cp = self.run_ps("proxy", "--")
+        self.assert_one_line_error(cp, 2, '"--" must be followed by a '
+                                   'command to run')
+        self.assertNotIn("listening", cp.stderr)
+        cp = self.run_ps("replay", "-c", "x.har", "--")
+        self.assert_one_line_error(cp, 2, '"--" must be followed by a '
+                                   'command')
+        busy = socket.socket()
+        self.addCleanup(busy.close)
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        port = busy.getsockname()[1]
+        cp = self.run_under("proxy", "--listen", "127.0.0.1:%d" % port,
+                            cmd=cmd)
+        self.assert_one_line_error(cp, 2, "cannot listen on 127.0.0.1:%d"
+                                   % port)
+        cp = self.run_under("replay", "-c", os.path.join(self.tmp,
+                                                         "missing.har"),
+                            cmd=cmd)
+        self.assert_one_line_error(cp, 2, "missing.har")
+        cp = self.run_under("record", "-c", self.tmp, cmd=cmd)
+        self.assertEqual(cp.returncode, 2, cp.stderr)
+        self.assertFalse(os.path.exists(marker), "CMD ran although "
+                         "patchscope could not start")
+        # The same command does run once patchscope starts.
+        cp = self.run_under("proxy", cmd=cmd)
+        self.assertEqual(cp.returncode, 0, cp.stderr)
+        self.assertTrue(os.path.exists(marker))
+
+    # -- the command's environment -------------------------------------
+
+    def test_command_environment_descriptors_and_signals(self):
+        """CMD gets `env`'s variables and PATCHSCOPE_URL for the real port,
+        keeps the rest of the environment, holds no patchscope descriptor,
+        starts with default signals in a process group of its own."""
+        cp = self.run_under("replay", "-c", self.tiny_cassette(),
+                            cmd=[PY, "-c", REPORT_CHILD],
+                            env={"HTTPS_PROXY": "http://elsewhere:1",
+                                 "RUN_TEST_KEPT": "kept value"})
+        self.assertEqual(cp.returncode, 0, cp.stderr)
+        child = json.loads(cp.stdout)
+        env = child["env"]
+        port = self.port_of(cp)
+        url = "http://127.0.0.1:%d" % port
+        self.assertEqual(env["PATCHSCOPE_URL"], url)
+        # Every variable `env` prints, with the value it prints.
+        exports = self.run_ps("env", "--listen", "127.0.0.1:%d" % port)
+        self.assertEqual(exports.returncode, 0, exports.stderr)
+        want = dict(re.findall(r"^export (\w+)='([^']*)'$", exports.stdout,
+                               re.M))
+        self.assertIn("HTTPS_PROXY", want)
+        for name, value in want.items():
+            self.assertEqual(env.get(name), value, name)
+        for name in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy",
+                     "https_proxy"):
+            self.assertEqual(env[name], url, name)
+        bundle = env["REQUESTS_CA_BUNDLE"]
+        self.assertTrue(bundle.startswith(self.ps_home), bundle)
+        self.assertTrue(os.path.isfile(bundle))
+        self.assertEqual(env["RUN_TEST_KEPT"], "kept value")
+        # No descriptor beyond 0-2 but the one listing /proc/self/fd.
+        extra = {fd: path for fd, path in child["fds"].items()
+                 if int(fd) > 2 and not re.fullmatch(r"/proc/\d+/fd", path)}
+        self.assertEqual(extra, {}, "descriptors leaked into CMD")
+        self.assertEqual(child["pgrp"], child["pid"],
+                         "CMD runs in a process group of its own")
+        # Python ignores SIGPIPE itself: look at a plain program's.
+        cp = self.run_under("proxy", cmd=["grep", "-E", "^Sig(Ign|Blk):",
+                                          "/proc/self/status"])
+        self.assertEqual(cp.returncode, 0, cp.stderr)
+        self.assertEqual(sorted(cp.stdout.split()),
+                         ["0000000000000000", "0000000000000000",
+                          "SigBlk:", "SigIgn:"],
+                         "patchscope ignores SIGPIPE; CMD must not")
+
+    # -- --strict --------------------------------------------------------
+
+    def tiny_cassette(self):
+        """A cassette of two GETs of the fake's echo, recorded by a `--`
+        run of curl; returns its path."""
+        if getattr(self, "_tiny", None):
+            return self._tiny
+        fake = self.start_fake()
+        har = os.path.join(self.tmp, "tiny.har")
+        cp = self.run_under("record", "-c", har, cmd=[
+            "sh", "-c", 'curl -sSf "$1?n=1" && curl -sSf "$1?n=2"', "sh",
+            fake.url + "/_fake/echo"])
+        self.assertEqual(cp.returncode, 0, cp.stderr)
+        self._tiny = har
+        return har
+
+    def test_strict_findings_exit_1_unless_the_command_failed(self):
+        har = self.tiny_cassette()
+        report = os.path.join(self.tmp, "report.json")
+        both = 'curl -sSf "$PATCHSCOPE_URL/_fake/echo?n=1" && ' \
+            'curl -sSf "$PATCHSCOPE_URL/_fake/echo?n=2"'
+        cp = self.run_under("replay", "-c", har, "--strict", "--report",
+                            report, cmd=["sh", "-c", both])
+        self.assertEqual(cp.returncode, 0, cp.stderr)
+        with open(report) as f:
+            doc = json.load(f)
+        self.assertEqual((doc["served"], doc["unused"]), (2, []))
+        # One entry left unused: 1, and the report says which.
+        one = 'curl -sSf "$PATCHSCOPE_URL/_fake/echo?n=1"'
+        cp = self.run_under("replay", "-c", har, "--strict", "--report",
+                            report, cmd=["sh", "-c", one])
+        self.assertEqual(cp.returncode, 1, cp.stderr)
+        self.assertIn("--strict: the cassette is stale", cp.stderr)
+        with open(report) as f:
+            doc = json.load(f)
+        self.assertEqual(len(doc["unused"]), 1, doc)
+        # A miss: 1 (curl without -f succeeds on the 404).
+        miss = both + ' && curl -sS "$PATCHSCOPE_URL/_fake/echo?n=3"'
+        cp = self.run_under("replay", "-c", har, "--strict",
+                            cmd=["sh", "-c", miss])
+        self.assertEqual(cp.returncode, 1, cp.stderr)
+        self.assertIn("1 request(s) missed", cp.stderr)
+        # CMD's own failure wins over --strict's.
+        cp = self.run_under("replay", "-c", har, "--strict",
+                            cmd=["sh", "-c", one + "; exit 4"])
+        self.assertEqual(cp.returncode, 4, cp.stderr)
+        # Without --strict, the same findings are only logged.
+        cp = self.run_under("replay", "-c", har, cmd=["sh", "-c", one])
+        self.assertEqual(cp.returncode, 0, cp.stderr)
+
+    # -- signals ---------------------------------------------------------
+
+    def start_under(self, command, *args, cmd, env=None):
+        penv = harness.clean_env({"PATCHSCOPE_HOME": self.ps_home})
+        penv.update(env or {})
+        argv = [harness.PATCHSCOPE, command] + [str(a) for a in args] + \
+            ["--"] + cmd
+        log = open(os.path.join(self.tmp, "under.log"), "wb")
+        self.addCleanup(log.close)
+        p = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
+                             stdout=subprocess.PIPE, stderr=log, env=penv)
+        self.addCleanup(p.stdout.close)
+        self.addCleanup(lambda: p.poll() is None and p.kill())
+        return p
+
+    def wait_file(self, path, p):
+        harness.wait_for(lambda: os.path.exists(path) or p.poll() is not
+                         None, T(10), what=path)
+        self.assertTrue(os.path.exists(path), "CMD did not start: %s"
+                        % self.under_log())
+
+    def under_log(self):
+        with open(os.path.join(self.tmp, "under.log"), "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
+    def test_sigterm_reaches_the_command_which_is_still_served(self):
+        """SIGTERM to patchscope goes to CMD; CMD's trap still goes through
+        the proxy; the cassette holds it; patchscope exits with CMD's 0."""
+        fake = self.start_fake()
+        har = os.path.join(self.tmp, "term.har")
+        ready = os.path.join(self.tmp, "ready")
+        marker = os.path.join(self.tmp, "trapped")
+        script = ('trap \'curl -sSf "$1?in=trap" > "$3"; exit 0\' TERM; '
+                  ': > "$2"; while :; do sleep 0.05; done')
+        p = self.start_under("record", "-c", har, cmd=[
+            "sh", "-c", script, "sh", fake.url + "/_fake/echo", ready,
+            marker])
+        self.wait_file(ready, p)
+        p.send_signal(signal.SIGTERM)
+        rc = p.wait(T(15))
+        log = self.under_log()
+        self.assertEqual(rc, 0, log)
+        self.assertEqual(p.stdout.read(), b"")
+        with open(marker) as f:
+            self.assertEqual(json.load(f)["query"], "in=trap")
+        self.assertIn("passed it on to the command", log)
+        with open(har) as f:
+            entries = json.load(f)["log"]["entries"]
+        self.assertEqual([e["request"]["url"] for e in entries],
+                         [fake.url + "/_fake/echo?in=trap"])
+
+    def test_sigint_to_patchscope_ends_the_command_130(self):
+        ready = os.path.join(self.tmp, "ready")
+        p = self.start_under("proxy", cmd=[
+            "sh", "-c", ': > "$1"; exec sleep 30', "sh", ready])
+        self.wait_file(ready, p)
+        time.sleep(0.1)          # past the exec of sleep
+        p.send_signal(signal.SIGINT)
+        self.assertEqual(p.wait(T(15)), 128 + signal.SIGINT,
+                         self.under_log())
+
+    def test_ctrl_c_on_a_terminal_reaches_the_command_once(self):
+        """patchscope on a terminal: CMD gets the terminal's foreground, so
+        ^C reaches it once (not patchscope, which serves on), and the
+        terminal comes back when CMD ends."""
+        ready = os.path.join(self.tmp, "ready")
+        count = os.path.join(self.tmp, "count")
+        script = ('n=0; trap \'n=$((n+1))\' INT; : > "$1"; '
+                  'while [ $n -eq 0 ]; do sleep 0.05; done; sleep 0.5; '
+                  'echo $n > "$2"; exit 0')
+        env = harness.clean_env({"PATCHSCOPE_HOME": self.ps_home})
+        argv = [harness.PATCHSCOPE, "proxy", "--", "sh", "-c", script, "sh",
+                ready, count]
+        pid, master = pty.fork()
+        if pid == 0:         # the child: a session on the terminal
+            try:
+                os.execve(argv[0], argv, env)
+            finally:
+                os._exit(99)
+        self.addCleanup(os.close, master)
+        out = bytearray()
+
+        def drain(seconds):
+            end = time.monotonic() + seconds
+            while time.monotonic() < end:
+                r, _, _ = select.select([master], [], [], 0.05)
+                if r:
+                    try:
+                        data = os.read(master, 4096)
+                    except OSError:
+                        return
+                    if not data:
+                        return
+                    out.extend(data)
+        deadline = time.monotonic() + T(10)
+        while not os.path.exists(ready) and time.monotonic() < deadline:
+            drain(0.05)
+        self.assertTrue(os.path.exists(ready), out.decode("utf-8", "replace"))
+        os.write(master, b"\x03")
+        status = None
+        deadline = time.monotonic() + T(15)
+        while status is None and time.monotonic() < deadline:
+            drain(0.05)
+            wpid, st = os.waitpid(pid, os.WNOHANG)
+            if wpid == pid:
+                status = st
+        if status is None:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            self.fail("patchscope did not end: %s" % out.decode())
+        drain(0.2)
+        text = out.decode("utf-8", "replace")
+        self.assertTrue(os.WIFEXITED(status), text)
+        self.assertEqual(os.WEXITSTATUS(status), 0, text)
+        with open(count) as f:
+            self.assertEqual(f.read().strip(), "1", "CMD saw ^C once")
+        self.assertNotIn("received SIGINT", text,
+                         "^C reaches CMD's group, not patchscope")
+        self.assertRegex(text, r"sh exited with status 0")
+        self.assertRegex(text, r"stopped")
+
+    # -- real clients ------------------------------------------------------
+
+    def test_record_curl_and_requests_over_http_and_https(self):
+        """`record -c FILE -- client` is the whole capture: curl and
+        Python requests find the proxy and the CA in their environment;
+        the cassette is complete when patchscope exits."""
+        if harness.requests is None:
+            self.skipTest("python3-requests is not installed")
+        if harness.CURL is None:
+            self.skipTest("curl is not installed")
+        plain = self.start_fake()
+        tls = self.start_fake(tls=True)
+        har = os.path.join(self.tmp, "capture.har")
+        client = os.path.join(self.tmp, "client.py")
+        with open(client, "w") as f:
+            f.write(REQUESTS_CLIENT)
+        script = ('curl -sSf "$1?c=curl-http" && '
+                  'curl -sSf "$2?c=curl-https" && '
+                  '"$3" "$4" "$1?c=py-http" "$2?c=py-https"')
+        cp = self.run_under("record", "-c", har, "--upstream-ca",
+                            self.fake_ca.cert, cmd=[
+                                "sh", "-c", script, "sh",
+                                plain.url + "/_fake/echo",
+                                tls.url + "/_fake/echo", PY, client])
+        self.assertEqual(cp.returncode, 0, cp.stderr)
+        self.assertIn("200 c=py-https", cp.stdout)
+        self.assertIn("4 exchange(s) recorded", cp.stderr)
+        with open(har) as f:
+            entries = json.load(f)["log"]["entries"]
+        self.assertEqual(
+            [(e["request"]["url"], e["response"]["status"])
+             for e in entries],
+            [(plain.url + "/_fake/echo?c=curl-http", 200),
+             (tls.url + "/_fake/echo?c=curl-https", 200),
+             (plain.url + "/_fake/echo?c=py-http", 200),
+             (tls.url + "/_fake/echo?c=py-https", 200)])
+
+    def test_patchscope_url_straight_and_through_the_proxy(self):
+        """Replay: a client using only PATCHSCOPE_URL gets the recorded
+        answer; the same URL sent through the proxy variables names
+        patchscope itself and is served the same, once."""
+        har = self.tiny_cassette()
+        client = os.path.join(self.tmp, "base.py")
+        with open(client, "w") as f:
+            f.write(BASE_URL_CLIENT)
+        cp = self.run_under("replay", "-c", har, "--strict",
+                            cmd=[PY, client, "/_fake/echo?n=1"])
+        self.assertEqual(cp.returncode, 1, cp.stderr)   # n=2 unused
+        self.assertEqual(json.loads(cp.stdout),
+                         [[200, "hit", "n=1"], [200, "hit", "n=1"]])
+        self.assertEqual(len(re.findall(r"\] GET .* -> 200", cp.stderr)), 2,
+                         cp.stderr)
+        # proxy: PATCHSCOPE_URL through the proxy is patchscope itself,
+        # answered as a request sent straight to it, never forwarded.
+        cp = self.run_under("proxy", cmd=[PY, client, "/_fake/echo?n=1"])
+        self.assertEqual(cp.returncode, 0, cp.stderr)
+        self.assertEqual(json.loads(cp.stdout),
+                         [[400, None, "not_a_proxy_request"],
+                          [400, None, "not_a_proxy_request"]])
+        self.assertEqual(len(re.findall(r"\[#\d+\] ", cp.stderr)), 2,
+                         "one exchange per request, no loop:\n" + cp.stderr)
+
+
+if __name__ == "__main__":
+    harness.main()
