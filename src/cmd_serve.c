@@ -30,24 +30,40 @@
 #include "run_cmd.h"
 
 static int	cmd_serve(struct options *);
+
+/* What --help says of -- CMD, the same for the three commands. */
+#define CMD_SERVE_RUN_NOTES \
+	"With -- CMD [ARGS...], run CMD under patchscope and serve until it " \
+	"ends:\nlisten on a free port (unless --listen is given), start " \
+	"CMD with the\nvariables 'patchscope env' prints and " \
+	"PATCHSCOPE_URL=http://127.0.0.1:PORT\n(the base URL of requests " \
+	"sent straight to patchscope), pass SIGINT and\nSIGTERM on to it; " \
+	"when it ends, stop, save the cassette and report.\nStandard output " \
+	"is CMD's alone: the \"listening on\" line goes to the log.\n" \
+	"Exit status: CMD's when it fails (128+N when signal N ended it, 127 " \
+	"when\nit is not found, 126 when it cannot be run); else 1 when " \
+	"replay --strict\nfound unused entries or misses; else 0. 2 when " \
+	"patchscope cannot start\n(CMD is then not run).\n"
 static json_t	*cmd_serve_report_replay(const struct options *,
 		    struct replay_index *, int *);
 
 const struct cmd_entry cmd_proxy_entry = {
 	.mode = OPTIONS_PROXY,
 	.summary = "forward HTTP(S) proxy: relays every exchange and logs it",
-	.args = "[OPTIONS]",
+	.args = "[OPTIONS] [-- CMD [ARGS...]]",
 	.about =
 	    "Run a forward HTTP proxy. Point a client at it (for example\n"
 	    "http_proxy=http://127.0.0.1:8080) and every exchange is relayed\n"
 	    "and logged on stderr.\n",
+	.notes = CMD_SERVE_RUN_NOTES
+	    "Example: patchscope proxy -- ./my-client\n",
 	.run = cmd_serve
 };
 
 const struct cmd_entry cmd_record_entry = {
 	.mode = OPTIONS_RECORD,
 	.summary = "the same, and records every exchange to a HAR cassette",
-	.args = "[OPTIONS] -c FILE",
+	.args = "[OPTIONS] -c FILE [-- CMD [ARGS...]]",
 	.about =
 	    "Run the proxy and append every exchange (plain and intercepted "
 	    "HTTPS) to\nFILE, a HAR 1.2 cassette that browsers' devtools and "
@@ -55,13 +71,15 @@ const struct cmd_entry cmd_record_entry = {
 	    "tokens in queries and JSON)\nare replaced by redacted:<hash> "
 	    "before anything is written. The file is\nvalid at every moment "
 	    "and is brought up to date every second.\n",
+	.notes = CMD_SERVE_RUN_NOTES
+	    "Example: patchscope record -c ticket.har -- ./my-client\n",
 	.run = cmd_serve
 };
 
 const struct cmd_entry cmd_replay_entry = {
 	.mode = OPTIONS_REPLAY,
 	.summary = "answer from a cassette; nothing leaves the machine",
-	.args = "[OPTIONS] -c FILE",
+	.args = "[OPTIONS] -c FILE [-- CMD [ARGS...]]",
 	.about =
 	    "Answer requests from a cassette; nothing leaves the machine. "
 	    "Send requests\nstraight to it (a test's base URL, e.g. "
@@ -73,7 +91,10 @@ const struct cmd_entry cmd_replay_entry = {
 	.notes =
 	    "Live requests are redacted as record redacts (--redact-header,\n"
 	    "--redact-query, --redact-json-key, --no-redact) before they are\n"
-	    "matched.\n",
+	    "matched.\n"
+	    "\n" CMD_SERVE_RUN_NOTES
+	    "Example: patchscope replay -c tests/api.har --strict -- pytest\n"
+	    "See patchscope(1), RUNNING A COMMAND.\n",
 	.run = cmd_serve
 };
 
