@@ -178,6 +178,33 @@ run_cmd_terminal_back(struct run_cmd *run)
 	run->terminal = 0;
 }
 
+/*
+ * CMD, in the terminal's foreground, was stopped (Ctrl-Z): do what its
+ * shell expects of a job, as sudo does. Take the terminal back and stop
+ * patchscope with the same signal, so the shell sees the job stopped and
+ * gives the prompt back. When continued (fg, bg), give CMD the terminal
+ * again if patchscope has it (fg), and continue CMD. In a process group
+ * that no shell controls (orphaned) the stop signal is discarded, and CMD
+ * simply goes on.
+ */
+static void
+run_cmd_stopped(struct run_cmd *run, int sig)
+{
+	log_info("%s was stopped (%s): stopping too", run->name,
+	    strsignal(sig));
+	log_flush();
+	run_cmd_foreground(getpgrp());
+	(void)kill(getpid(), sig == SIGSTOP || sig == SIGTSTP ||
+	    sig == SIGTTIN || sig == SIGTTOU ? sig : SIGSTOP);
+	/* Continued. */
+	run->terminal = tcgetpgrp(STDIN_FILENO) == getpgrp();
+	if (run->terminal)
+		run_cmd_foreground(run->pid);
+	log_info("continuing %s%s", run->name, run->terminal ? "" :
+	    " in the background");
+	run_cmd_signal(run, SIGCONT);
+}
+
 /* SIGCHLD: reap CMD if it has ended, then tell the caller. */
 static void
 run_cmd_sigchld_cb(evutil_socket_t sig, short what, void *arg)
@@ -191,10 +218,15 @@ run_cmd_sigchld_cb(evutil_socket_t sig, short what, void *arg)
 	if (run->pid == -1)
 		return;
 	do
-		r = waitpid(run->pid, &wstatus, WNOHANG);
+		r = waitpid(run->pid, &wstatus, WNOHANG |
+		    (run->terminal ? WUNTRACED : 0));
 	while (r == -1 && errno == EINTR);
 	if (r != run->pid)
 		return;		/* another child, or CMD still runs */
+	if (WIFSTOPPED(wstatus)) {
+		run_cmd_stopped(run, WSTOPSIG(wstatus));
+		return;
+	}
 	run->pid = -1;
 	run->status = run_cmd_wait_status(wstatus);
 	run_cmd_terminal_back(run);

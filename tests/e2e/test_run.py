@@ -361,6 +361,7 @@ class Run(harness.TestCase):
             finally:
                 os._exit(99)
         self.addCleanup(os.close, master)
+        self.addCleanup(self._reap_pty, pid)
         out = bytearray()
 
         def drain(seconds):
@@ -401,6 +402,119 @@ class Run(harness.TestCase):
                          "^C reaches CMD's group, not patchscope")
         self.assertRegex(text, r"sh exited with status 0")
         self.assertRegex(text, r"stopped")
+
+    def test_ctrl_z_stops_the_job_and_fg_continues_it(self):
+        """patchscope as a job of an interactive shell (here a small one in
+        Python): ^Z stops CMD, patchscope stops too so the shell sees its
+        job stopped; `fg` continues both, CMD gets the terminal back and
+        the ^C that follows reaches it once."""
+        ready = os.path.join(self.tmp, "ready")
+        count = os.path.join(self.tmp, "count")
+        events = os.path.join(self.tmp, "events")
+        script = ('n=0; trap \'n=$((n+1))\' INT; : > "$1"; '
+                  'while [ $n -eq 0 ]; do sleep 0.05; done; '
+                  'echo $n > "$2"; exit 0')
+        env = harness.clean_env({"PATCHSCOPE_HOME": self.ps_home})
+        argv = [harness.PATCHSCOPE, "proxy", "--", "sh", "-c", script, "sh",
+                ready, count]
+        pid, master = pty.fork()
+        if pid == 0:
+            self._job_control_shell(argv, env, events)
+        self.addCleanup(os.close, master)
+        self.addCleanup(self._reap_pty, pid)
+        out = bytearray()
+        self._pty_wait(master, out, lambda: os.path.exists(ready), T(10))
+        os.write(master, b"\x1a")               # ^Z
+        self._pty_wait(master, out, lambda: "continued" in
+                       self._read(events), T(10))
+        self.assertIn("stopped", self._read(events), out.decode())
+        self._pty_wait(master, out, lambda: "continuing sh" in
+                       out.decode("utf-8", "replace"), T(10))
+        os.write(master, b"\x03")               # ^C, to CMD again
+        self._pty_wait(master, out, lambda: "exit" in self._read(events),
+                       T(15))
+        text = out.decode("utf-8", "replace")
+        _, status = os.waitpid(pid, 0)
+        self.assertEqual(os.WEXITSTATUS(status), 0, text)
+        self.assertEqual(self._read(events).split(),
+                         ["stopped", "continued", "exit", "0"], text)
+        with open(count) as f:
+            self.assertEqual(f.read().strip(), "1", text)
+        self.assertRegex(text, r"sh was stopped")
+        self.assertNotIn("received SIGINT", text)
+
+    @staticmethod
+    def _reap_pty(pid):
+        """Kill the terminal's session leader if a failed test left it (its
+        session then gets SIGHUP); reap it."""
+        try:
+            if os.waitpid(pid, os.WNOHANG) == (0, 0):
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+        except ChildProcessError:
+            pass
+
+    @staticmethod
+    def _read(path):
+        try:
+            with open(path) as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    @staticmethod
+    def _job_control_shell(argv, env, events):
+        """In the pty's session: run argv as a foreground job, as an
+        interactive shell does; on a stop, note it and `fg` the job; at
+        the end, note its exit status. Never returns."""
+        try:
+            signal.signal(signal.SIGTTOU, signal.SIG_IGN)
+            job = os.fork()
+            if job == 0:
+                os.setpgid(0, 0)
+                os.tcsetpgrp(0, os.getpgrp())
+                signal.signal(signal.SIGTTOU, signal.SIG_DFL)
+                os.execve(argv[0], argv, env)
+            try:
+                os.setpgid(job, job)
+            except OSError:
+                pass
+            os.tcsetpgrp(0, job)
+            with open(events, "a") as log:
+                while True:
+                    _, st = os.waitpid(job, os.WUNTRACED)
+                    if os.WIFSTOPPED(st):
+                        os.tcsetpgrp(0, os.getpgrp())
+                        log.write("stopped\n")
+                        log.flush()
+                        time.sleep(0.2)
+                        os.tcsetpgrp(0, job)        # fg
+                        os.killpg(job, signal.SIGCONT)
+                        log.write("continued\n")
+                        log.flush()
+                        continue
+                    log.write("exit %d\n" % (os.WEXITSTATUS(st)
+                                             if os.WIFEXITED(st) else -1))
+                    break
+            os._exit(0)
+        finally:
+            os._exit(99)
+
+    @staticmethod
+    def _pty_wait(master, out, done, timeout):
+        """Read the terminal into out until done() or the timeout."""
+        end = time.monotonic() + timeout
+        while not done():
+            if time.monotonic() > end:
+                raise AssertionError("timed out; the terminal shows:\n"
+                                     + out.decode("utf-8", "replace"))
+            r, _, _ = select.select([master], [], [], 0.05)
+            if r:
+                try:
+                    data = os.read(master, 4096)
+                except OSError:
+                    data = b""
+                out.extend(data)
 
     # -- real clients ------------------------------------------------------
 
