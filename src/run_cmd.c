@@ -345,8 +345,12 @@ run_cmd_start(struct event_base *base, const struct options *opts,
 		run->pid = -1;
 		run_cmd_terminal_back(run);
 		*status = run_cmd_exec_status(err);
-		*cause = xasprintf("cannot run \"%s\": %s", run->name,
-		    strerror(err));
+		if (err == ENOENT && strchr(run->name, '/') == NULL)
+			*cause = xasprintf("cannot run \"%s\": command not "
+			    "found (in PATH)", run->name);
+		else
+			*cause = xasprintf("cannot run \"%s\": %s",
+			    run->name, strerror(err));
 		goto fail;
 	}
 	run_cmd_envp_free(envp);

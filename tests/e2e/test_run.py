@@ -49,6 +49,25 @@ print(json.dumps({"env": dict(os.environ), "fds": fds,
                   "ppid": os.getppid(), "status": status}))
 """
 
+# CMD of the terminal tests: counts the SIGINTs it gets; says it is ready
+# in argv[1], then, once one came (and a moment more, for a second one),
+# writes the count to argv[2]. Python, not sh: dash vforks `sleep`, and a ^Z
+# that lands between its vfork and exec leaves dash blocked, never stopped.
+SIGINT_COUNTER = r"""
+import signal, sys, time
+n = 0
+def count(sig, frame):
+    global n
+    n += 1
+signal.signal(signal.SIGINT, count)
+open(sys.argv[1], "w").close()
+while n == 0:
+    time.sleep(0.05)
+time.sleep(0.5)
+with open(sys.argv[2], "w") as f:
+    f.write(str(n))
+"""
+
 # A client of the `--` form: curl and Python requests over HTTP and HTTPS,
 # through the proxy variables and the CA bundle alone.
 REQUESTS_CLIENT = r"""
@@ -99,10 +118,13 @@ class Run(harness.TestCase):
                             timeout=timeout or T(30))
         cp.stdout = cp.stdout.decode("utf-8", "replace")
         cp.stderr = cp.stderr.decode("utf-8", "replace")
+        self.assert_no_sanitizer_report(cp.stderr)
+        return cp
+
+    def assert_no_sanitizer_report(self, text):
         for marker in ("AddressSanitizer", "LeakSanitizer",
                        "runtime error:"):
-            self.assertNotIn(marker, cp.stderr, cp.stderr)
-        return cp
+            self.assertNotIn(marker, text, text)
 
     def assert_one_line_error(self, cp, rc, needle):
         self.assertEqual(cp.returncode, rc, cp.stderr)
@@ -137,8 +159,10 @@ class Run(harness.TestCase):
             self.assertEqual(cp.stdout, "")
         # Not found: 127, one line naming it, patchscope stopped cleanly.
         cp = self.run_under("proxy", cmd=["no-such-command-xyz", "a"])
-        self.assert_one_line_error(cp, 127, '"no-such-command-xyz"')
-        self.assertIn("No such file", cp.stderr)
+        self.assert_one_line_error(cp, 127, '"no-such-command-xyz": '
+                                   'command not found (in PATH)')
+        cp = self.run_under("proxy", cmd=[os.path.join(self.tmp, "nope")])
+        self.assert_one_line_error(cp, 127, "nope\": No such file")
         self.assertRegex(cp.stderr, r"stopped\n?$")
         # There but not executable: 126.
         script = os.path.join(self.tmp, "not-executable.sh")
@@ -286,6 +310,8 @@ class Run(harness.TestCase):
     def start_under(self, command, *args, cmd, env=None):
         penv = harness.clean_env({"PATCHSCOPE_HOME": self.ps_home})
         penv.update(env or {})
+        if harness.SANITIZED:
+            penv.setdefault("ASAN_OPTIONS", "abort_on_error=0:exitcode=23")
         argv = [harness.PATCHSCOPE, command] + [str(a) for a in args] + \
             ["--"] + cmd
         log = open(os.path.join(self.tmp, "under.log"), "wb")
@@ -327,6 +353,7 @@ class Run(harness.TestCase):
         with open(marker) as f:
             self.assertEqual(json.load(f)["query"], "in=trap")
         self.assertIn("passed it on to the command", log)
+        self.assert_no_sanitizer_report(log)
         with open(har) as f:
             entries = json.load(f)["log"]["entries"]
         self.assertEqual([e["request"]["url"] for e in entries],
@@ -341,6 +368,7 @@ class Run(harness.TestCase):
         p.send_signal(signal.SIGINT)
         self.assertEqual(p.wait(T(15)), 128 + signal.SIGINT,
                          self.under_log())
+        self.assert_no_sanitizer_report(self.under_log())
 
     def test_ctrl_c_on_a_terminal_reaches_the_command_once(self):
         """patchscope on a terminal: CMD gets the terminal's foreground, so
@@ -348,11 +376,8 @@ class Run(harness.TestCase):
         terminal comes back when CMD ends."""
         ready = os.path.join(self.tmp, "ready")
         count = os.path.join(self.tmp, "count")
-        script = ('n=0; trap \'n=$((n+1))\' INT; : > "$1"; '
-                  'while [ $n -eq 0 ]; do sleep 0.05; done; sleep 0.5; '
-                  'echo $n > "$2"; exit 0')
         env = harness.clean_env({"PATCHSCOPE_HOME": self.ps_home})
-        argv = [harness.PATCHSCOPE, "proxy", "--", "sh", "-c", script, "sh",
+        argv = [harness.PATCHSCOPE, "proxy", "--", PY, "-c", SIGINT_COUNTER,
                 ready, count]
         pid, master = pty.fork()
         if pid == 0:         # the child: a session on the terminal
@@ -400,8 +425,9 @@ class Run(harness.TestCase):
             self.assertEqual(f.read().strip(), "1", "CMD saw ^C once")
         self.assertNotIn("received SIGINT", text,
                          "^C reaches CMD's group, not patchscope")
-        self.assertRegex(text, r"sh exited with status 0")
+        self.assertIn("%s exited with status 0" % PY, text)
         self.assertRegex(text, r"stopped")
+        self.assert_no_sanitizer_report(text)
 
     def test_ctrl_z_stops_the_job_and_fg_continues_it(self):
         """patchscope as a job of an interactive shell (here a small one in
@@ -411,11 +437,8 @@ class Run(harness.TestCase):
         ready = os.path.join(self.tmp, "ready")
         count = os.path.join(self.tmp, "count")
         events = os.path.join(self.tmp, "events")
-        script = ('n=0; trap \'n=$((n+1))\' INT; : > "$1"; '
-                  'while [ $n -eq 0 ]; do sleep 0.05; done; '
-                  'echo $n > "$2"; exit 0')
         env = harness.clean_env({"PATCHSCOPE_HOME": self.ps_home})
-        argv = [harness.PATCHSCOPE, "proxy", "--", "sh", "-c", script, "sh",
+        argv = [harness.PATCHSCOPE, "proxy", "--", PY, "-c", SIGINT_COUNTER,
                 ready, count]
         pid, master = pty.fork()
         if pid == 0:
@@ -428,7 +451,7 @@ class Run(harness.TestCase):
         self._pty_wait(master, out, lambda: "continued" in
                        self._read(events), T(10))
         self.assertIn("stopped", self._read(events), out.decode())
-        self._pty_wait(master, out, lambda: "continuing sh" in
+        self._pty_wait(master, out, lambda: "continuing " + PY in
                        out.decode("utf-8", "replace"), T(10))
         os.write(master, b"\x03")               # ^C, to CMD again
         self._pty_wait(master, out, lambda: "exit" in self._read(events),
@@ -440,17 +463,35 @@ class Run(harness.TestCase):
                          ["stopped", "continued", "exit", "0"], text)
         with open(count) as f:
             self.assertEqual(f.read().strip(), "1", text)
-        self.assertRegex(text, r"sh was stopped")
+        self.assertIn(PY + " was stopped", text)
         self.assertNotIn("received SIGINT", text)
+        self.assert_no_sanitizer_report(text)
 
     @staticmethod
-    def _reap_pty(pid):
-        """Kill the terminal's session leader if a failed test left it (its
-        session then gets SIGHUP); reap it."""
+    def _reap_pty(sid):
+        """Kill whatever a failed test left in the terminal's session (the
+        session leader's pid is its id); reap the leader. Once the leader
+        is reaped its pid may be anyone's: nothing is killed then."""
         try:
-            if os.waitpid(pid, os.WNOHANG) == (0, 0):
-                os.kill(pid, signal.SIGKILL)
-                os.waitpid(pid, 0)
+            if os.waitpid(sid, os.WNOHANG) != (0, 0):
+                return
+        except ChildProcessError:
+            return
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                with open("/proc/%s/stat" % entry) as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[3]) == sid:       # state ppid pgrp session
+                try:
+                    os.kill(int(entry), signal.SIGKILL)
+                except OSError:
+                    pass
+        try:
+            os.waitpid(sid, 0)
         except ChildProcessError:
             pass
 
@@ -468,18 +509,24 @@ class Run(harness.TestCase):
         interactive shell does; on a stop, note it and `fg` the job; at
         the end, note its exit status. Never returns."""
         try:
-            signal.signal(signal.SIGTTOU, signal.SIG_IGN)
+            # An interactive shell ignores the terminal's job signals.
+            for sig in (signal.SIGTTOU, signal.SIGTSTP, signal.SIGINT,
+                        signal.SIGQUIT):
+                signal.signal(sig, signal.SIG_IGN)
+            go_r, go_w = os.pipe()
             job = os.fork()
             if job == 0:
-                os.setpgid(0, 0)
-                os.tcsetpgrp(0, os.getpgrp())
-                signal.signal(signal.SIGTTOU, signal.SIG_DFL)
+                os.close(go_w)
+                os.read(go_r, 1)        # the terminal is the job's
+                for sig in (signal.SIGTTOU, signal.SIGTSTP, signal.SIGINT,
+                            signal.SIGQUIT):
+                    signal.signal(sig, signal.SIG_DFL)
                 os.execve(argv[0], argv, env)
-            try:
-                os.setpgid(job, job)
-            except OSError:
-                pass
+            os.close(go_r)
+            os.setpgid(job, job)
             os.tcsetpgrp(0, job)
+            os.write(go_w, b"x")
+            os.close(go_w)
             with open(events, "a") as log:
                 while True:
                     _, st = os.waitpid(job, os.WUNTRACED)
