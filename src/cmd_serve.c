@@ -37,9 +37,10 @@ static int	cmd_serve(struct options *);
 	"ends:\nlisten on a free port (unless --listen is given), start " \
 	"CMD with the\nvariables 'patchscope env' prints and " \
 	"PATCHSCOPE_URL=http://127.0.0.1:PORT\n(the base URL of requests " \
-	"sent straight to patchscope), pass SIGINT and\nSIGTERM on to it; " \
-	"when it ends, stop, save the cassette and report.\nStandard output " \
-	"is CMD's alone: the \"listening on\" line goes to the log.\n" \
+	"sent straight to patchscope), pass SIGINT,\nSIGTERM and SIGHUP on " \
+	"to it; when it ends, stop, save the cassette and\nreport. Standard " \
+	"output is CMD's alone: the \"listening on\" line goes to\nthe " \
+	"log.\n" \
 	"Exit status: CMD's when it fails (128+N when signal N ended it, 127 " \
 	"when\nit is not found, 126 when it cannot be run); else 1 when " \
 	"replay --strict\nfound unused entries or misses; else 0. 2 when " \
@@ -110,7 +111,8 @@ cmd_serve_signal_cb(evutil_socket_t sig, short what, void *arg)
 	struct cmd_serve_run	*run = arg;
 
 	(void)what;
-	log_info("received %s", sig == SIGINT ? "SIGINT" : "SIGTERM");
+	log_info("received %s", sig == SIGINT ? "SIGINT" : sig == SIGHUP ?
+	    "SIGHUP" : "SIGTERM");
 	/* -- CMD: serve until it ends; the signal is for it. */
 	if (run->cmd != NULL && run_cmd_signal(run->cmd, (int)sig) == 0) {
 		log_info("passed it on to the command; serving until it ends");
@@ -314,7 +316,7 @@ cmd_serve(struct options *opts)
 	enum options_mode	 mode = opts->mode;
 	struct event_base	*base;
 	struct proxy		*proxy;
-	struct event		*sigint, *sigterm;
+	struct event		*sigint, *sigterm, *sighup = NULL;
 	struct cmd_serve_run	 run = { NULL, NULL };
 	struct event_config	*cfg;
 	struct recorder		*rec = NULL;
@@ -392,6 +394,11 @@ cmd_serve(struct options *opts)
 	sigterm = evsignal_new(base, SIGTERM, cmd_serve_signal_cb, &run);
 	evsignal_add(sigint, NULL);
 	evsignal_add(sigterm, NULL);
+	/* -- CMD: a hang-up (terminal closed) is CMD's too, not our end. */
+	if (opts->command != NULL) {
+		sighup = evsignal_new(base, SIGHUP, cmd_serve_signal_cb, &run);
+		evsignal_add(sighup, NULL);
+	}
 	/* With -- CMD, stdout is CMD's alone: the line goes to the log. */
 	if (opts->command != NULL)
 		log_info("listening on %s", proxy_address(proxy));
@@ -434,6 +441,8 @@ cmd_serve(struct options *opts)
 	replay_free(idx);
 	event_free(sigint);
 	event_free(sigterm);
+	if (sighup != NULL)
+		event_free(sighup);
 	event_base_free(base);
 	log_info("stopped");
 	return rc;

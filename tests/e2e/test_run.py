@@ -359,7 +359,7 @@ class Run(harness.TestCase):
         self.assertEqual([e["request"]["url"] for e in entries],
                          [fake.url + "/_fake/echo?in=trap"])
 
-    def test_sigint_to_patchscope_ends_the_command_130(self):
+    def test_sigint_and_sighup_to_patchscope_end_the_command(self):
         ready = os.path.join(self.tmp, "ready")
         p = self.start_under("proxy", cmd=[
             "sh", "-c", ': > "$1"; exec sleep 30', "sh", ready])
@@ -369,6 +369,16 @@ class Run(harness.TestCase):
         self.assertEqual(p.wait(T(15)), 128 + signal.SIGINT,
                          self.under_log())
         self.assert_no_sanitizer_report(self.under_log())
+        # A hang-up (the terminal closed) is passed on too.
+        os.unlink(ready)
+        p = self.start_under("proxy", cmd=[
+            "sh", "-c", ': > "$1"; exec sleep 30', "sh", ready])
+        self.wait_file(ready, p)
+        time.sleep(0.1)
+        p.send_signal(signal.SIGHUP)
+        self.assertEqual(p.wait(T(15)), 128 + signal.SIGHUP,
+                         self.under_log())
+        self.assertIn("received SIGHUP", self.under_log())
 
     def test_ctrl_c_on_a_terminal_reaches_the_command_once(self):
         """patchscope on a terminal: CMD gets the terminal's foreground, so
