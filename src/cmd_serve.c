@@ -29,8 +29,6 @@
 #include "replay.h"
 #include "run_cmd.h"
 
-static int	cmd_serve(struct options *);
-
 /* What --help says of -- CMD, the same for the three commands. */
 #define CMD_SERVE_RUN_NOTES \
 	"With -- CMD [ARGS...], run CMD under patchscope and serve until it " \
@@ -45,6 +43,8 @@ static int	cmd_serve(struct options *);
 	"when\nit is not found, 126 when it cannot be run); else 1 when " \
 	"replay --strict\nfound unused entries or misses; else 0. 2 when " \
 	"patchscope cannot start\n(CMD is then not run).\n"
+
+static int	cmd_serve(struct options *);
 static json_t	*cmd_serve_report_replay(const struct options *,
 		    struct replay_index *, int *);
 
