@@ -163,6 +163,13 @@ class Run(harness.TestCase):
                                    'command not found (in PATH)')
         cp = self.run_under("proxy", cmd=[os.path.join(self.tmp, "nope")])
         self.assert_one_line_error(cp, 127, "nope\": No such file")
+        # record: the cassette is still written whole, and empty.
+        har = os.path.join(self.tmp, "never.har")
+        cp = self.run_under("record", "-c", har, cmd=["no-such-command-xyz"])
+        self.assert_one_line_error(cp, 127, "command not found")
+        self.assertIn("0 exchange(s) recorded", cp.stderr)
+        with open(har) as f:
+            self.assertEqual(json.load(f)["log"]["entries"], [])
         self.assertRegex(cp.stderr, r"stopped\n?$")
         # There but not executable: 126.
         script = os.path.join(self.tmp, "not-executable.sh")
