@@ -251,6 +251,13 @@ class Run(harness.TestCase):
         self.assertEqual(extra, {}, "descriptors leaked into CMD")
         self.assertEqual(child["pgrp"], child["pid"],
                          "CMD runs in a process group of its own")
+        # record holds its cassette open: not in CMD either.
+        cp = self.run_under("record", "-c", os.path.join(self.tmp, "r.har"),
+                            cmd=[PY, "-c", REPORT_CHILD])
+        self.assertEqual(cp.returncode, 0, cp.stderr)
+        extra = {fd: path for fd, path in json.loads(cp.stdout)["fds"].items()
+                 if int(fd) > 2 and not re.fullmatch(r"/proc/\d+/fd", path)}
+        self.assertEqual(extra, {}, "descriptors leaked into CMD (record)")
         # patchscope ignores SIGPIPE; CMD must start as a program started
         # straight from here (what make or a CI runner passes on stays).
         grep = ["grep", "-E", "^Sig(Ign|Blk):", "/proc/self/status"]
