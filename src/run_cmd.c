@@ -163,6 +163,9 @@ run_cmd_child(char **argv, char **envp, int fd, int terminal)
 	environ = envp;
 	execvp(argv[0], argv);
 	err = errno;
+	/* Single-threaded: free is safe here, and no leak checker objects. */
+	environ = NULL;
+	run_cmd_envp_free(envp);
 	while (write(fd, &err, sizeof err) == -1 && errno == EINTR)
 		;
 	_exit(127);

@@ -246,18 +246,16 @@ class Run(harness.TestCase):
         self.assertTrue(os.path.isfile(bundle))
         self.assertEqual(env["RUN_TEST_KEPT"], "kept value")
         # No descriptor beyond 0-2 but the one listing /proc/self/fd.
-        extra = {fd: path for fd, path in child["fds"].items()
-                 if int(fd) > 2 and not re.fullmatch(r"/proc/\d+/fd", path)}
-        self.assertEqual(extra, {}, "descriptors leaked into CMD")
+        self.assertEqual(self.leaked(child["fds"]), {},
+                         "descriptors leaked into CMD")
         self.assertEqual(child["pgrp"], child["pid"],
                          "CMD runs in a process group of its own")
         # record holds its cassette open: not in CMD either.
         cp = self.run_under("record", "-c", os.path.join(self.tmp, "r.har"),
                             cmd=[PY, "-c", REPORT_CHILD])
         self.assertEqual(cp.returncode, 0, cp.stderr)
-        extra = {fd: path for fd, path in json.loads(cp.stdout)["fds"].items()
-                 if int(fd) > 2 and not re.fullmatch(r"/proc/\d+/fd", path)}
-        self.assertEqual(extra, {}, "descriptors leaked into CMD (record)")
+        self.assertEqual(self.leaked(json.loads(cp.stdout)["fds"]), {},
+                         "descriptors leaked into CMD (record)")
         # patchscope ignores SIGPIPE; CMD must start as a program started
         # straight from here (what make or a CI runner passes on stays).
         grep = ["grep", "-E", "^Sig(Ign|Blk):", "/proc/self/status"]
@@ -268,6 +266,16 @@ class Run(harness.TestCase):
         self.assertEqual(int(re.search(r"SigIgn:\s*(\w+)", cp.stdout)
                              .group(1), 16) & (1 << (signal.SIGPIPE - 1)),
                          0, "SIGPIPE ignored in CMD")
+
+    @staticmethod
+    def leaked(fds):
+        """The descriptors beyond 0-2 of REPORT_CHILD's list, but its own
+        listing's, and valgrind's log files (make check-valgrind)."""
+        logs = os.environ.get("PATCHSCOPE_VALGRIND_LOGS")
+        return {fd: path for fd, path in fds.items()
+                if int(fd) > 2 and not re.fullmatch(r"/proc/\d+/fd", path)
+                and not (harness.VALGRIND and logs and
+                         path.startswith(logs.rstrip("/") + "/"))}
 
     # -- --strict --------------------------------------------------------
 
@@ -458,6 +466,9 @@ class Run(harness.TestCase):
         Python): ^Z stops CMD, patchscope stops too so the shell sees its
         job stopped; `fg` continues both, CMD gets the terminal back and
         the ^C that follows reaches it once."""
+        if harness.VALGRIND:
+            self.skipTest("under valgrind, patchscope does not stop on the "
+                          "SIGTSTP it sends itself")
         ready = os.path.join(self.tmp, "ready")
         count = os.path.join(self.tmp, "count")
         events = os.path.join(self.tmp, "events")
