@@ -5,13 +5,15 @@
  * CMD gets a process group of its own, and the terminal's foreground
  * when patchscope holds it: Ctrl-C then reaches CMD once, from the
  * terminal, and patchscope, in its own group, keeps serving while CMD
- * cleans up. A SIGINT or SIGTERM sent to patchscope itself (kill, a CI
- * timeout) is passed on to CMD's group. Whether exec worked is learnt
- * from a close-on-exec pipe: it closes on a successful exec, or carries
- * exec's errno. CMD's end is seen from the loop (libevent's SIGCHLD
- * event), never from a blocking wait, so the proxy serves until then.
- * Every descriptor patchscope opens is close-on-exec, so CMD inherits
- * only what patchscope inherited.
+ * cleans up; Ctrl-Z stops CMD, then patchscope, as a shell expects of a
+ * job. A SIGINT, SIGTERM or SIGHUP sent to patchscope itself (kill, a CI
+ * timeout, a closed terminal) is passed on to CMD's group (cmd_serve
+ * calls run_cmd_signal). Whether exec worked is learnt from a
+ * close-on-exec pipe: it closes on a successful exec, or carries exec's
+ * errno. CMD's end is seen from the loop (libevent's SIGCHLD event),
+ * never from a blocking wait, so the proxy serves until then. Every
+ * descriptor patchscope opens is close-on-exec, so CMD inherits only
+ * what patchscope inherited.
  */
 #include "config.h"
 
@@ -139,8 +141,9 @@ run_cmd_foreground(pid_t pgid)
 /*
  * In the child: a process group of its own (the terminal's foreground
  * when terminal), default signal dispositions and an empty mask, the
- * environment envp, then exec. Only async-signal-safe calls; on failure
- * exec's errno goes to fd and the child exits 127.
+ * environment envp, then exec. patchscope has one thread, so the child
+ * may call what it likes before exec; on failure exec's errno goes to fd
+ * and the child exits 127.
  */
 static void
 run_cmd_child(char **argv, char **envp, int fd, int terminal)
@@ -193,12 +196,16 @@ run_cmd_terminal_back(struct run_cmd *run)
 static void
 run_cmd_stopped(struct run_cmd *run, int sig)
 {
+	/* SIGSTOP is someone's (a debugger's), who will continue CMD. */
+	if (sig != SIGTSTP && sig != SIGTTIN && sig != SIGTTOU) {
+		log_info("%s was stopped (%s)", run->name, strsignal(sig));
+		return;
+	}
 	log_info("%s was stopped (%s): stopping too", run->name,
 	    strsignal(sig));
 	log_flush();
 	run_cmd_foreground(getpgrp());
-	(void)kill(getpid(), sig == SIGSTOP || sig == SIGTSTP ||
-	    sig == SIGTTIN || sig == SIGTTOU ? sig : SIGSTOP);
+	(void)kill(getpid(), sig);
 	/* Continued. */
 	run->terminal = tcgetpgrp(STDIN_FILENO) == getpgrp();
 	if (run->terminal)
