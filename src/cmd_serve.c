@@ -29,6 +29,22 @@
 #include "replay.h"
 #include "replay_record.h"
 #include "web.h"
+#include "run_cmd.h"
+
+/* What --help says of -- CMD, the same for the three commands. */
+#define CMD_SERVE_RUN_NOTES \
+	"With -- CMD [ARGS...], run CMD under patchscope and serve until it " \
+	"ends:\nlisten on a free port (unless --listen is given), start " \
+	"CMD with the\nvariables 'patchscope env' prints and " \
+	"PATCHSCOPE_URL=http://127.0.0.1:PORT\n(the base URL of requests " \
+	"sent straight to patchscope), pass SIGINT,\nSIGTERM and SIGHUP on " \
+	"to it; when it ends, stop, save the cassette and\nreport. Standard " \
+	"output is CMD's alone: the \"listening on\" line goes to\nthe " \
+	"log.\n" \
+	"Exit status: CMD's when it fails (128+N when signal N ended it, 127 " \
+	"when\nit is not found, 126 when it cannot be run); else 1 when " \
+	"replay --strict\nfound unused entries or misses; else 0. 2 when " \
+	"patchscope cannot start\n(CMD is then not run).\n"
 
 static int	cmd_serve(struct options *);
 static json_t	*cmd_serve_report_replay(const struct options *,
@@ -37,18 +53,20 @@ static json_t	*cmd_serve_report_replay(const struct options *,
 const struct cmd_entry cmd_proxy_entry = {
 	.mode = OPTIONS_PROXY,
 	.summary = "forward HTTP(S) proxy: relays every exchange and logs it",
-	.args = "[OPTIONS]",
+	.args = "[OPTIONS] [-- CMD [ARGS...]]",
 	.about =
 	    "Run a forward HTTP proxy. Point a client at it (for example\n"
 	    "http_proxy=http://127.0.0.1:8080) and every exchange is relayed\n"
 	    "and logged on stderr.\n",
+	.notes = CMD_SERVE_RUN_NOTES
+	    "Example: patchscope proxy -- ./my-client\n",
 	.run = cmd_serve
 };
 
 const struct cmd_entry cmd_record_entry = {
 	.mode = OPTIONS_RECORD,
 	.summary = "the same, and records every exchange to a HAR cassette",
-	.args = "[OPTIONS] -c FILE",
+	.args = "[OPTIONS] -c FILE [-- CMD [ARGS...]]",
 	.about =
 	    "Run the proxy and append every exchange (plain and intercepted "
 	    "HTTPS) to\nFILE, a HAR 1.2 cassette that browsers' devtools and "
@@ -56,13 +74,15 @@ const struct cmd_entry cmd_record_entry = {
 	    "tokens in queries and JSON)\nare replaced by redacted:<hash> "
 	    "before anything is written. The file is\nvalid at every moment "
 	    "and is brought up to date every second.\n",
+	.notes = CMD_SERVE_RUN_NOTES
+	    "Example: patchscope record -c ticket.har -- ./my-client\n",
 	.run = cmd_serve
 };
 
 const struct cmd_entry cmd_replay_entry = {
 	.mode = OPTIONS_REPLAY,
 	.summary = "answer from a cassette; nothing leaves the machine",
-	.args = "[OPTIONS] -c FILE",
+	.args = "[OPTIONS] -c FILE [-- CMD [ARGS...]]",
 	.about =
 	    "Answer requests from a cassette; nothing leaves the machine. "
 	    "Send requests\nstraight to it (a test's base URL, e.g. "
@@ -74,15 +94,39 @@ const struct cmd_entry cmd_replay_entry = {
 	.notes =
 	    "Live requests are redacted as record redacts (--redact-header,\n"
 	    "--redact-query, --redact-json-key, --no-redact) before they are\n"
-	    "matched.\n",
+	    "matched.\n"
+	    "\n" CMD_SERVE_RUN_NOTES
+	    "Example: patchscope replay -c tests/api.har --strict -- pytest\n"
+	    "See patchscope(1), RUNNING A COMMAND.\n",
 	.run = cmd_serve
+};
+
+/* What the signal callbacks act on: the proxy, and -- CMD if it runs. */
+struct cmd_serve_run {
+	struct proxy	*proxy;
+	struct run_cmd	*cmd;
 };
 
 static void
 cmd_serve_signal_cb(evutil_socket_t sig, short what, void *arg)
 {
+	struct cmd_serve_run	*run = arg;
+
 	(void)what;
-	log_info("received %s", sig == SIGINT ? "SIGINT" : "SIGTERM");
+	log_info("received %s", sig == SIGINT ? "SIGINT" : sig == SIGHUP ?
+	    "SIGHUP" : "SIGTERM");
+	/* -- CMD: serve until it ends; the signal is for it. */
+	if (run->cmd != NULL && run_cmd_signal(run->cmd, (int)sig) == 0) {
+		log_info("passed it on to the command; serving until it ends");
+		return;
+	}
+	proxy_shutdown(run->proxy);
+}
+
+/* -- CMD has ended: stop serving. */
+static void
+cmd_serve_cmd_done_cb(void *arg)
+{
 	proxy_shutdown(arg);
 }
 
@@ -290,14 +334,18 @@ cmd_serve_report_replay(const struct options *opts, struct replay_index *idx,
 	return report;
 }
 
-/* proxy, record and replay: serve until SIGINT or SIGTERM. */
+/*
+ * proxy, record and replay: serve until SIGINT or SIGTERM, or with
+ * -- CMD until CMD ends.
+ */
 static int
 cmd_serve(struct options *opts)
 {
 	enum options_mode	 mode = opts->mode;
 	struct event_base	*base;
 	struct proxy		*proxy;
-	struct event		*sigint, *sigterm;
+	struct event		*sigint, *sigterm, *sighup = NULL;
+	struct cmd_serve_run	 run = { NULL, NULL };
 	struct event_config	*cfg;
 	struct recorder		*rec = NULL;
 	struct replay_index	*idx = NULL;
@@ -307,7 +355,7 @@ cmd_serve(struct options *opts)
 	json_t			*clients;
 	char			*cause = NULL;
 	size_t			 recorded;
-	int			 rc = 0, loaded;
+	int			 rc = 0, loaded, cmd_rc = 0;
 
 	if (opts->web == NULL && (opts->web_keep != 0 || opts->web_allow_remote))
 		return cmd_usage_error(options_name(mode), "--web-keep and "
@@ -400,17 +448,43 @@ cmd_serve(struct options *opts)
 	    strncmp(proxy_address(proxy), "[::1]:", 6) != 0)
 		log_warnx("listening on %s, which is not a loopback address: "
 		    "other machines can use this proxy", proxy_address(proxy));
-	sigint = evsignal_new(base, SIGINT, cmd_serve_signal_cb, proxy);
-	sigterm = evsignal_new(base, SIGTERM, cmd_serve_signal_cb, proxy);
+	run.proxy = proxy;
+	sigint = evsignal_new(base, SIGINT, cmd_serve_signal_cb, &run);
+	sigterm = evsignal_new(base, SIGTERM, cmd_serve_signal_cb, &run);
 	evsignal_add(sigint, NULL);
 	evsignal_add(sigterm, NULL);
-	printf("listening on %s\n", proxy_address(proxy));
-	if (web != NULL)
-		printf("web on %s\n", web_url(web));
-	log_buffer_start(base);
+	/* -- CMD: a hang-up (terminal closed) is CMD's too, not our end. */
+	if (opts->command != NULL) {
+		sighup = evsignal_new(base, SIGHUP, cmd_serve_signal_cb, &run);
+		evsignal_add(sighup, NULL);
+	}
+	/* With -- CMD, stdout is CMD's alone: the lines go to the log. */
+	if (opts->command != NULL) {
+		log_info("listening on %s", proxy_address(proxy));
+		if (web != NULL)
+			log_info("web on %s", web_url(web));
+	} else {
+		printf("listening on %s\n", proxy_address(proxy));
+		if (web != NULL)
+			printf("web on %s\n", web_url(web));
+	}
 	fflush(stdout);
+	if (opts->command != NULL) {
+		run.cmd = run_cmd_start(base, opts, proxy_address(proxy),
+		    cmd_serve_cmd_done_cb, proxy, &cmd_rc, &cause);
+		if (run.cmd == NULL) {
+			/* Stop as cleanly as after a run: flushed, reported. */
+			fprintf(stderr, "patchscope: %s\n", cause);
+			free(cause);
+			cause = NULL;
+			proxy_shutdown(proxy);
+		}
+	}
+	log_buffer_start(base);
 	event_base_dispatch(base);
 	log_buffer_stop();
+	if (run.cmd != NULL)
+		cmd_rc = run_cmd_finish(run.cmd);
 	clients = proxy_client_report(proxy);
 	proxy_free(proxy);
 	recorded = 0;
@@ -435,9 +509,12 @@ cmd_serve(struct options *opts)
 	loaded = cmd_serve_report(opts, idx, clients);
 	if (rc == 0)
 		rc = loaded;
+	rc = run_cmd_exit(cmd_rc, rc);
 	replay_free(idx);
 	event_free(sigint);
 	event_free(sigterm);
+	if (sighup != NULL)
+		event_free(sighup);
 	event_base_free(base);
 	log_info("stopped");
 	return rc;

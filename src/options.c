@@ -641,23 +641,57 @@ options_not_abbreviation(const struct options_spec *spec, char **argv)
 	return NULL;
 }
 
+/*
+ * A serving command's "-- CMD [ARGS...]": getopt stopped just after a
+ * "--" that was not an option's value (last: where the last option
+ * ended). Take what follows as the command; the port is then 0 unless
+ * --listen was given. Return 0, or -1 with *cause for "--" alone.
+ */
+static int
+options_command_split(struct options *o, int argc, char **argv, int last,
+    char **cause)
+{
+	if (optind < 2 || optind > argc || optind - 1 < last ||
+	    strcmp(argv[optind - 1], "--") != 0)
+		return 0;
+	if (optind == argc) {
+		*cause = xasprintf("\"--\" must be followed by a command to "
+		    "run: -- CMD [ARGS...]");
+		return -1;
+	}
+	o->command = argv + optind;
+	o->n_command = argc - optind;
+	optind = argc;
+	if (!o->listen_given)
+		o->listen_port = 0;
+	return 0;
+}
+
 /* Parse argv of a command. */
 int
 options_parse(struct options *o, int argc, char **argv, char **cause)
 {
 	const struct options_spec	*spec;
 	struct option			 longopts[OPTIONS_MAX + 1];
-	char				 shortopts[2 + 2 * OPTIONS_MAX], *only;
+	char				 shortopts[3 + 2 * OPTIONS_MAX], *only;
 	unsigned			 known;
-	int				 ch;
+	int				 ch, serve, last = 1;
 
 	*cause = NULL;
 	known = options_commands[o->mode].known;
-	options_getopt_tables(known, longopts, shortopts);
+	/*
+	 * The serving commands take no operands: they stop at the first
+	 * word that is not an option ('+'), so nothing after "--" (CMD's
+	 * own options) is ever taken for theirs.
+	 */
+	serve = (OPTIONS_CMD(o->mode) & OPTIONS_SERVE) != 0;
+	shortopts[0] = '+';
+	options_getopt_tables(known, longopts, shortopts + 1);
 	optind = 0;	/* glibc: a full reset of getopt */
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, shortopts, longopts,
-	    NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, serve ? shortopts : shortopts + 1,
+	    longopts, NULL)) != -1) {
+		last = optind;
 		spec = options_lookup(ch, known);
 		if (spec == NULL) {
 			*cause = options_refused(ch, argv);
@@ -683,6 +717,8 @@ options_parse(struct options *o, int argc, char **argv, char **cause)
 		if (o->help && options_commands[o->mode].help_ends)
 			return 0;
 	}
+	if (serve && options_command_split(o, argc, argv, last, cause) != 0)
+		return -1;
 	if (optind < argc && !options_commands[o->mode].operands) {
 		*cause = xasprintf("unexpected argument \"%s\"", argv[optind]);
 		return -1;

@@ -110,6 +110,10 @@ struct options {
 	/* sanitize. */
 	int		 check;		/* --check: write nothing, exit 1 if
 					   anything would be redacted */
+	/* -- CMD [ARGS...] (proxy, record, replay). */
+	char		**command;	/* CMD and its arguments (in argv), NULL
+					   when there was no "--" */
+	int		 n_command;
 };
 
 /* What an option's value is and where it goes in struct options. */
@@ -157,8 +161,10 @@ void	options_defaults(struct options *);
 void	options_free(struct options *);
 /*
  * Parse the options of command o->mode (argv[0] is the command name);
- * operands are left in o->operands. Return 0, or -1 with *cause set to a
- * message the caller frees.
+ * operands are left in o->operands. For a serving command, what follows
+ * "--" is the command to run (o->command), and the port becomes 0 unless
+ * --listen was given. Return 0, or -1 with *cause set to a message the
+ * caller frees.
  */
 int	options_parse(struct options *, int argc, char **argv, char **cause);
 /* Split "ADDR:PORT" (or "[v6]:PORT" or ":PORT"); -1 and *cause on error. */

@@ -21,6 +21,7 @@
 #include "fault_serve.h"
 #include "half.h"
 #include "http.h"
+#include "listen_addr.h"
 #include "log.h"
 #include "options.h"
 #include "profile.h"
@@ -73,6 +74,36 @@ request_check_framing(struct conn *conn)
 }
 
 /*
+ * A request sent as to a server (GET /path): replay answers it; the
+ * forward proxy needs absolute-form. Return 0, or -1 after answering.
+ */
+static int
+request_origin_form(struct conn *conn, const char *url)
+{
+	if (url[0] == '/' && conn->proxy->mode == PROXY_REPLAY)
+		return replay_target(conn, url);
+	conn_fail(conn, 400, "not_a_proxy_request",
+	    "patchscope is a forward proxy: send absolute-form "
+	    "requests (GET http://host/path), e.g. by setting "
+	    "http_proxy=http://%s", proxy_address(conn->proxy));
+	return -1;
+}
+
+/* conn->target names patchscope: go on with its path, as origin-form. */
+static int
+request_self(struct conn *conn)
+{
+	char	*path;
+	int	 rc;
+
+	path = xstrdup(conn->target.target);
+	http_url_free(&conn->target);
+	rc = request_origin_form(conn, path);
+	free(path);
+	return rc;
+}
+
+/*
  * Work out where a request goes: the absolute URL of a proxy request, or,
  * inside an intercepted tunnel, the CONNECT target plus the path, or in
  * replay the path of a request sent as to a server. Return 0, or -1 after
@@ -105,20 +136,21 @@ request_target(struct conn *conn)
 		    parts.scheme.p);
 		return -1;
 	}
-	if (url[0] == '/' && conn->proxy->mode == PROXY_REPLAY)
-		return replay_target(conn, url);
-	if (url[0] == '\0' || url[0] == '/' || url[0] == '*') {
-		conn_fail(conn, 400, "not_a_proxy_request",
-		    "patchscope is a forward proxy: send absolute-form "
-		    "requests (GET http://host/path), e.g. by setting "
-		    "http_proxy=http://%s", proxy_address(conn->proxy));
-		return -1;
-	}
+	if (url[0] == '\0' || url[0] == '/' || url[0] == '*')
+		return request_origin_form(conn, url);
 	if (http_url_parse(url, &conn->target, &errstr) != 0) {
 		conn_fail(conn, 400, "bad_request", "bad request URL: %s",
 		    errstr);
 		return -1;
 	}
+	/*
+	 * A URL naming patchscope itself (PATCHSCOPE_URL sent through the
+	 * proxy variables): served as if sent straight here, never
+	 * forwarded to ourselves in a loop.
+	 */
+	if (listen_addr_is_self(proxy_address(conn->proxy), conn->target.host,
+	    conn->target.port))
+		return request_self(conn);
 	request_target_known(conn);
 	return 0;
 }

@@ -614,6 +614,72 @@ START_TEST(help_ends_the_parse_of_show_and_lint_only)
 }
 END_TEST
 
+/* -- CMD: what follows "--" is the command, untouched; port 0. */
+START_TEST(double_dash_takes_the_command_to_run)
+{
+	static const char *a1[] = { "replay", "-c", "x.har", "--strict", "--",
+	    "pytest", "-x", "--listen", "1.2.3.4:5", "-c", NULL };
+	static const char *a2[] = { "proxy", "--listen", "127.0.0.1:9000",
+	    "--", "./client", NULL };
+	static const char *a3[] = { "record", "-c", "--", NULL };
+	static const char *a4[] = { "proxy", "--", "--help", NULL };
+	struct options	  o;
+	char		**argv;
+
+	ck_assert_ptr_null(parse_keep(OPTIONS_REPLAY, a1, &o, &argv));
+	ck_assert_int_eq(o.n_command, 5);
+	ck_assert_str_eq(o.command[0], "pytest");
+	ck_assert_str_eq(o.command[2], "--listen");
+	ck_assert_str_eq(o.command[4], "-c");
+	ck_assert_str_eq(o.cassette, "x.har");
+	ck_assert_int_eq(o.strict, 1);
+	ck_assert_int_eq(o.listen_port, 0);
+	ck_assert_str_eq(o.listen_host, "127.0.0.1");
+	options_free(&o);
+	argv_free(argv);
+	/* --listen given: kept. */
+	ck_assert_ptr_null(parse_keep(OPTIONS_PROXY, a2, &o, &argv));
+	ck_assert_int_eq(o.n_command, 1);
+	ck_assert_int_eq(o.listen_port, 9000);
+	options_free(&o);
+	argv_free(argv);
+	/* "--" as an option's value is no separator. */
+	ck_assert_ptr_null(parse_as(OPTIONS_RECORD, a3, &o));
+	ck_assert_ptr_null(o.command);
+	ck_assert_str_eq(o.cassette, "--");
+	ck_assert_int_eq(o.listen_port, 8080);
+	options_free(&o);
+	/* CMD's --help is CMD's. */
+	ck_assert_ptr_null(parse_keep(OPTIONS_PROXY, a4, &o, &argv));
+	ck_assert_int_eq(o.help, 0);
+	ck_assert_int_eq(o.n_command, 1);
+	options_free(&o);
+	argv_free(argv);
+}
+END_TEST
+
+/* "--" alone, and words before it, are usage errors. */
+START_TEST(double_dash_needs_a_command)
+{
+	static const char *a1[] = { "replay", "-c", "x.har", "--", NULL };
+	static const char *a2[] = { "proxy", "stray", "--", "cmd", NULL };
+	static const char *a3[] = { "replay", "--", "cmd", NULL };
+	static const char *a4[] = { "show", "--", "x.har", NULL };
+	struct options	 o;
+
+	expect_refusal(OPTIONS_REPLAY, a1, "\"--\" must be followed by a "
+	    "command to run: -- CMD [ARGS...]");
+	expect_refusal(OPTIONS_PROXY, a2, "unexpected argument \"stray\"");
+	expect_refusal(OPTIONS_REPLAY, a3, "missing -c FILE (the cassette to "
+	    "replay)");
+	/* Other commands keep "--" as the end of options. */
+	ck_assert_ptr_null(parse_as(OPTIONS_SHOW, a4, &o));
+	ck_assert_ptr_null(o.command);
+	ck_assert_int_eq(o.n_operands, 1);
+	options_free(&o);
+}
+END_TEST
+
 static Suite *
 options_suite(void)
 {
@@ -638,6 +704,8 @@ options_suite(void)
 	tcase_add_test(tc, drift_help_says_what_its_shared_options_do);
 	tcase_add_test(tc, operands_are_left_for_show_and_lint);
 	tcase_add_test(tc, help_ends_the_parse_of_show_and_lint_only);
+	tcase_add_test(tc, double_dash_takes_the_command_to_run);
+	tcase_add_test(tc, double_dash_needs_a_command);
 	suite_add_tcase(s, tc);
 	return s;
 }
