@@ -660,6 +660,48 @@ class Run(harness.TestCase):
         self.assertEqual(len(re.findall(r"\[#\d+\] ", cp.stderr)), 2,
                          "one exchange per request, no loop:\n" + cp.stderr)
 
+    def test_web_line_goes_to_the_log_beside_the_listening_line(self):
+        """--web with -- CMD: stdout stays CMD's; the `web on` URL is
+        logged on stderr after the `listening on` line."""
+        cp = self.run_under("proxy", "--web", "127.0.0.1:0",
+                            cmd=["echo", "child"])
+        self.assertEqual(cp.returncode, 0, cp.stderr)
+        self.assertEqual(cp.stdout, "child\n")
+        m = re.search(r"web on (http://127\.0\.0\.1:\d+/#token=[0-9a-f]{32})",
+                      cp.stderr)
+        self.assertIsNotNone(m, cp.stderr)
+        self.assertLess(cp.stderr.index("listening on"), m.start())
+
+    def test_record_once_then_replay_under_a_command(self):
+        """replay --record=once -- CMD: the first run records through the
+        proxy, the second answers from the file with the origin stopped,
+        and a request the first run did not make is a miss (--strict: 1;
+        CMD's own failure would win)."""
+        fake = self.start_fake()
+        har = os.path.join(self.tmp, "once.har")
+        client = os.path.join(self.tmp, "client.sh")
+        with open(client, "w") as f:
+            f.write('curl -sS -o /dev/null -w "%{http_code} " "$1"\n')
+        url = fake.url + "/_fake/echo?n=1"
+        cp = self.run_under("replay", "-c", har, "--record=once",
+                            "--strict", cmd=["sh", client, url])
+        self.assertEqual(cp.returncode, 0, cp.stderr)
+        self.assertEqual(cp.stdout, "200 ")
+        with open(har) as f:
+            self.assertEqual(len(json.load(f)["log"]["entries"]), 1)
+        fake.stop()
+        cp = self.run_under("replay", "-c", har, "--record=once",
+                            "--strict", cmd=["sh", client, url])
+        self.assertEqual(cp.returncode, 0, cp.stderr)
+        self.assertEqual(cp.stdout, "200 ")
+        cp = self.run_under("replay", "-c", har, "--record=once",
+                            "--strict", cmd=["sh", client,
+                                             url.replace("n=1", "n=2")])
+        self.assertEqual(cp.returncode, 1, cp.stderr)
+        self.assertEqual(cp.stdout, "404 ")
+        with open(har) as f:
+            self.assertEqual(len(json.load(f)["log"]["entries"]), 1)
+
 
 if __name__ == "__main__":
     harness.main()
