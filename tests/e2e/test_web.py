@@ -208,6 +208,12 @@ class Web(harness.TestCase):
                                         "text": body}
         return e
 
+    @staticmethod
+    def umask():
+        mask = os.umask(0o022)
+        os.umask(mask)
+        return mask
+
     def check_headers(self, headers, ctype=None):
         self.assertEqual(headers.get("content-security-policy"), CSP)
         self.assertEqual(headers.get("x-content-type-options"), "nosniff")
@@ -578,6 +584,16 @@ class Web(harness.TestCase):
             self.assertEqual(f.read().decode(), page)
         self.assertEqual([n for n in os.listdir(self.tmp)
                           if ".report-" in n], [])
+        # Its mode is a new file's under the umask, as the shell's > makes.
+        self.assertEqual(os.stat(other).st_mode & 0o777,
+                         0o666 & ~self.umask())
+        old_mask = os.umask(0o077)
+        try:
+            cp = self.run_ps("report", har, "-o", other)
+        finally:
+            os.umask(old_mask)
+        self.assertEqual(cp.returncode, 0, cp.stderr)
+        self.assertEqual(os.stat(other).st_mode & 0o777, 0o600)
 
     def test_report_bad_inputs(self):
         har = self.hostile_har()
