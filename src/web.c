@@ -56,6 +56,7 @@
 #define WEB_TIMEOUT_SECS	60
 #define WEB_MAX_HEAD		16384
 #define WEB_MAX_BODY		4096
+#define WEB_PAGE_BYTES		(4 * 1024 * 1024) /* of one /api/exchanges */
 
 #define WEB_CSP	"default-src 'none'; script-src 'self'; style-src 'self'; " \
 	"connect-src 'self'; img-src 'self' data:; base-uri 'none'; " \
@@ -183,7 +184,11 @@ web_query_id(struct evhttp_request *req, const char *name, uint64_t *id)
 	return rc;
 }
 
-/* GET /api/exchanges?after=N: the kept entries after N. */
+/*
+ * GET /api/exchanges?after=N: the kept entries after N, as many as fit in
+ * WEB_PAGE_BYTES (at least one): each answer is a copy, so a client asks
+ * again after the last id it got rather than have the whole ring copied.
+ */
 static void
 web_exchanges(struct web *w, struct evhttp_request *req)
 {
@@ -205,6 +210,8 @@ web_exchanges(struct web *w, struct evhttp_request *req)
 	id = after + 1 > web_ring_oldest(w->ring) ? after + 1 :
 	    web_ring_oldest(w->ring);
 	for (first = 1; (e = web_ring_get(w->ring, id)) != NULL; id++) {
+		if (!first && evbuffer_get_length(out) + e->len > WEB_PAGE_BYTES)
+			break;
 		if (!first)
 			evbuffer_add(out, ",", 1);
 		evbuffer_add(out, e->text, e->len);
@@ -332,6 +339,9 @@ web_events(struct web *w, struct evhttp_request *req)
 	}
 	if (last == 0)
 		last = q;
+	/* An id this view never gave (another run's): start afresh. */
+	if (last >= web_ring_next_id(w->ring))
+		last = 0;
 	if (w->nclients >= WEB_MAX_CLIENTS) {
 		evhttp_add_header(evhttp_request_get_output_headers(req),
 		    "Retry-After", "5");

@@ -475,6 +475,11 @@ class Web(harness.TestCase):
         ev = self.events(view, last=4)
         ev.wait_ids([5, 6])
         self.assertFalse(ev.closed)
+        # An id this view never gave (another run's) starts afresh.
+        for last in (7, 99999, 9999999999999999999):
+            self.events(view, last=last).wait_ids(
+                [1, 2, 3, 4, 5, 6], "after %d" % last)
+        self.events(view, last=6)
         self.assertEqual(view.get("/")[0], 200)
         p.stopped = True
         p.send_signal(signal.SIGTERM)
@@ -512,6 +517,36 @@ class Web(harness.TestCase):
         self.assertEqual(len(json.loads(body)["exchanges"]), 4)
         self.assertEqual(get("localhost:%d" % port)[0], 200)
         self.assertEqual(get("127.0.0.1:%d" % port)[0], 403)
+
+    def test_exchanges_come_in_pages_of_a_few_mib(self):
+        # Six exchanges of 1.5 MiB each: one answer would copy 9 MiB.
+        big = "x" * (1536 * 1024)
+        har = self.write_har("big.har", [
+            self.entry("http://api.test/%d" % i, resp_text=big)
+            for i in range(6)])
+        p, view = self.start_view(har)
+        ids, after, pages = [], 0, 0
+        while True:
+            status, _, body = view.get("/api/exchanges?after=%d" % after)
+            self.assertEqual(status, 200)
+            self.assertLess(len(body), 6 * 1024 * 1024, "one page")
+            got = [e["_id"] for e in json.loads(body)["exchanges"]]
+            if not got:
+                break
+            pages += 1
+            ids += got
+            after = got[-1]
+        self.assertEqual(ids, [1, 2, 3, 4, 5, 6])
+        self.assertGreater(pages, 1)
+        # One entry larger than a page still comes, alone.
+        huge = self.write_har("huge.har", [
+            self.entry("http://api.test/a", resp_text="y" * (5 << 20)),
+            self.entry("http://api.test/b")])
+        p2, view2 = self.start_view(huge)
+        self.assertEqual([e["_id"] for e in view2.exchanges()["exchanges"]],
+                         [1])
+        self.assertEqual([e["_id"] for e in view2.exchanges(1)["exchanges"]],
+                         [2])
 
     # -- report --
 
