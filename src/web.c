@@ -185,6 +185,36 @@ web_query_id(struct evhttp_request *req, const char *name, uint64_t *id)
 }
 
 /*
+ * Does the request carry the token: in a cookie, a Bearer header or the
+ * query's token parameter (the page's event stream: EventSource sends no
+ * header of its own)?
+ */
+static int
+web_token_ok(const struct web *w, struct evhttp_request *req)
+{
+	struct evkeyvalq	*in = evhttp_request_get_input_headers(req);
+	const struct evhttp_uri	*uri = evhttp_request_get_evhttp_uri(req);
+	const char		*q = uri != NULL ? evhttp_uri_get_query(uri) :
+				    NULL;
+	const char		*t;
+	struct evkeyvalq	 params;
+	int			 ok;
+
+	if (web_auth_request_ok(evhttp_find_header(in, "Cookie"),
+	    evhttp_find_header(in, "Authorization"), w->token))
+		return 1;
+	if (q == NULL)
+		return 0;
+	TAILQ_INIT(&params);
+	if (evhttp_parse_query_str(q, &params) != 0)
+		return 0;
+	t = evhttp_find_header(&params, "token");
+	ok = t != NULL && web_auth_token_eq(t, strlen(t), w->token);
+	evhttp_clear_headers(&params);
+	return ok;
+}
+
+/*
  * GET /api/exchanges?after=N: the kept entries after N, as many as fit in
  * WEB_PAGE_BYTES (at least one): each answer is a copy, so a client asks
  * again after the last id it got rather than have the whole ring copied.
@@ -376,7 +406,6 @@ static void
 web_request_cb(struct evhttp_request *req, void *arg)
 {
 	struct web		*w = arg;
-	struct evkeyvalq	*in = evhttp_request_get_input_headers(req);
 	const struct evhttp_uri	*uri = evhttp_request_get_evhttp_uri(req);
 	const char		*path = uri != NULL ?
 				    evhttp_uri_get_path(uri) : NULL;
@@ -386,6 +415,17 @@ web_request_cb(struct evhttp_request *req, void *arg)
 	if (!web_host_ok(w, req)) {
 		web_text(req, 403, "Forbidden", "the Host header must name "
 		    "this view's own address\n");
+		return;
+	}
+	/*
+	 * An absolute-form target names its own host, which then counts
+	 * instead of Host (RFC 9112 3.2.2): a browser sends one only to a
+	 * proxy, which the view is not, so only a path is taken.
+	 */
+	if (uri == NULL || evhttp_uri_get_host(uri) != NULL ||
+	    evhttp_uri_get_scheme(uri) != NULL) {
+		web_text(req, 400, "Bad Request", "this view answers only "
+		    "requests for a path (origin-form), not for a URL\n");
 		return;
 	}
 	if (m != EVHTTP_REQ_GET && m != EVHTTP_REQ_HEAD) {
@@ -408,8 +448,7 @@ web_request_cb(struct evhttp_request *req, void *arg)
 		    "text/css; charset=utf-8");
 	else if (strncmp(path, "/api/", 5) != 0)
 		web_text(req, 404, "Not Found", "not found\n");
-	else if (!web_auth_request_ok(evhttp_find_header(in, "Cookie"),
-	    evhttp_find_header(in, "Authorization"), w->token))
+	else if (!web_token_ok(w, req))
 		web_text(req, 403, "Forbidden", "this view needs its token: "
 		    "open the address patchscope printed (web on ...)\n");
 	else if (strcmp(path, "/api/exchanges") == 0)

@@ -1402,15 +1402,37 @@
 
 	/* ---- the server ---- */
 
+	/*
+	 * The token: from the fragment the first time, then from this
+	 * origin's storage (a reload finds it there). Storage belongs to the
+	 * origin, port included: a cookie would be sent to every port of the
+	 * host (RFC 6265 8.5), to other local servers, and two views would
+	 * overwrite each other's.
+	 */
+	var token = "";
+	var TOKEN_KEY = "patchscope_token";
+
 	function readToken() {
 		var hash = location.hash;
-		if (hash.length < 2)
-			return;
-		var token = new URLSearchParams(hash.slice(1)).get("token");
-		if (token !== null && /^[A-Za-z0-9._~-]{1,256}$/.test(token))
-			document.cookie = "patchscope_token=" + token +
-			    "; SameSite=Strict; path=/";
-		history.replaceState(null, "", location.pathname + location.search);
+		var t = hash.length < 2 ? null :
+		    new URLSearchParams(hash.slice(1)).get("token");
+		if (t !== null && /^[A-Za-z0-9._~-]{1,256}$/.test(t)) {
+			token = t;
+			try {
+				localStorage.setItem(TOKEN_KEY, t);
+			} catch (err) {
+				/* no storage: this load still has the token */
+			}
+		} else {
+			try {
+				token = str(localStorage.getItem(TOKEN_KEY));
+			} catch (err) {
+				token = "";
+			}
+		}
+		if (hash.length >= 2)
+			history.replaceState(null, "", location.pathname +
+			    location.search);
 	}
 
 	function Forbidden() {}
@@ -1446,7 +1468,8 @@
 	/* GET /api/exchanges?after=N until it has nothing more. */
 	function loadAfter(after, first) {
 		return fetch("/api/exchanges?after=" + after, {
-			credentials: "same-origin", cache: "no-store"
+			credentials: "omit", cache: "no-store",
+			headers: token ? { Authorization: "Bearer " + token } : {}
 		}).then(function (resp) {
 			if (resp.status === 403)
 				throw new Forbidden();
@@ -1484,7 +1507,8 @@
 		 * A new stream starts after the last exchange the page has; the
 		 * browser's own reconnects send Last-Event-ID, which wins.
 		 */
-		es = new EventSource("/api/events?lastEventId=" + lastId);
+		es = new EventSource("/api/events?lastEventId=" + lastId +
+		    "&token=" + encodeURIComponent(token));
 		var mine = es;
 		es.addEventListener("open", function () {
 			if (mine !== es)

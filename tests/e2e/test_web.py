@@ -362,6 +362,27 @@ class Web(harness.TestCase):
             "Authorization": "Bearer " + view.token})
         self.assertEqual(status, 200)
         self.check_headers(h, "application/json; charset=utf-8")
+        # The query's token (the page's EventSource sends no header).
+        self.assertEqual(view.get("/api/exchanges?token=" + view.token,
+                                  token=None)[0], 200)
+        for q in ("?token=" + view.token[:-1], "?token=",
+                  "?after=0&token=" + "0" * 32, "?tok=" + view.token):
+            self.assertEqual(view.get("/api/exchanges" + q, token=None)[0],
+                             403, q)
+        status, h, _ = view.get("/api/events?lastEventId=0&token=" +
+                                view.token, token=None, method="HEAD")
+        self.assertEqual(status, 200)
+        self.assertEqual(h.get("content-type"),
+                         "text/event-stream; charset=utf-8")
+        # Only a path: an absolute-form target names another host than
+        # Host (and counts instead of it), even with the token.
+        for target in ("http://evil.example/api/exchanges",
+                       "http://%s/api/exchanges" % view.host,
+                       "//evil.example/api/exchanges"):
+            status, h, body = view.get(target)
+            self.assertEqual(status, 400, (target, body))
+            self.check_headers(h, "text/plain; charset=utf-8")
+            self.assertNotIn(b"exchanges", body)
         # Host must name the view: DNS rebinding gets 403 on everything.
         for host in ("evil.example:%d" % view.port, "127.0.0.1:1",
                      "localhost.evil:%d" % view.port, "127.0.0.2:%d"

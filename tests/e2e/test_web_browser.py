@@ -460,7 +460,8 @@ class WebView(harness.TestCase):
 
     def test_wrong_token_or_host_is_refused(self):
         """A wrong or missing token: the page says 403; another Host name
-        (DNS rebinding): 403 before any page."""
+        (DNS rebinding): 403 before any page; two views open in one
+        browser each keep their own token (a reload still works)."""
         self.start_fake()
         proxy = self.start_ps("record", "-c",
                               os.path.join(self.tmp, "r.har"),
@@ -472,8 +473,11 @@ class WebView(harness.TestCase):
                                   token="0" * 32)[0], 403)
         self.assertEqual(self.api(url, "/api/exchanges?after=0",
                                   host="%s:%d" % (REBIND_HOST, port))[0], 403)
+        _, other = self.start_view(os.path.join(
+            harness.SRCDIR, "cassettes", "seed-story.har"))
         self.run_script("refused.mjs", {
             "PATCHSCOPE_TEST_WEB": url,
+            "PATCHSCOPE_TEST_OTHER": other,
             "PATCHSCOPE_TEST_REBIND": REBIND_HOST,
         })
 
