@@ -57,6 +57,7 @@
 #define WEB_MAX_HEAD		16384
 #define WEB_MAX_BODY		4096
 #define WEB_PAGE_BYTES		(4 * 1024 * 1024) /* of one /api/exchanges */
+#define WEB_READ_HIGH		(4 * WEB_MAX_HEAD) /* input held at most */
 
 #define WEB_CSP	"default-src 'none'; script-src 'self'; style-src 'self'; " \
 	"connect-src 'self'; img-src 'self' data:; base-uri 'none'; " \
@@ -475,6 +476,26 @@ web_keepalive_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/*
+ * Every connection's bufferevent. evhttp stops reading requests while it
+ * writes an answer, but leaves the socket's reading on: a client that
+ * reads nothing and sends on would pile its bytes up in memory (gigabytes
+ * a second over loopback) until the timeout. With a read high watermark
+ * libevent stops reading there; evhttp's own limits (head, body) are
+ * below it, so a request it takes always fits.
+ */
+static struct bufferevent *
+web_bev_cb(struct event_base *base, void *arg)
+{
+	struct bufferevent	*bev;
+
+	(void)arg;
+	bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+	if (bev != NULL)
+		bufferevent_setwatermark(bev, EV_READ, 0, WEB_READ_HIGH);
+	return bev;
+}
+
 /* A view that holds exchanges but does not listen yet. */
 struct web *
 web_new(const struct options *opts, const char *mode)
@@ -577,6 +598,7 @@ web_listen(struct web *w, struct event_base *base, char **cause)
 	evhttp_set_max_body_size(w->http, WEB_MAX_BODY);
 	evhttp_set_timeout(w->http, WEB_TIMEOUT_SECS);
 	evhttp_set_gencb(w->http, web_request_cb, w);
+	evhttp_set_bevcb(w->http, web_bev_cb, NULL);
 	sock = evhttp_bind_socket_with_handle(w->http, host, (uint16_t)port);
 	if (sock == NULL) {
 		*cause = xasprintf("cannot listen on --web %s: %s", w->spec,

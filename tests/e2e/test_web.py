@@ -569,6 +569,38 @@ class Web(harness.TestCase):
         self.assertEqual([e["_id"] for e in view2.exchanges(1)["exchanges"]],
                          [2])
 
+    def test_a_client_that_reads_nothing_cannot_grow_memory(self):
+        # No token needed: pipelined requests for app.js that are never
+        # read stall the answers; what the client sends on meanwhile must
+        # not pile up in the view's memory.
+        p, view = self.start_view(SEED)
+
+        def rss_kib():
+            with open("/proc/%d/status" % p.pid) as f:
+                for line in f:
+                    if line.startswith("VmRSS:"):
+                        return int(line.split()[1])
+            return 0
+        before = rss_kib()
+        s = socket.create_connection(("127.0.0.1", view.port), T(10))
+        self.addCleanup(s.close)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        s.sendall(("GET /app.js HTTP/1.1\r\nHost: %s\r\n\r\n"
+                   % view.host).encode() * 200)
+        junk = b"x" * (1 << 20)
+        sent = 0
+        s.settimeout(1)
+        try:
+            while sent < (256 << 20):
+                sent += s.send(junk)
+        except socket.timeout:
+            pass
+        self.assertLess(sent, 64 << 20, "the view stopped reading")
+        grown = rss_kib() - before
+        self.assertLess(grown, 32 << 10, "VmRSS grew %d KiB" % grown)
+        # Other clients are still served.
+        self.assertEqual(view.get("/api/exchanges")[0], 200)
+
     # -- report --
 
     def hostile_har(self):
