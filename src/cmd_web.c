@@ -291,6 +291,7 @@ cmd_report(struct options *opts)
 	struct web_report_file	 h, c, j;
 	struct cmd_web_loader	 ctx;
 	struct buf		 doc = { NULL, 0, 0 }, out = { NULL, 0, 0 };
+	struct stat		 st;
 	char			*path, *cause = NULL;
 	int			 rc = 2;
 
@@ -302,6 +303,13 @@ cmd_report(struct options *opts)
 	if (cmd_report_same(opts->operands[0], path)) {
 		fprintf(stderr, "patchscope: %s is the cassette itself; name "
 		    "another output with -o\n", path);
+		free(path);
+		return 2;
+	}
+	/* rename(2) would say "Not a directory" of "DIR/". */
+	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+		fprintf(stderr, "patchscope: %s is a directory; name the "
+		    "output file with -o\n", path);
 		free(path);
 		return 2;
 	}

@@ -701,6 +701,8 @@ class Web(harness.TestCase):
             (["report", har, "-o", os.path.join(self.tmp, "no", "x.html")],
              "x.html"),
             (["report", har, "-o", har], "ticket.har"),
+            (["report", har, "-o", self.tmp], "is a directory"),
+            (["report", har, "-o", self.tmp + "/"], "is a directory"),
             (["report"], "cassette"),
             (["report", har, har], "cassette"),
         )
