@@ -332,6 +332,26 @@ class Web(harness.TestCase):
         self.wait_log(proxy, r"web: event stream closed \(31 open\)")
         self.events(view, last=6)
 
+    def test_bodies_are_cut_as_for_recording(self):
+        fake = self.start_fake()
+        proxy = self.start_proxy("--web", "127.0.0.1:0",
+                                 "--max-body-buffer", "64K")
+        view = self.web_of(proxy)
+        s = self.session(proxy)
+        r = s.get(fake.url + "/_fake/stream?bytes=1000000", timeout=T(10))
+        self.assertEqual(len(r.content), 1000000)
+        r = s.post(fake.url + "/_fake/upload", data=b"u" * 1000000,
+                   timeout=T(10))
+        self.assertEqual(r.status_code, 200)
+        got = view.exchanges()["exchanges"]
+        self.assertEqual(len(got), 2)
+        content = got[0]["response"]["content"]
+        self.assertEqual(content["_truncated"], 1000000)
+        post = got[1]["request"]["postData"]
+        self.assertEqual(post["_truncated"], 1000000)
+        for e in got:
+            self.assertLess(len(json.dumps(e)), 128 * 1024)
+
     def test_token_host_methods_and_headers(self):
         proxy = self.start_proxy("--web", "127.0.0.1:0")
         view = self.web_of(proxy)
