@@ -232,6 +232,7 @@ cmd_report_save(const char *path, const struct buf *text, char **cause)
 	char	*dir_copy = xstrdup(path), *base_copy = xstrdup(path);
 	char	*dir = dirname(dir_copy), *tmp;
 	int	 fd, rc = -1;
+	mode_t	 mask;
 
 	tmp = xasprintf("%s/.%s.report-XXXXXX", dir, basename(base_copy));
 	fd = mkstemp(tmp);
@@ -240,7 +241,10 @@ cmd_report_save(const char *path, const struct buf *text, char **cause)
 		    strerror(errno));
 		goto out;
 	}
-	(void)fchmod(fd, 0644);
+	/* mkstemp makes it 0600: give it the mode a new file would get. */
+	mask = umask(0);
+	umask(mask);
+	(void)fchmod(fd, 0666 & ~mask);
 	if (cmd_report_write_all(fd, text->data, text->len) != 0 ||
 	    fsync(fd) != 0) {
 		*cause = xasprintf("cannot write %s: %s", path,
@@ -287,6 +291,7 @@ cmd_report(struct options *opts)
 	struct web_report_file	 h, c, j;
 	struct cmd_web_loader	 ctx;
 	struct buf		 doc = { NULL, 0, 0 }, out = { NULL, 0, 0 };
+	struct stat		 st;
 	char			*path, *cause = NULL;
 	int			 rc = 2;
 
@@ -298,6 +303,13 @@ cmd_report(struct options *opts)
 	if (cmd_report_same(opts->operands[0], path)) {
 		fprintf(stderr, "patchscope: %s is the cassette itself; name "
 		    "another output with -o\n", path);
+		free(path);
+		return 2;
+	}
+	/* rename(2) would say "Not a directory" of "DIR/". */
+	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+		fprintf(stderr, "patchscope: %s is a directory; name the "
+		    "output file with -o\n", path);
 		free(path);
 		return 2;
 	}

@@ -56,6 +56,8 @@
 #define WEB_TIMEOUT_SECS	60
 #define WEB_MAX_HEAD		16384
 #define WEB_MAX_BODY		4096
+#define WEB_PAGE_BYTES		(4 * 1024 * 1024) /* of one /api/exchanges */
+#define WEB_READ_HIGH		(4 * WEB_MAX_HEAD) /* input held at most */
 
 #define WEB_CSP	"default-src 'none'; script-src 'self'; style-src 'self'; " \
 	"connect-src 'self'; img-src 'self' data:; base-uri 'none'; " \
@@ -183,7 +185,41 @@ web_query_id(struct evhttp_request *req, const char *name, uint64_t *id)
 	return rc;
 }
 
-/* GET /api/exchanges?after=N: the kept entries after N. */
+/*
+ * Does the request carry the token: in a cookie, a Bearer header or the
+ * query's token parameter (the page's event stream: EventSource sends no
+ * header of its own)?
+ */
+static int
+web_token_ok(const struct web *w, struct evhttp_request *req)
+{
+	struct evkeyvalq	*in = evhttp_request_get_input_headers(req);
+	const struct evhttp_uri	*uri = evhttp_request_get_evhttp_uri(req);
+	const char		*q = uri != NULL ? evhttp_uri_get_query(uri) :
+				    NULL;
+	const char		*t;
+	struct evkeyvalq	 params;
+	int			 ok;
+
+	if (web_auth_request_ok(evhttp_find_header(in, "Cookie"),
+	    evhttp_find_header(in, "Authorization"), w->token))
+		return 1;
+	if (q == NULL)
+		return 0;
+	TAILQ_INIT(&params);
+	if (evhttp_parse_query_str(q, &params) != 0)
+		return 0;
+	t = evhttp_find_header(&params, "token");
+	ok = t != NULL && web_auth_token_eq(t, strlen(t), w->token);
+	evhttp_clear_headers(&params);
+	return ok;
+}
+
+/*
+ * GET /api/exchanges?after=N: the kept entries after N, as many as fit in
+ * WEB_PAGE_BYTES (at least one): each answer is a copy, so a client asks
+ * again after the last id it got rather than have the whole ring copied.
+ */
 static void
 web_exchanges(struct web *w, struct evhttp_request *req)
 {
@@ -205,6 +241,8 @@ web_exchanges(struct web *w, struct evhttp_request *req)
 	id = after + 1 > web_ring_oldest(w->ring) ? after + 1 :
 	    web_ring_oldest(w->ring);
 	for (first = 1; (e = web_ring_get(w->ring, id)) != NULL; id++) {
+		if (!first && evbuffer_get_length(out) + e->len > WEB_PAGE_BYTES)
+			break;
 		if (!first)
 			evbuffer_add(out, ",", 1);
 		evbuffer_add(out, e->text, e->len);
@@ -332,6 +370,9 @@ web_events(struct web *w, struct evhttp_request *req)
 	}
 	if (last == 0)
 		last = q;
+	/* An id this view never gave (another run's): start afresh. */
+	if (last >= web_ring_next_id(w->ring))
+		last = 0;
 	if (w->nclients >= WEB_MAX_CLIENTS) {
 		evhttp_add_header(evhttp_request_get_output_headers(req),
 		    "Retry-After", "5");
@@ -366,7 +407,6 @@ static void
 web_request_cb(struct evhttp_request *req, void *arg)
 {
 	struct web		*w = arg;
-	struct evkeyvalq	*in = evhttp_request_get_input_headers(req);
 	const struct evhttp_uri	*uri = evhttp_request_get_evhttp_uri(req);
 	const char		*path = uri != NULL ?
 				    evhttp_uri_get_path(uri) : NULL;
@@ -376,6 +416,17 @@ web_request_cb(struct evhttp_request *req, void *arg)
 	if (!web_host_ok(w, req)) {
 		web_text(req, 403, "Forbidden", "the Host header must name "
 		    "this view's own address\n");
+		return;
+	}
+	/*
+	 * An absolute-form target names its own host, which then counts
+	 * instead of Host (RFC 9112 3.2.2): a browser sends one only to a
+	 * proxy, which the view is not, so only a path is taken.
+	 */
+	if (uri == NULL || evhttp_uri_get_host(uri) != NULL ||
+	    evhttp_uri_get_scheme(uri) != NULL) {
+		web_text(req, 400, "Bad Request", "this view answers only "
+		    "requests for a path (origin-form), not for a URL\n");
 		return;
 	}
 	if (m != EVHTTP_REQ_GET && m != EVHTTP_REQ_HEAD) {
@@ -398,8 +449,7 @@ web_request_cb(struct evhttp_request *req, void *arg)
 		    "text/css; charset=utf-8");
 	else if (strncmp(path, "/api/", 5) != 0)
 		web_text(req, 404, "Not Found", "not found\n");
-	else if (!web_auth_request_ok(evhttp_find_header(in, "Cookie"),
-	    evhttp_find_header(in, "Authorization"), w->token))
+	else if (!web_token_ok(w, req))
 		web_text(req, 403, "Forbidden", "this view needs its token: "
 		    "open the address patchscope printed (web on ...)\n");
 	else if (strcmp(path, "/api/exchanges") == 0)
@@ -424,6 +474,26 @@ web_keepalive_cb(evutil_socket_t fd, short what, void *arg)
 		if (web_client_pending(c) < WEB_SSE_LOW)
 			web_client_send(c, ": keep-alive\n\n", 14);
 	}
+}
+
+/*
+ * Every connection's bufferevent. evhttp stops reading requests while it
+ * writes an answer, but leaves the socket's reading on: a client that
+ * reads nothing and sends on would pile its bytes up in memory (gigabytes
+ * a second over loopback) until the timeout. With a read high watermark
+ * libevent stops reading there; evhttp's own limits (head, body) are
+ * below it, so a request it takes always fits.
+ */
+static struct bufferevent *
+web_bev_cb(struct event_base *base, void *arg)
+{
+	struct bufferevent	*bev;
+
+	(void)arg;
+	bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+	if (bev != NULL)
+		bufferevent_setwatermark(bev, EV_READ, 0, WEB_READ_HIGH);
+	return bev;
 }
 
 /* A view that holds exchanges but does not listen yet. */
@@ -528,6 +598,7 @@ web_listen(struct web *w, struct event_base *base, char **cause)
 	evhttp_set_max_body_size(w->http, WEB_MAX_BODY);
 	evhttp_set_timeout(w->http, WEB_TIMEOUT_SECS);
 	evhttp_set_gencb(w->http, web_request_cb, w);
+	evhttp_set_bevcb(w->http, web_bev_cb, NULL);
 	sock = evhttp_bind_socket_with_handle(w->http, host, (uint16_t)port);
 	if (sock == NULL) {
 		*cause = xasprintf("cannot listen on --web %s: %s", w->spec,

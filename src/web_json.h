@@ -12,8 +12,10 @@
  *   (a miss forwarded by --fallback=proxy is a "miss" too).
  * - GET /api/exchanges?after=N answers {"mode": "live" | "view",
  *   "keep": K, "dropped": D, "exchanges": [entry, ...]}: the kept entries
- *   with _id > N in _id order; D counts the exchanges dropped from the
- *   view (the oldest, past --web-keep) since it started.
+ *   with _id > N in _id order, as many as fit in about 4 MiB (at least
+ *   one; ask again after the last _id until none comes); D counts the
+ *   exchanges dropped from the view (the oldest, past --web-keep) since
+ *   it started.
  * - GET /api/events is a text/event-stream: "retry: 1000" first, then per
  *   exchange "id: N\nevent: exchange\ndata: ENTRY\n\n"; when the entries
  *   after the client's Last-Event-ID were partly dropped, first

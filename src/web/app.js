@@ -1153,6 +1153,23 @@
 	    "transfer-encoding", "te", "trailer", "upgrade",
 	    "proxy-connection"];
 	var TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+	/*
+	 * Characters a terminal or the shell's line editor acts on when the
+	 * command is pasted (C0 but line feed, DEL, C1; a tab completes
+	 * names when pasted without bracketed paste): a body with
+	 * them is piped in from base64, a URL gets them percent-encoded, a
+	 * header with them is left out, so none reaches the command line.
+	 */
+	var CONTROL = /[\x00-\x09\x0b-\x1f\x7f-\x9f]/;
+
+	/* A name for a comment line: JSON, with no control character raw. */
+	function quoted(s) {
+		return JSON.stringify(s).replace(/[\x7f-\x9f\u2028\u2029]/g,
+		    function (c) {
+			return "\\u" + ("000" + c.charCodeAt(0).toString(16))
+			    .slice(-4);
+		});
+	}
 
 	function utf8Base64(s) {
 		var bytes = new TextEncoder().encode(s);
@@ -1167,9 +1184,10 @@
 	 * The request as a curl command line. Everything from the exchange is
 	 * one single-quoted word; the URL goes through --url and the body
 	 * through --data-raw (no @file reading). A binary body (or one with a
-	 * NUL) is piped in from base64. Headers that cannot be sent as they
-	 * are (a name that is not a token, a line break in a value) are left
-	 * out and named in a comment above the command.
+	 * control character) is piped in from base64. Headers that cannot be
+	 * sent as they are (a name that is not a token, a line break or
+	 * control character in a value) and a method that is not a token are
+	 * left out and named in a comment above the command.
 	 */
 	function curlCommand(e) {
 		var req = obj(e.request);
@@ -1180,7 +1198,12 @@
 		var hasBody = typeof pd.text === "string" && pd.text !== "";
 		var b64 = pd._encoding === "base64";
 		var pipe = null;
-		var url = str(req.url);
+		var url = str(req.url).replace(/[\x00-\x20\x7f-\x9f]/g,
+		    encodeURIComponent);
+		if (!TOKEN.test(method)) {
+			notes.push("the method " + quoted(method));
+			method = hasBody ? "POST" : "GET";
+		}
 		if (/[[\]{}]/.test(url))
 			args.push("--globoff");
 		if (method === "HEAD")
@@ -1194,8 +1217,9 @@
 			var name = str(x.name), value = str(x.value);
 			if (HOP.indexOf(name.toLowerCase()) >= 0)
 				return;
-			if (!TOKEN.test(name) || /[\r\n\0]/.test(value)) {
-				notes.push(name);
+			if (!TOKEN.test(name) || /[\r\n]/.test(value) ||
+			    CONTROL.test(value)) {
+				notes.push(quoted(name));
 				return;
 			}
 			if (name.toLowerCase() === "accept-encoding")
@@ -1205,7 +1229,7 @@
 		if (sentEnc)
 			args.push("--compressed");
 		if (hasBody) {
-			if (b64 || pd.text.indexOf("\0") >= 0) {
+			if (b64 || CONTROL.test(pd.text)) {
 				pipe = b64 ? pd.text.replace(/[^A-Za-z0-9+/=]/g, "") :
 				    utf8Base64(pd.text);
 				args.push("--data-binary", "@-");
@@ -1218,9 +1242,7 @@
 			cmd = "printf '%s' " + shq(pipe) + " | base64 -d | " + cmd;
 		if (notes.length)
 			cmd = "# left out, not sendable as they are: " +
-			    notes.map(function (n) {
-				return JSON.stringify(n);
-			}).join(", ").replace(/[\r\n]/g, " ") + "\n" + cmd;
+			    notes.join(", ") + "\n" + cmd;
 		if (num(pd._truncated) !== null)
 			cmd = "# the body was truncated in the recording: only its " +
 			    "first part is sent\n" + cmd;
@@ -1380,15 +1402,37 @@
 
 	/* ---- the server ---- */
 
+	/*
+	 * The token: from the fragment the first time, then from this
+	 * origin's storage (a reload finds it there). Storage belongs to the
+	 * origin, port included: a cookie would be sent to every port of the
+	 * host (RFC 6265 8.5), to other local servers, and two views would
+	 * overwrite each other's.
+	 */
+	var token = "";
+	var TOKEN_KEY = "patchscope_token";
+
 	function readToken() {
 		var hash = location.hash;
-		if (hash.length < 2)
-			return;
-		var token = new URLSearchParams(hash.slice(1)).get("token");
-		if (token !== null && /^[A-Za-z0-9._~-]{1,256}$/.test(token))
-			document.cookie = "patchscope_token=" + token +
-			    "; SameSite=Strict; path=/";
-		history.replaceState(null, "", location.pathname + location.search);
+		var t = hash.length < 2 ? null :
+		    new URLSearchParams(hash.slice(1)).get("token");
+		if (t !== null && /^[A-Za-z0-9._~-]{1,256}$/.test(t)) {
+			token = t;
+			try {
+				localStorage.setItem(TOKEN_KEY, t);
+			} catch (err) {
+				/* no storage: this load still has the token */
+			}
+		} else {
+			try {
+				token = str(localStorage.getItem(TOKEN_KEY));
+			} catch (err) {
+				token = "";
+			}
+		}
+		if (hash.length >= 2)
+			history.replaceState(null, "", location.pathname +
+			    location.search);
 	}
 
 	function Forbidden() {}
@@ -1424,7 +1468,8 @@
 	/* GET /api/exchanges?after=N until it has nothing more. */
 	function loadAfter(after, first) {
 		return fetch("/api/exchanges?after=" + after, {
-			credentials: "same-origin", cache: "no-store"
+			credentials: "omit", cache: "no-store",
+			headers: token ? { Authorization: "Bearer " + token } : {}
 		}).then(function (resp) {
 			if (resp.status === 403)
 				throw new Forbidden();
@@ -1462,7 +1507,8 @@
 		 * A new stream starts after the last exchange the page has; the
 		 * browser's own reconnects send Last-Event-ID, which wins.
 		 */
-		es = new EventSource("/api/events?lastEventId=" + lastId);
+		es = new EventSource("/api/events?lastEventId=" + lastId +
+		    "&token=" + encodeURIComponent(token));
 		var mine = es;
 		es.addEventListener("open", function () {
 			if (mine !== es)

@@ -297,13 +297,23 @@ export async function openRow(page, id) {
 }
 
 // GET /api/exchanges from the view at `web` (the printed URL), with the
-// token's cookie: what the server holds, read apart from the page.
+// token, page after page: what the server holds, read apart from the page.
 export async function api(web) {
 	const u = new URL(web);
 	const token = u.hash.replace(/^#token=/, "");
-	const r = await fetch(`${u.origin}/api/exchanges?after=0`, {
-	    headers: { Cookie: `patchscope_token=${token}` } });
-	if (r.status !== 200)
-		throw new Error(`GET /api/exchanges: ${r.status}`);
-	return r.json();
+	let doc = null, after = 0;
+	for (;;) {
+		const r = await fetch(`${u.origin}/api/exchanges?after=${after}`, {
+		    headers: { Authorization: `Bearer ${token}` } });
+		if (r.status !== 200)
+			throw new Error(`GET /api/exchanges: ${r.status}`);
+		const page = await r.json();
+		if (doc === null)
+			doc = page;
+		else
+			doc.exchanges.push(...page.exchanges);
+		if (page.exchanges.length === 0)
+			return doc;
+		after = page.exchanges[page.exchanges.length - 1]._id;
+	}
 }

@@ -1,12 +1,14 @@
 // A page without the right token gets 403 from the API and says so; a Host
 // name other than the view's own (DNS rebinding: PATCHSCOPE_TEST_REBIND
-// resolves to 127.0.0.1 in this Chromium) gets 403 for the page itself.
+// resolves to 127.0.0.1 in this Chromium) gets 403 for the page itself. Two
+// views (PATCHSCOPE_TEST_OTHER, another port) in one browser both work.
 
 import { run, check, equal, env, openPage, closePage, shot, until,
     rowCount } from "./lib.mjs";
 
 const WEB = env("PATCHSCOPE_TEST_WEB");
 const REBIND = env("PATCHSCOPE_TEST_REBIND");
+const OTHER = env("PATCHSCOPE_TEST_OTHER");
 const u = new URL(WEB);
 
 async function refused(page, what) {
@@ -52,5 +54,25 @@ run(async (browser) => {
 	await until(page, () => document.getElementById("status").textContent === "live",
 	    "the right token: live");
 	check(await page.$eval("#problem", (n) => n.hidden), "the right token: no refusal");
+
+	// Another view (another port) opened in the same browser: each keeps
+	// its own token, so both still work after a reload; no cookie (a
+	// cookie goes to every port of 127.0.0.1).
+	const other = await page.ctx.newPage();
+	await other.goto(OTHER);
+	await until(other, () => document.querySelectorAll(
+	    ".rows .row:not(.head):not([hidden])").length > 0, "the other view's rows");
+	await page.reload();
+	await until(page, () => document.getElementById("status").textContent === "live",
+	    "the first view after a reload: live");
+	check(await page.$eval("#problem", (n) => n.hidden),
+	    "the first view after a reload: no refusal");
+	await other.reload();
+	await until(other, () => document.querySelectorAll(
+	    ".rows .row:not(.head):not([hidden])").length > 0,
+	    "the other view's rows after a reload");
+	check(await other.$eval("#problem", (n) => n.hidden),
+	    "the other view after a reload: no refusal");
+	equal(await page.cookies(), [], "no cookie holds the token");
 	await closePage(page);
 });

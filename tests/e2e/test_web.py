@@ -208,6 +208,12 @@ class Web(harness.TestCase):
                                         "text": body}
         return e
 
+    @staticmethod
+    def umask():
+        mask = os.umask(0o022)
+        os.umask(mask)
+        return mask
+
     def check_headers(self, headers, ctype=None):
         self.assertEqual(headers.get("content-security-policy"), CSP)
         self.assertEqual(headers.get("x-content-type-options"), "nosniff")
@@ -326,6 +332,26 @@ class Web(harness.TestCase):
         self.wait_log(proxy, r"web: event stream closed \(31 open\)")
         self.events(view, last=6)
 
+    def test_bodies_are_cut_as_for_recording(self):
+        fake = self.start_fake()
+        proxy = self.start_proxy("--web", "127.0.0.1:0",
+                                 "--max-body-buffer", "64K")
+        view = self.web_of(proxy)
+        s = self.session(proxy)
+        r = s.get(fake.url + "/_fake/stream?bytes=1000000", timeout=T(10))
+        self.assertEqual(len(r.content), 1000000)
+        r = s.post(fake.url + "/_fake/upload", data=b"u" * 1000000,
+                   timeout=T(10))
+        self.assertEqual(r.status_code, 200)
+        got = view.exchanges()["exchanges"]
+        self.assertEqual(len(got), 2)
+        content = got[0]["response"]["content"]
+        self.assertEqual(content["_truncated"], 1000000)
+        post = got[1]["request"]["postData"]
+        self.assertEqual(post["_truncated"], 1000000)
+        for e in got:
+            self.assertLess(len(json.dumps(e)), 128 * 1024)
+
     def test_token_host_methods_and_headers(self):
         proxy = self.start_proxy("--web", "127.0.0.1:0")
         view = self.web_of(proxy)
@@ -356,6 +382,27 @@ class Web(harness.TestCase):
             "Authorization": "Bearer " + view.token})
         self.assertEqual(status, 200)
         self.check_headers(h, "application/json; charset=utf-8")
+        # The query's token (the page's EventSource sends no header).
+        self.assertEqual(view.get("/api/exchanges?token=" + view.token,
+                                  token=None)[0], 200)
+        for q in ("?token=" + view.token[:-1], "?token=",
+                  "?after=0&token=" + "0" * 32, "?tok=" + view.token):
+            self.assertEqual(view.get("/api/exchanges" + q, token=None)[0],
+                             403, q)
+        status, h, _ = view.get("/api/events?lastEventId=0&token=" +
+                                view.token, token=None, method="HEAD")
+        self.assertEqual(status, 200)
+        self.assertEqual(h.get("content-type"),
+                         "text/event-stream; charset=utf-8")
+        # Only a path: an absolute-form target names another host than
+        # Host (and counts instead of it), even with the token.
+        for target in ("http://evil.example/api/exchanges",
+                       "http://%s/api/exchanges" % view.host,
+                       "//evil.example/api/exchanges"):
+            status, h, body = view.get(target)
+            self.assertEqual(status, 400, (target, body))
+            self.check_headers(h, "text/plain; charset=utf-8")
+            self.assertNotIn(b"exchanges", body)
         # Host must name the view: DNS rebinding gets 403 on everything.
         for host in ("evil.example:%d" % view.port, "127.0.0.1:1",
                      "localhost.evil:%d" % view.port, "127.0.0.2:%d"
@@ -469,6 +516,11 @@ class Web(harness.TestCase):
         ev = self.events(view, last=4)
         ev.wait_ids([5, 6])
         self.assertFalse(ev.closed)
+        # An id this view never gave (another run's) starts afresh.
+        for last in (7, 99999, 9999999999999999999):
+            self.events(view, last=last).wait_ids(
+                [1, 2, 3, 4, 5, 6], "after %d" % last)
+        self.events(view, last=6)
         self.assertEqual(view.get("/")[0], 200)
         p.stopped = True
         p.send_signal(signal.SIGTERM)
@@ -507,6 +559,68 @@ class Web(harness.TestCase):
         self.assertEqual(get("localhost:%d" % port)[0], 200)
         self.assertEqual(get("127.0.0.1:%d" % port)[0], 403)
 
+    def test_exchanges_come_in_pages_of_a_few_mib(self):
+        # Six exchanges of 1.5 MiB each: one answer would copy 9 MiB.
+        big = "x" * (1536 * 1024)
+        har = self.write_har("big.har", [
+            self.entry("http://api.test/%d" % i, resp_text=big)
+            for i in range(6)])
+        p, view = self.start_view(har)
+        ids, after, pages = [], 0, 0
+        while True:
+            status, _, body = view.get("/api/exchanges?after=%d" % after)
+            self.assertEqual(status, 200)
+            self.assertLess(len(body), 6 * 1024 * 1024, "one page")
+            got = [e["_id"] for e in json.loads(body)["exchanges"]]
+            if not got:
+                break
+            pages += 1
+            ids += got
+            after = got[-1]
+        self.assertEqual(ids, [1, 2, 3, 4, 5, 6])
+        self.assertGreater(pages, 1)
+        # One entry larger than a page still comes, alone.
+        huge = self.write_har("huge.har", [
+            self.entry("http://api.test/a", resp_text="y" * (5 << 20)),
+            self.entry("http://api.test/b")])
+        p2, view2 = self.start_view(huge)
+        self.assertEqual([e["_id"] for e in view2.exchanges()["exchanges"]],
+                         [1])
+        self.assertEqual([e["_id"] for e in view2.exchanges(1)["exchanges"]],
+                         [2])
+
+    def test_a_client_that_reads_nothing_cannot_grow_memory(self):
+        # No token needed: pipelined requests for app.js that are never
+        # read stall the answers; what the client sends on meanwhile must
+        # not pile up in the view's memory.
+        p, view = self.start_view(SEED)
+
+        def rss_kib():
+            with open("/proc/%d/status" % p.pid) as f:
+                for line in f:
+                    if line.startswith("VmRSS:"):
+                        return int(line.split()[1])
+            return 0
+        before = rss_kib()
+        s = socket.create_connection(("127.0.0.1", view.port), T(10))
+        self.addCleanup(s.close)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        s.sendall(("GET /app.js HTTP/1.1\r\nHost: %s\r\n\r\n"
+                   % view.host).encode() * 200)
+        junk = b"x" * (1 << 20)
+        sent = 0
+        s.settimeout(1)
+        try:
+            while sent < (256 << 20):
+                sent += s.send(junk)
+        except socket.timeout:
+            pass
+        self.assertLess(sent, 64 << 20, "the view stopped reading")
+        grown = rss_kib() - before
+        self.assertLess(grown, 32 << 10, "VmRSS grew %d KiB" % grown)
+        # Other clients are still served.
+        self.assertEqual(view.get("/api/exchanges")[0], 200)
+
     # -- report --
 
     def hostile_har(self):
@@ -525,7 +639,12 @@ class Web(harness.TestCase):
         out = har[:-4] + ".html"
         self.assertEqual(cp.stdout.strip(), out)
         with open(out, "rb") as f:
-            page = f.read().decode("utf-8")
+            raw = f.read()
+        page = raw.decode("utf-8")
+        # Opened from disk there is no Content-Type: a browser finds the
+        # charset only in the first 1024 bytes (HTML's prescan), else it
+        # may read app.js's UTF-8 as windows-1252 and its hash fails.
+        self.assertLessEqual(raw.index(b'<meta charset="utf-8">') + 22, 1024)
         js = re.search(r"<script>(.*?)</script>", page, re.S).group(1)
         css = re.search(r"<style>(.*?)</style>", page, re.S).group(1)
         # What the page's own files say is theirs; the rest is checked.
@@ -578,6 +697,16 @@ class Web(harness.TestCase):
             self.assertEqual(f.read().decode(), page)
         self.assertEqual([n for n in os.listdir(self.tmp)
                           if ".report-" in n], [])
+        # Its mode is a new file's under the umask, as the shell's > makes.
+        self.assertEqual(os.stat(other).st_mode & 0o777,
+                         0o666 & ~self.umask())
+        old_mask = os.umask(0o077)
+        try:
+            cp = self.run_ps("report", har, "-o", other)
+        finally:
+            os.umask(old_mask)
+        self.assertEqual(cp.returncode, 0, cp.stderr)
+        self.assertEqual(os.stat(other).st_mode & 0o777, 0o600)
 
     def test_report_bad_inputs(self):
         har = self.hostile_har()
@@ -597,6 +726,8 @@ class Web(harness.TestCase):
             (["report", har, "-o", os.path.join(self.tmp, "no", "x.html")],
              "x.html"),
             (["report", har, "-o", har], "ticket.har"),
+            (["report", har, "-o", self.tmp], "is a directory"),
+            (["report", har, "-o", self.tmp + "/"], "is a directory"),
             (["report"], "cassette"),
             (["report", har, har], "cassette"),
         )

@@ -395,7 +395,10 @@ class WebView(harness.TestCase):
                               "127.0.0.1:0")
         url = self.web_url(proxy)
         s = self.session(proxy)
-        body = HOSTILE_SCRIPT + "\n'$(touch pwned)'`id` \"; " + HOSTILE_IMG
+        # Control characters a terminal or readline acts on when pasted
+        # (end a bracketed paste, kill the line, interrupt).
+        body = (HOSTILE_SCRIPT + "\n'$(touch pwned)'`id` \"; " + HOSTILE_IMG +
+                "\x1b[201~\x15touch pwned\x03\x7f\r\n")
 
         def traffic():
             # A path and a query the browser would take for markup.
@@ -439,8 +442,11 @@ class WebView(harness.TestCase):
             "PATCHSCOPE_TEST_SCRIPT": HOSTILE_SCRIPT,
         }, {"traffic": traffic, "report": make_report})
 
-        # The copied curl command, run by a shell, sends the same bytes.
+        # The copied curl command, run by a shell, sends the same bytes,
+        # and holds no character a terminal acts on (but line feeds).
         cmd = found["curl"]
+        self.assertIsNone(re.search(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]", cmd),
+                          repr(cmd))
         cp = subprocess.run(["/bin/sh", "-c", cmd + " -sS"],
                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, cwd=self.tmp,
@@ -454,7 +460,8 @@ class WebView(harness.TestCase):
 
     def test_wrong_token_or_host_is_refused(self):
         """A wrong or missing token: the page says 403; another Host name
-        (DNS rebinding): 403 before any page."""
+        (DNS rebinding): 403 before any page; two views open in one
+        browser each keep their own token (a reload still works)."""
         self.start_fake()
         proxy = self.start_ps("record", "-c",
                               os.path.join(self.tmp, "r.har"),
@@ -466,8 +473,11 @@ class WebView(harness.TestCase):
                                   token="0" * 32)[0], 403)
         self.assertEqual(self.api(url, "/api/exchanges?after=0",
                                   host="%s:%d" % (REBIND_HOST, port))[0], 403)
+        _, other = self.start_view(os.path.join(
+            harness.SRCDIR, "cassettes", "seed-story.har"))
         self.run_script("refused.mjs", {
             "PATCHSCOPE_TEST_WEB": url,
+            "PATCHSCOPE_TEST_OTHER": other,
             "PATCHSCOPE_TEST_REBIND": REBIND_HOST,
         })
 
