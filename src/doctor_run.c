@@ -43,15 +43,31 @@ doctor_now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Wait for pid; its status as a shell gives it. */
+/*
+ * Wait for pid, killing its group at deadline (*timed_out then set): a
+ * client that closed its output may still hang. Its status as a shell
+ * gives it.
+ */
 static int
-doctor_wait(pid_t pid)
+doctor_wait(pid_t pid, long long deadline, int *timed_out)
 {
+	pid_t	w;
 	int	st;
 
-	while (waitpid(pid, &st, 0) == -1)
-		if (errno != EINTR)
+	for (;;) {
+		w = waitpid(pid, &st, WNOHANG);
+		if (w == pid)
+			break;
+		if (w == -1 && errno != EINTR)
 			return 127;
+		if (w == 0 && !*timed_out && doctor_now_ms() >= deadline) {
+			*timed_out = 1;
+			kill(-pid, SIGKILL);
+			kill(pid, SIGKILL);
+		}
+		if (w == 0)
+			usleep(5 * 1000);
+	}
 	if (WIFEXITED(st))
 		return WEXITSTATUS(st);
 	if (WIFSIGNALED(st))
@@ -133,7 +149,7 @@ doctor_run(char *const argv[], char *const envp[], const char *dir,
 			    out->len ? (size_t)n : RUN_OUTPUT_MAX - out->len);
 	}
 	close(fds[0]);
-	*status = doctor_wait(pid);
+	*status = doctor_wait(pid, deadline, timed_out);
 	/* Helpers it left behind (a compiler's children) go with it. */
 	kill(-pid, SIGKILL);
 	return 0;
