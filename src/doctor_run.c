@@ -60,7 +60,8 @@ doctor_wait(pid_t pid, long long deadline, int *timed_out)
 			break;
 		if (w == -1 && errno != EINTR)
 			return 127;
-		if (w == 0 && !*timed_out && doctor_now_ms() >= deadline) {
+		if (w == 0 && !*timed_out && (doctor_signal != 0 ||
+		    doctor_now_ms() >= deadline)) {
 			*timed_out = 1;
 			kill(-pid, SIGKILL);
 			kill(pid, SIGKILL);
@@ -93,6 +94,40 @@ doctor_exec(char *const argv[], char *const envp[], const char *dir, int fd,
 	else
 		execvp(argv[0], argv);
 	_exit(127);
+}
+
+volatile sig_atomic_t	doctor_signal;
+
+static void
+doctor_signal_handler(int sig)
+{
+	doctor_signal = sig;
+}
+
+/* Catch SIGINT, SIGTERM and SIGHUP; interrupted calls fail with EINTR. */
+void
+doctor_catch_signals(void)
+{
+	struct sigaction	sa;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = doctor_signal_handler;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+}
+
+/* End by the signal caught, with its default action. */
+void
+doctor_reraise(void)
+{
+	int	sig = (int)doctor_signal;
+
+	if (sig == 0)
+		return;
+	signal(sig, SIG_DFL);
+	raise(sig);
 }
 
 /* Run a client with a time limit. */
@@ -129,13 +164,17 @@ doctor_run(char *const argv[], char *const envp[], const char *dir,
 	pfd.events = POLLIN;
 	for (;;) {
 		left = (int)(deadline - doctor_now_ms());
+		if (doctor_signal != 0)
+			left = 0;
 		if (left <= 0) {
 			*timed_out = 1;
 			kill(-pid, SIGKILL);
 			kill(pid, SIGKILL);
 			break;
 		}
-		if (poll(&pfd, 1, left) == -1 && errno != EINTR)
+		/* A signal between the check and poll is seen within 200 ms. */
+		if (poll(&pfd, 1, left < 200 ? left : 200) == -1 &&
+		    errno != EINTR)
 			break;
 		if ((pfd.revents & (POLLIN | POLLHUP | POLLERR)) == 0)
 			continue;
