@@ -510,6 +510,10 @@ class Smuggling(Base):
                 self.assertEqual((doc["headers"].get("transfer-encoding")
                                   or "").lower() or None, te)
                 self.assertEqual(self.echo_count(self.fake), before + 1)
+                if name == "empty_value_then_a_field":
+                    self.assertEqual((doc["headers"].get("x-a"),
+                                      doc["headers"].get("x-b")), ("", "b"),
+                                     doc["headers"])
                 c.close()
 
     def test_long_chunk_extensions_never_reach_the_origin(self):
