@@ -76,6 +76,15 @@ int	ca_jks_encode(const struct ca_jks_cert *certs, size_t n,
 	    const char *password, unsigned long long when_ms, struct buf *out,
 	    char **cause);
 /*
+ * Append the certificates of a PEM text to *certs (*n of them, growing to
+ * at most max; aliases "system-N", DER from OPENSSL_malloc); blocks that
+ * are not certificates are skipped and counted in *skipped. Return 0, or
+ * -1 with *cause set (caller frees).
+ */
+int	ca_jks_read_pem(const char *pem, size_t len, size_t max,
+	    struct ca_jks_cert **certs, size_t *n, size_t *skipped,
+	    char **cause);
+/*
  * Return an SSL_CTX for the server side of intercepted connections: TLS 1.2
  * and up, ALPN "http/1.1" (no ALPN when the client does not offer it), and,
  * during each handshake, a leaf for the client's SNI name, or for the name

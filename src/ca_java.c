@@ -164,14 +164,20 @@ jks_fresh(const char *path, const char *const *srcs, size_t n)
 	return 1;
 }
 
-/* The DER of each certificate in a PEM text, appended to certs. */
-static int
-jks_read_pem(const char *pem, size_t len, struct ca_jks_cert **certs,
-    size_t *n, char **cause)
+/*
+ * The DER of each certificate in a PEM text, appended to certs while *n is
+ * below max; a block that is not a certificate (damaged, a key) is
+ * skipped and counted in *skipped, so one bad block costs only itself.
+ */
+int
+ca_jks_read_pem(const char *pem, size_t len, size_t max,
+    struct ca_jks_cert **certs, size_t *n, size_t *skipped, char **cause)
 {
 	BIO		*bio;
 	X509		*x;
 	unsigned char	*der;
+	unsigned long	 err;
+	size_t		 left;
 	int		 dlen;
 
 	if (len > INT32_MAX) {
@@ -183,15 +189,25 @@ jks_read_pem(const char *pem, size_t len, struct ca_jks_cert **certs,
 		    ca_ssl_error());
 		return -1;
 	}
-	while ((x = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL) {
+	while (*n < max) {
+		left = (size_t)BIO_pending(bio);
+		if ((x = PEM_read_bio_X509(bio, NULL, NULL, NULL)) == NULL) {
+			/* The end of the text is "no start line". */
+			err = ERR_peek_last_error();
+			if ((ERR_GET_LIB(err) == ERR_LIB_PEM &&
+			    ERR_GET_REASON(err) == PEM_R_NO_START_LINE) ||
+			    (size_t)BIO_pending(bio) >= left)
+				break;
+			ERR_clear_error();
+			(*skipped)++;
+			continue;
+		}
 		der = NULL;
 		dlen = i2d_X509(x, &der);
 		X509_free(x);
-		if (dlen <= 0)
+		if (dlen <= 0) {
+			(*skipped)++;
 			continue;
-		if (*n >= JKS_MAX_CERTS) {
-			OPENSSL_free(der);
-			break;
 		}
 		*certs = xreallocarray(*certs, *n + 1, sizeof **certs);
 		(*certs)[*n].alias = xasprintf("system-%zu", *n + 1);
@@ -199,7 +215,6 @@ jks_read_pem(const char *pem, size_t len, struct ca_jks_cert **certs,
 		(*certs)[*n].len = (size_t)dlen;
 		(*n)++;
 	}
-	/* The end of the text is "no start line": not an error. */
 	ERR_clear_error();
 	BIO_free(bio);
 	return 0;
@@ -213,7 +228,7 @@ ca_write_truststore(struct ca *ca, char **cause)
 	struct buf		 out = { NULL, 0, 0 };
 	const char		*srcs[2];
 	char			*path, *store = NULL, *pem = NULL, *rv = NULL;
-	size_t			 len = 0, n = 0, nsys, i;
+	size_t			 len = 0, n = 0, nsys, i, skipped = 0;
 	struct timespec		 now;
 
 	*cause = NULL;
@@ -225,13 +240,17 @@ ca_write_truststore(struct ca *ca, char **cause)
 		path = NULL;
 		goto out;
 	}
-	if (store != NULL &&
-	    jks_read_pem(store, len, &certs, &n, cause) == -1)
+	/* The system's certificates leave room for the CA. */
+	if (store != NULL && ca_jks_read_pem(store, len, JKS_MAX_CERTS - 1,
+	    &certs, &n, &skipped, cause) == -1)
 		goto out;
+	if (skipped > 0)
+		log_warnx("%s: %zu block(s) that are not certificates are "
+		    "left out of %s", srcs[0], skipped, path);
 	nsys = n;
 	if (ca_x509_pem(ca_cert(ca), &pem) == -1 ||
-	    jks_read_pem(pem, strlen(pem), &certs, &n, cause) == -1 ||
-	    n != nsys + 1) {
+	    ca_jks_read_pem(pem, strlen(pem), JKS_MAX_CERTS, &certs, &n,
+	    &skipped, cause) == -1 || n != nsys + 1) {
 		if (*cause == NULL)
 			*cause = xasprintf("cannot encode %s: %s",
 			    ca_cert_path(ca), ca_ssl_error());

@@ -284,6 +284,8 @@ cmd_doctor(struct options *o)
 
 	log_init(LOG_LEVEL_WARN);
 	signal(SIGPIPE, SIG_IGN);
+	/* Interrupted: stop the client and our proxy, remove the files. */
+	doctor_catch_signals();
 	res = xcalloc(doctor_nclients, sizeof *res);
 	if ((dir = ca_default_dir(o->ca_dir)) == NULL) {
 		fprintf(stderr, "patchscope: no CA directory: set "
@@ -325,6 +327,8 @@ cmd_doctor(struct options *o)
 	for (i = 0; i < doctor_nclients; i++) {
 		const struct doctor_client *c = &doctor_clients[i];
 
+		if (doctor_signal != 0)
+			break;
 		res[i].installed = doctor_which(c->program);
 		if (!res[i].installed)
 			continue;
@@ -333,6 +337,8 @@ cmd_doctor(struct options *o)
 		else
 			cmd_doctor_tool(c, envp, tmp, &res[i]);
 	}
+	if (doctor_signal != 0)
+		goto out;
 	failed = cmd_doctor_table(res);
 	if (failed > 0)
 		printf("\n%d installed client%s did not pass: set what the "
@@ -366,5 +372,6 @@ out:
 	free(res);
 	ca_free(ca);
 	free(dir);
+	doctor_reraise();
 	return rc;
 }

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 #include <jansson.h>
@@ -355,7 +356,7 @@ cmd_serve(struct options *opts)
 	json_t			*clients;
 	char			*cause = NULL;
 	size_t			 recorded;
-	int			 rc = 0, loaded, cmd_rc = 0;
+	int			 rc = 0, loaded, cmd_rc = 0, created = 0;
 
 	if (opts->web == NULL && (opts->web_keep != 0 || opts->web_allow_remote))
 		return cmd_usage_error(options_name(mode), "--web-keep and "
@@ -402,6 +403,8 @@ cmd_serve(struct options *opts)
 		loaded = idx != NULL;
 	}
 	if (loaded && (mode == OPTIONS_RECORD || plan.record_to != NULL)) {
+		created = replay_record_absent(plan.record_to != NULL ?
+		    plan.record_to : opts->cassette);
 		rec = recorder_open(base, plan.record_to != NULL ?
 		    plan.record_to : opts->cassette, opts->no_redact, &cause);
 		if (rec == NULL) {
@@ -426,6 +429,10 @@ cmd_serve(struct options *opts)
 			free(cause);
 		}
 		(void)recorder_close(rec, NULL);
+		/* Could not start: a cassette it began is not left behind. */
+		if (rec != NULL && created)
+			(void)unlink(plan.record_to != NULL ? plan.record_to :
+			    opts->cassette);
 		(void)replay_record_finish(&plan, 0, 0, NULL);
 		replay_free(idx);
 		web_free(web);

@@ -43,15 +43,32 @@ doctor_now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Wait for pid; its status as a shell gives it. */
+/*
+ * Wait for pid, killing its group at deadline (*timed_out then set): a
+ * client that closed its output may still hang. Its status as a shell
+ * gives it.
+ */
 static int
-doctor_wait(pid_t pid)
+doctor_wait(pid_t pid, long long deadline, int *timed_out)
 {
+	pid_t	w;
 	int	st;
 
-	while (waitpid(pid, &st, 0) == -1)
-		if (errno != EINTR)
+	for (;;) {
+		w = waitpid(pid, &st, WNOHANG);
+		if (w == pid)
+			break;
+		if (w == -1 && errno != EINTR)
 			return 127;
+		if (w == 0 && !*timed_out && (doctor_signal != 0 ||
+		    doctor_now_ms() >= deadline)) {
+			*timed_out = 1;
+			kill(-pid, SIGKILL);
+			kill(pid, SIGKILL);
+		}
+		if (w == 0)
+			usleep(5 * 1000);
+	}
 	if (WIFEXITED(st))
 		return WEXITSTATUS(st);
 	if (WIFSIGNALED(st))
@@ -77,6 +94,40 @@ doctor_exec(char *const argv[], char *const envp[], const char *dir, int fd,
 	else
 		execvp(argv[0], argv);
 	_exit(127);
+}
+
+volatile sig_atomic_t	doctor_signal;
+
+static void
+doctor_signal_handler(int sig)
+{
+	doctor_signal = sig;
+}
+
+/* Catch SIGINT, SIGTERM and SIGHUP; interrupted calls fail with EINTR. */
+void
+doctor_catch_signals(void)
+{
+	struct sigaction	sa;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = doctor_signal_handler;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+}
+
+/* End by the signal caught, with its default action. */
+void
+doctor_reraise(void)
+{
+	int	sig = (int)doctor_signal;
+
+	if (sig == 0)
+		return;
+	signal(sig, SIG_DFL);
+	raise(sig);
 }
 
 /* Run a client with a time limit. */
@@ -113,13 +164,17 @@ doctor_run(char *const argv[], char *const envp[], const char *dir,
 	pfd.events = POLLIN;
 	for (;;) {
 		left = (int)(deadline - doctor_now_ms());
+		if (doctor_signal != 0)
+			left = 0;
 		if (left <= 0) {
 			*timed_out = 1;
 			kill(-pid, SIGKILL);
 			kill(pid, SIGKILL);
 			break;
 		}
-		if (poll(&pfd, 1, left) == -1 && errno != EINTR)
+		/* A signal between the check and poll is seen within 200 ms. */
+		if (poll(&pfd, 1, left < 200 ? left : 200) == -1 &&
+		    errno != EINTR)
 			break;
 		if ((pfd.revents & (POLLIN | POLLHUP | POLLERR)) == 0)
 			continue;
@@ -133,7 +188,7 @@ doctor_run(char *const argv[], char *const envp[], const char *dir,
 			    out->len ? (size_t)n : RUN_OUTPUT_MAX - out->len);
 	}
 	close(fds[0]);
-	*status = doctor_wait(pid);
+	*status = doctor_wait(pid, deadline, timed_out);
 	/* Helpers it left behind (a compiler's children) go with it. */
 	kill(-pid, SIGKILL);
 	return 0;

@@ -7,6 +7,7 @@
 #define PATCHSCOPE_DOCTOR_RUN_H
 
 #include <sys/types.h>
+#include <signal.h>
 
 struct buf;
 
@@ -29,6 +30,16 @@ struct doctor_proxy {
 int	doctor_run(char *const argv[], char *const envp[], const char *dir,
 	    unsigned timeout_ms, struct buf *out, int *status, int *timed_out,
 	    char **cause);
+/*
+ * SIGINT, SIGTERM or SIGHUP received since doctor_catch_signals (0 when
+ * none): doctor_run then kills its client at once, and doctor stops its
+ * proxy and removes its files before it ends by that signal.
+ */
+extern volatile sig_atomic_t doctor_signal;
+/* Catch those signals without restarting what they interrupt. */
+void	doctor_catch_signals(void);
+/* End by doctor_signal as if it had not been caught. */
+void	doctor_reraise(void);
 /* Return 1 when program is an executable file in PATH, else 0. */
 int	doctor_which(const char *program);
 /*

@@ -446,6 +446,12 @@ on_header_value_cb(llhttp_t *parser, const char *at, size_t len)
 
 	if (head_count(h, len) != 0)
 		return HPE_USER;
+	/* An empty value ("X-A:" CRLF) comes as an empty span after its
+	 * line end: legal (RFC 9110 5.5), not a fold. */
+	if (len == 0) {
+		h->in_value = 1;
+		return 0;
+	}
 	/*
 	 * Obsolete line folding (a value continued on a line that starts
 	 * with a space) reaches us as a second value span that starts right

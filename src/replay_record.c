@@ -260,6 +260,7 @@ replay_record_plan(const struct options *opts,
 			return 0;
 		}
 		plan->forward_all = 1;
+		plan->fresh = replay_record_absent(opts->cassette);
 		plan->record_to = rr_write_path(opts->cassette, cause);
 		if (plan->record_to == NULL)
 			return -1;
@@ -271,6 +272,15 @@ replay_record_plan(const struct options *opts,
 		return rr_plan_all(opts, plan, cause);
 	}
 	return 0;
+}
+
+/* Is there no file at path yet? */
+int
+replay_record_absent(const char *path)
+{
+	struct stat	st;
+
+	return lstat(path, &st) != 0 && errno == ENOENT;
 }
 
 /* fsync the directory holding path, so a rename in it is durable. */
@@ -322,6 +332,11 @@ replay_record_finish(struct replay_record_plan *plan, int clean,
 			    "exchange(s)", plan->target, recorded);
 		}
 	}
+	if (plan->mode == REPLAY_RECORD_ONCE && plan->fresh &&
+	    plan->record_to != NULL && recorded == 0 &&
+	    unlink(plan->record_to) == 0 && clean)
+		log_info("record=once: nothing was recorded; %s is not "
+		    "created, so the next run records", plan->record_to);
 	free(plan->record_to);
 	free(plan->target);
 	plan->record_to = plan->target = NULL;

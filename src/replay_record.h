@@ -37,6 +37,8 @@ struct replay_record_plan {
 	char	*target;	/* all: the file replaced at the end */
 	unsigned target_mode;	/* all: the permissions it gets */
 	int	 usage;		/* the failure is a usage error */
+	int	 fresh;		/* once: FILE did not exist; a run that
+				   records nothing leaves none */
 };
 
 /*
@@ -65,10 +67,17 @@ int	replay_record_plan(const struct options *,
  * The run is over (or could not start); clean: its recording was all
  * written; recorded: entries. For all, put the new file in place of FILE
  * (clean and something recorded), remove it (nothing recorded) or say
- * where it is. Free what plan holds. Return 0, or -1 with *cause set
+ * where it is. For once on a new FILE, remove FILE when nothing was
+ * recorded: an empty cassette would answer every later run with misses. Free what plan holds. Return 0, or -1 with *cause set
  * (when cause is not NULL) when FILE could not be replaced.
  */
 int	replay_record_finish(struct replay_record_plan *plan, int clean,
 	    size_t recorded, char **cause);
+
+/*
+ * Is there no file at path yet? cmd_serve removes a cassette its
+ * recorder created when the run cannot start: exit 2 writes nothing.
+ */
+int	replay_record_absent(const char *path);
 
 #endif

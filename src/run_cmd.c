@@ -263,6 +263,26 @@ run_cmd_exec_result(int fd)
 }
 
 /*
+ * JAVA_TOOL_OPTIONS also carries what the user had there (a coverage
+ * agent, -Xmx...): theirs first, then ours, since the JVM lets a later
+ * -Dname win, so the proxy and the trust store stay patchscope's.
+ */
+static void
+run_cmd_java_keep(struct client_env *env)
+{
+	const char	*theirs = getenv("JAVA_TOOL_OPTIONS");
+	const char	*ours = client_env_get(env, "JAVA_TOOL_OPTIONS");
+	char		*both;
+
+	if (theirs == NULL || theirs[strspn(theirs, " \t\n")] == '\0' ||
+	    ours == NULL)
+		return;
+	both = xasprintf("%s %s", theirs, ours);
+	client_env_set(env, "JAVA_TOOL_OPTIONS", both);
+	free(both);
+}
+
+/*
  * The variables of `env` for the proxy at address, plus PATCHSCOPE_URL.
  * Return 0, or -1 with *cause.
  */
@@ -287,8 +307,10 @@ run_cmd_env(const struct options *opts, const char *address,
 	free(dir);
 	rc = ca != NULL ? client_env_build(env, host, port, ca, cause) : -1;
 	ca_free(ca);
-	if (rc == 0)
+	if (rc == 0) {
 		client_env_set(env, "PATCHSCOPE_URL", url);
+		run_cmd_java_keep(env);
+	}
 	free(url);
 	return rc;
 }

@@ -484,6 +484,14 @@ class Smuggling(Base):
             ("tab_in_value",
              b"GET {U} HTTP/1.1\r\nHost: {H}\r\nX-A: a\tb\r\n\r\n",
              ("GET", "", None)),
+            # RFC 9110 5.5: a field value may be empty (curl -H "X-A;");
+            # it is not obs-fold, last or followed by another field.
+            ("empty_value_last",
+             b"GET {U} HTTP/1.1\r\nHost: {H}\r\nX-A:\r\n\r\n",
+             ("GET", "", None)),
+            ("empty_value_then_a_field",
+             b"GET {U} HTTP/1.1\r\nHost: {H}\r\nX-A: \r\nX-B: b\r\n\r\n",
+             ("GET", "", None)),
             # RFC 9112 3: a recipient MAY split the request line on any
             # run of whitespace; patchscope re-sends it with single spaces.
             ("request_line_two_spaces",
@@ -502,6 +510,10 @@ class Smuggling(Base):
                 self.assertEqual((doc["headers"].get("transfer-encoding")
                                   or "").lower() or None, te)
                 self.assertEqual(self.echo_count(self.fake), before + 1)
+                if name == "empty_value_then_a_field":
+                    self.assertEqual((doc["headers"].get("x-a"),
+                                      doc["headers"].get("x-b")), ("", "b"),
+                                     doc["headers"])
                 c.close()
 
     def test_long_chunk_extensions_never_reach_the_origin(self):

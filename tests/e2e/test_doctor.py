@@ -10,8 +10,11 @@ a bad --listen."""
 import os
 import re
 import shutil
+import signal
+import socket
 import subprocess
 import sys
+import time
 
 sys.dont_write_bytecode = True      # the source tree may be read-only
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -110,6 +113,47 @@ class Doctor(ClientCase):
         # Its proxy is gone, and so is its temporary directory.
         self.assertEqual([n for n in os.listdir(self.tmp)
                           if n.startswith("patchscope-doctor")], [])
+
+    def test_doctor_interrupted_leaves_nothing_running(self):
+        """SIGTERM or SIGINT while a client hangs: the client is killed, the
+        proxy doctor started is stopped, its files are removed, and doctor
+        ends by that signal, at once."""
+        bin_dir = os.path.join(self.tmp, "bin")
+        os.mkdir(bin_dir)
+        pids = os.path.join(self.tmp, "pids")
+        with open(os.path.join(bin_dir, "curl"), "w") as f:
+            f.write("#!/bin/sh\necho $$ >> %s\nexec /bin/sleep 60\n" % pids)
+        os.chmod(os.path.join(bin_dir, "curl"), 0o755)
+        tmpdir = os.path.join(self.tmp, "t")
+        os.mkdir(tmpdir)
+        env = harness.clean_env({"PATCHSCOPE_HOME": self.ps_home,
+                                 "PATH": bin_dir, "TMPDIR": tmpdir})
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            p = subprocess.Popen([harness.PATCHSCOPE, "doctor"],
+                                 stdin=subprocess.DEVNULL,
+                                 stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, env=env)
+            self.addCleanup(p.kill)
+            line = p.stdout.readline().decode()
+            m = re.search(r"proxy at 127\.0\.0\.1:(\d+) \(started", line)
+            self.assertIsNotNone(m, line)
+            deadline = time.monotonic() + T(10)
+            while not os.path.exists(pids) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            with open(pids) as f:
+                client = int(f.read().split()[-1])
+            p.send_signal(sig)
+            out, err = p.communicate(timeout=T(10))
+            self.assertEqual(p.returncode, -sig, err)
+            self.assertNotIn(b"Sanitizer", err)
+            with self.assertRaises(OSError, msg="the proxy still runs"):
+                socket.create_connection(("127.0.0.1", int(m.group(1))),
+                                         timeout=T(2)).close()
+            # The hanging client is gone (reaped: no such process).
+            with self.assertRaises(ProcessLookupError):
+                os.kill(client, 0)
+            self.assertEqual(os.listdir(tmpdir), [])
+            os.unlink(pids)
 
     def test_doctor_bad_listen_is_a_usage_error(self):
         cp = self.run_ps("doctor", "--listen", "nowhere")

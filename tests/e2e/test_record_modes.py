@@ -311,6 +311,39 @@ class Modes(CassetteCase):
                 self.assertIn(w, lines[0])
         self.assertEqual(self.listing(), before)
 
+    def test_once_that_records_nothing_leaves_no_cassette(self):
+        """An empty once.har would make every later run replay nothing:
+        a run that cannot start (port taken, exit 2), whose command is
+        not found (127) or that sends no request leaves no file, so the
+        next run records; record that cannot start writes nothing too."""
+        busy = socket.socket()
+        self.addCleanup(busy.close)
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        taken = "127.0.0.1:%d" % busy.getsockname()[1]
+        once = self.cassette("once.har")
+        rec = self.cassette("rec.har")
+        self.patchscope_ca()            # the CA dir, made once, first
+        before = self.listing()
+        for argv, want in (
+                (("replay", "-c", once, "--record=once", "--listen", taken,
+                  "--", "true"), 2),
+                (("record", "-c", rec, "--listen", taken, "--", "true"), 2),
+                (("replay", "-c", once, "--record=once", "--",
+                  "no-such-command-xyz"), 127),
+                (("replay", "-c", once, "--record=once", "--", "true"), 0)):
+            cp = self.run_ps(*argv)
+            self.assertEqual(cp.returncode, want, (argv, cp.stderr))
+            self.assertEqual(self.listing(), before, (argv, cp.stderr))
+        self.assertIn("nothing was recorded", cp.stderr)
+        # The next run does record.
+        fake = self.start_fake()
+        cp = self.run_ps("replay", "-c", once, "--record=once", "--",
+                         "curl", "-s", "-o", "/dev/null",
+                         fake.url + "/v1/acc1/seq")
+        self.assertEqual(cp.returncode, 0, cp.stderr)
+        self.assertEqual(len(read_har(once)["log"]["entries"]), 1)
+
 
 class Sessions(CassetteCase):
 

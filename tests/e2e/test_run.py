@@ -216,6 +216,30 @@ class Run(harness.TestCase):
 
     # -- the command's environment -------------------------------------
 
+    def test_java_tool_options_of_the_user_are_kept(self):
+        """JAVA_TOOL_OPTIONS that was set (a coverage agent, -Xmx) stays,
+        first, so the proxy and trust store that follow win; unset, it is
+        exactly what `env` prints."""
+        show = [PY, "-c", "import os; print(os.environ['JAVA_TOOL_OPTIONS'])"]
+        cp = self.run_under("proxy", cmd=show,
+                            env={"JAVA_TOOL_OPTIONS": "-Xmx64m "
+                                 "-Dhttps.proxyHost=corp.example"})
+        self.assertEqual(cp.returncode, 0, cp.stderr)
+        port = self.port_of(cp)
+        exports = self.run_ps("env", "--listen", "127.0.0.1:%d" % port)
+        ours = dict(re.findall(r"^export (\w+)='([^']*)'$", exports.stdout,
+                               re.M))["JAVA_TOOL_OPTIONS"]
+        self.assertIn("-Dhttps.proxyHost=127.0.0.1", ours)
+        self.assertEqual(cp.stdout, "-Xmx64m -Dhttps.proxyHost=corp.example "
+                         + ours + "\n")
+        cp = self.run_under("proxy", cmd=show, env={"JAVA_TOOL_OPTIONS": " "})
+        self.assertEqual(cp.returncode, 0, cp.stderr)
+        port = self.port_of(cp)
+        exports = self.run_ps("env", "--listen", "127.0.0.1:%d" % port)
+        ours = dict(re.findall(r"^export (\w+)='([^']*)'$", exports.stdout,
+                               re.M))["JAVA_TOOL_OPTIONS"]
+        self.assertEqual(cp.stdout, ours + "\n")
+
     def test_command_environment_descriptors_and_signals(self):
         """CMD gets `env`'s variables and PATCHSCOPE_URL for the real port,
         keeps the rest of the environment, holds no patchscope descriptor,

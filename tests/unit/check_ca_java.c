@@ -305,6 +305,62 @@ START_TEST(client_env_points_every_client_at_the_proxy_and_bundles)
 }
 END_TEST
 
+/*
+ * A damaged certificate block in the system store costs only itself: the
+ * certificates after it are read; a key block is passed over; max holds.
+ */
+START_TEST(pem_reading_skips_a_damaged_block)
+{
+	static const char	 bad[] = "-----BEGIN CERTIFICATE-----\n"
+	    "!!!! not base64 !!!!\n-----END CERTIFICATE-----\n";
+	static const char	 key[] = "-----BEGIN PRIVATE KEY-----\n"
+	    "AAAA\n-----END PRIVATE KEY-----\n";
+	struct ca_jks_cert	*certs = NULL;
+	struct ca		*ca;
+	struct buf		 text = { NULL, 0, 0 };
+	unsigned char		*pem;
+	char			*dir, *cause = NULL;
+	size_t			 len, n = 0, skipped = 0, i;
+
+	dir = test_dir();
+	ca = ca_open(dir, 4, &cause);
+	ck_assert_msg(ca != NULL, "ca_open: %s", cause);
+	pem = slurp(ca_cert_path(ca), &len);
+	buf_add(&text, pem, len);
+	buf_adds(&text, bad);
+	buf_adds(&text, key);
+	buf_add(&text, pem, len);
+	buf_adds(&text, "trailing garbage\n");
+	ck_assert_int_eq(ca_jks_read_pem(text.data, text.len, 100, &certs,
+	    &n, &skipped, &cause), 0);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_uint_eq(skipped, 1);
+	ck_assert_uint_eq(certs[1].len, certs[0].len);
+	ck_assert_int_eq(memcmp(certs[0].der, certs[1].der, certs[0].len), 0);
+	/* At most max, whatever follows. */
+	ck_assert_int_eq(ca_jks_read_pem(text.data, text.len, 3, &certs,
+	    &n, &skipped, &cause), 0);
+	ck_assert_uint_eq(n, 3);
+	for (i = 0; i < n; i++) {
+		free((char *)certs[i].alias);
+		OPENSSL_free((unsigned char *)certs[i].der);
+	}
+	free(certs);
+	/* Nothing but garbage: nothing, and an end. */
+	certs = NULL;
+	n = skipped = 0;
+	ck_assert_int_eq(ca_jks_read_pem(bad, strlen(bad), 100, &certs, &n,
+	    &skipped, &cause), 0);
+	ck_assert_uint_eq(n, 0);
+	ck_assert_uint_eq(skipped, 1);
+	free(certs);
+	buf_free(&text);
+	free(pem);
+	ca_free(ca);
+	rm_dir(dir);
+}
+END_TEST
+
 static Suite *
 ca_java_suite(void)
 {
@@ -315,6 +371,7 @@ ca_java_suite(void)
 	tcase_add_test(tc, truststore_holds_the_system_store_and_the_ca);
 	tcase_add_test(tc,
 	    client_env_points_every_client_at_the_proxy_and_bundles);
+	tcase_add_test(tc, pem_reading_skips_a_damaged_block);
 	suite_add_tcase(s, tc);
 	return s;
 }

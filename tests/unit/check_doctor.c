@@ -10,8 +10,11 @@
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "buf.h"
 #include "doctor.h"
+#include "doctor_run.h"
 #include "unit.h"
 
 /* The table's entry named name. */
@@ -170,6 +173,47 @@ START_TEST(verdicts_say_what_to_set)
 }
 END_TEST
 
+static double
+now_s(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/*
+ * A client that closes its output and then hangs is killed at the time
+ * limit, not waited for; one that prints a flood is cut at 64 KiB.
+ */
+START_TEST(run_kills_a_client_that_hangs_after_closing_its_output)
+{
+	char		 sh[] = "sh", c[] = "-c";
+	char		 hang_s[] = "exec >&- 2>&-; sleep 20";
+	char		 flood_s[] = "yes garbage | head -c 300000; exit 3";
+	char *const	 hang[] = { sh, c, hang_s, NULL };
+	char *const	 flood[] = { sh, c, flood_s, NULL };
+	struct buf	 out = { NULL, 0, 0 };
+	char		*cause = NULL;
+	double		 t0;
+	int		 status, timed_out;
+
+	t0 = now_s();
+	ck_assert_int_eq(doctor_run(hang, NULL, NULL, 300, &out, &status,
+	    &timed_out, &cause), 0);
+	ck_assert_double_lt(now_s() - t0, 5.0);
+	ck_assert_int_eq(timed_out, 1);
+	ck_assert_int_eq(status, 128 + 9);
+	ck_assert_uint_eq(out.len, 0);
+	ck_assert_int_eq(doctor_run(flood, NULL, NULL, 10000, &out, &status,
+	    &timed_out, &cause), 0);
+	ck_assert_int_eq(timed_out, 0);
+	ck_assert_int_eq(status, 3);
+	ck_assert_uint_eq(out.len, 64 * 1024);
+	buf_free(&out);
+}
+END_TEST
+
 static Suite *
 doctor_suite(void)
 {
@@ -180,6 +224,7 @@ doctor_suite(void)
 	tcase_add_test(tc, curl_and_git_failures_are_told_apart);
 	tcase_add_test(tc, node_versions_that_honour_the_proxy_variable);
 	tcase_add_test(tc, verdicts_say_what_to_set);
+	tcase_add_test(tc, run_kills_a_client_that_hangs_after_closing_its_output);
 	suite_add_tcase(s, tc);
 	return s;
 }
