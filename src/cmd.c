@@ -1,6 +1,6 @@
 /*
- * cmd: what the command files share: the usage-error line and reading a
- * whole file (a cassette) into memory.
+ * cmd: what the command files share: the usage-error line, reading a
+ * whole file (a cassette) into memory, and replacing one crash-safely.
  */
 #include "config.h"
 
@@ -8,8 +8,10 @@
 #include <sys/stat.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -92,4 +94,67 @@ cmd_file_close(struct cmd_file *f)
 		munmap(f->map, f->len);
 	buf_free(&f->copy);
 	memset(f, 0, sizeof *f);
+}
+
+/* Write all of len bytes to fd; -1 with errno set. */
+static int
+cmd_write_all(int fd, const char *p, size_t len)
+{
+	ssize_t	n;
+
+	while (len > 0) {
+		n = write(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			if (n == 0)
+				errno = EIO;
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int
+cmd_file_replace(const char *target, const char *shown, const char *tag,
+    mode_t mode, const char *data, size_t len, char **cause)
+{
+	char	*dir_copy = xstrdup(target), *base_copy = xstrdup(target);
+	char	*dir = dirname(dir_copy), *tmp;
+	int	 fd, rc = -1;
+
+	tmp = xasprintf("%s/.%s.%s-XXXXXX", dir, basename(base_copy), tag);
+	fd = mkstemp(tmp);
+	if (fd == -1) {
+		*cause = xasprintf("cannot write %s: %s", shown,
+		    strerror(errno));
+		goto out;
+	}
+	if (fchmod(fd, mode) != 0 || cmd_write_all(fd, data != NULL ? data :
+	    "", len) != 0 || fsync(fd) != 0) {
+		*cause = xasprintf("cannot write %s: %s", shown,
+		    strerror(errno));
+		close(fd);
+		unlink(tmp);
+		goto out;
+	}
+	if (close(fd) != 0 || rename(tmp, target) != 0) {
+		*cause = xasprintf("cannot write %s: %s", shown,
+		    strerror(errno));
+		unlink(tmp);
+		goto out;
+	}
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd != -1) {
+		(void)fsync(fd);
+		close(fd);
+	}
+	rc = 0;
+out:
+	free(tmp);
+	free(dir_copy);
+	free(base_copy);
+	return rc;
 }

@@ -10,6 +10,7 @@
 #define PATCHSCOPE_CMD_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "buf.h"
 #include "options.h"
@@ -60,5 +61,16 @@ struct cmd_file {
 int	cmd_file_open(const char *path, struct cmd_file *, char **cause);
 /* Unmap or free what cmd_file_open holds. */
 void	cmd_file_close(struct cmd_file *);
+/*
+ * Replace the file target with len bytes of data, crash-safely: a
+ * temporary file beside it (.NAME.TAG-XXXXXX), given mode, fsync, rename
+ * over target, fsync of the directory; a crash leaves the old file or the
+ * new one. shown is the name errors give (the path the user typed).
+ * Return 0, or -1 with *cause set ("cannot write SHOWN: ..."); nothing
+ * is left behind.
+ */
+int	cmd_file_replace(const char *target, const char *shown,
+	    const char *tag, mode_t mode, const char *data, size_t len,
+	    char **cause);
 
 #endif

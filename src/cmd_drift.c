@@ -22,7 +22,6 @@
 #include <sys/stat.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -495,24 +494,6 @@ drift_summary(struct drift_run *run)
 	json_decref(o);
 }
 
-/* Write all of len bytes to fd. */
-static int
-drift_write_all(int fd, const char *p, size_t len)
-{
-	ssize_t	n;
-
-	while (len > 0) {
-		n = write(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* Count a document's entries (the new cassette is checked before use). */
 static int
 drift_count_cb(struct exchange *x, size_t index, void *arg, char **cause)
@@ -534,8 +515,7 @@ drift_replace(const char *path, const struct stat *was, const struct buf *text,
     char **cause)
 {
 	struct stat	 now, lst;
-	char		 real[PATH_MAX], *dir_copy, *base_copy, *dir, *tmp;
-	int		 fd, rc = -1;
+	char		 real[PATH_MAX];
 
 	if (lstat(path, &lst) != 0 || realpath(path, real) == NULL) {
 		*cause = xasprintf("cannot find %s: %s", path, strerror(errno));
@@ -552,41 +532,8 @@ drift_replace(const char *path, const struct stat *was, const struct buf *text,
 		    "it is", path);
 		return -1;
 	}
-	dir_copy = xstrdup(real);
-	base_copy = xstrdup(real);
-	dir = dirname(dir_copy);
-	tmp = xasprintf("%s/.%s.drift-XXXXXX", dir, basename(base_copy));
-	fd = mkstemp(tmp);
-	if (fd == -1) {
-		*cause = xasprintf("cannot create a file next to %s: %s", real,
-		    strerror(errno));
-		goto out;
-	}
-	(void)fchmod(fd, was->st_mode & 07777);
-	if (drift_write_all(fd, text->data, text->len) != 0 ||
-	    fsync(fd) != 0) {
-		*cause = xasprintf("cannot write %s: %s", tmp, strerror(errno));
-		close(fd);
-		unlink(tmp);
-		goto out;
-	}
-	if (close(fd) != 0 || rename(tmp, real) != 0) {
-		*cause = xasprintf("cannot replace %s: %s", real,
-		    strerror(errno));
-		unlink(tmp);
-		goto out;
-	}
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd != -1) {
-		(void)fsync(fd);
-		close(fd);
-	}
-	rc = 0;
-out:
-	free(tmp);
-	free(dir_copy);
-	free(base_copy);
-	return rc;
+	return cmd_file_replace(real, path, "drift", was->st_mode & 07777,
+	    text->data, text->len, cause);
 }
 
 /* --update: the drifted entries written back, every other byte kept. */

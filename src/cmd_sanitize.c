@@ -11,7 +11,6 @@
 #include <sys/stat.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,23 +59,6 @@ const struct cmd_entry cmd_sanitize_entry = {
 	.run = cmd_sanitize
 };
 
-static int
-write_all(int fd, const char *p, size_t len)
-{
-	ssize_t	n;
-
-	while (len > 0) {
-		n = write(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /*
  * Write text to path crash-safely: a temporary file in the same
  * directory, fsync, rename over path, fsync of the directory (a crash
@@ -88,10 +70,9 @@ static int
 sanitize_write(const char *path, const struct buf *text, char **cause)
 {
 	struct stat	 st;
-	char		 real[PATH_MAX], *target, *dir_copy, *base_copy, *tmp;
-	const char	*dir;
+	char		 real[PATH_MAX], *target;
 	mode_t		 mode, mask;
-	int		 fd, rc = -1;
+	int		 rc;
 
 	if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode)) {
 		if (realpath(path, real) == NULL) {
@@ -114,41 +95,8 @@ sanitize_write(const char *path, const struct buf *text, char **cause)
 		}
 		mode = st.st_mode & 07777;
 	}
-	dir_copy = xstrdup(target);
-	base_copy = xstrdup(target);
-	dir = dirname(dir_copy);
-	tmp = xasprintf("%s/.%s.sanitize-XXXXXX", dir, basename(base_copy));
-	fd = mkstemp(tmp);
-	if (fd == -1) {
-		*cause = xasprintf("cannot write %s: %s", path,
-		    strerror(errno));
-		goto out;
-	}
-	if (fchmod(fd, mode) != 0 ||
-	    write_all(fd, text->data != NULL ? text->data : "",
-	    text->len) != 0 || fsync(fd) != 0) {
-		*cause = xasprintf("cannot write %s: %s", path,
-		    strerror(errno));
-		close(fd);
-		unlink(tmp);
-		goto out;
-	}
-	if (close(fd) != 0 || rename(tmp, target) != 0) {
-		*cause = xasprintf("cannot write %s: %s", path,
-		    strerror(errno));
-		unlink(tmp);
-		goto out;
-	}
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd != -1) {
-		(void)fsync(fd);
-		close(fd);
-	}
-	rc = 0;
-out:
-	free(tmp);
-	free(dir_copy);
-	free(base_copy);
+	rc = cmd_file_replace(target, path, "sanitize", mode, text->data,
+	    text->len, cause);
 	free(target);
 	return rc;
 }

@@ -15,7 +15,6 @@
 #include <sys/stat.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -203,73 +202,16 @@ cmd_report_path(const char *in)
 	return xasprintf("%s.html", in);
 }
 
-/* Write all of data to fd; -1 with errno. */
-static int
-cmd_report_write_all(int fd, const char *data, size_t len)
-{
-	ssize_t	n;
-
-	while (len > 0) {
-		n = write(fd, data, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		data += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-/*
- * Write text to path crash-safely: a temporary file in the same
- * directory, fsync, rename over path, fsync the directory. Return 0, or
- * -1 with *cause set (nothing is left behind).
- */
+/* Write text to path crash-safely, as a new file under the umask. */
 static int
 cmd_report_save(const char *path, const struct buf *text, char **cause)
 {
-	char	*dir_copy = xstrdup(path), *base_copy = xstrdup(path);
-	char	*dir = dirname(dir_copy), *tmp;
-	int	 fd, rc = -1;
-	mode_t	 mask;
+	mode_t	mask;
 
-	tmp = xasprintf("%s/.%s.report-XXXXXX", dir, basename(base_copy));
-	fd = mkstemp(tmp);
-	if (fd == -1) {
-		*cause = xasprintf("cannot write %s: %s", path,
-		    strerror(errno));
-		goto out;
-	}
-	/* mkstemp makes it 0600: give it the mode a new file would get. */
 	mask = umask(0);
 	umask(mask);
-	(void)fchmod(fd, 0666 & ~mask);
-	if (cmd_report_write_all(fd, text->data, text->len) != 0 ||
-	    fsync(fd) != 0) {
-		*cause = xasprintf("cannot write %s: %s", path,
-		    strerror(errno));
-		close(fd);
-		unlink(tmp);
-		goto out;
-	}
-	if (close(fd) != 0 || rename(tmp, path) != 0) {
-		*cause = xasprintf("cannot write %s: %s", path,
-		    strerror(errno));
-		unlink(tmp);
-		goto out;
-	}
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd != -1) {
-		(void)fsync(fd);
-		close(fd);
-	}
-	rc = 0;
-out:
-	free(tmp);
-	free(dir_copy);
-	free(base_copy);
-	return rc;
+	return cmd_file_replace(path, path, "report", 0666 & ~mask,
+	    text->data, text->len, cause);
 }
 
 /* Is out the same file as in (when out exists)? */
