@@ -43,6 +43,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	json_error_t		 err;
 	json_t			*doc;
 	char			*cause = NULL;
+	size_t			 skip;
 
 	if (redactor == NULL) {
 		redactor = redact_new();
@@ -60,8 +61,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 		goto done;
 	}
 	sanitize_report_text(&rep, "redacted", &line);
-	doc = json_loadb(buf_str(&out), out.len, JSON_REJECT_DUPLICATES,
-	    &err);
+	/* A UTF-8 byte order mark of the input is kept; JSON follows it. */
+	skip = out.len >= 3 && memcmp(buf_str(&out), "\xef\xbb\xbf", 3) == 0 ?
+	    3 : 0;
+	doc = json_loadb(buf_str(&out) + skip, out.len - skip,
+	    JSON_REJECT_DUPLICATES, &err);
 	if (doc == NULL)
 		fail("the output is not JSON", &in, &out);
 	json_decref(doc);
