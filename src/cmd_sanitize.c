@@ -20,6 +20,7 @@
 #include "buf.h"
 #include "cmd.h"
 #include "options.h"
+#include "proxy.h"
 #include "redact.h"
 #include "sanitize.h"
 #include "xmalloc.h"
@@ -101,22 +102,6 @@ sanitize_write(const char *path, const struct buf *text, char **cause)
 	return rc;
 }
 
-/* The redactor of the command line: the built-in lists and --redact-*. */
-static struct redactor *
-sanitize_redactor(const struct options *opts)
-{
-	struct redactor	*r = redact_new();
-	size_t		 i;
-
-	for (i = 0; i < opts->n_redact_headers; i++)
-		redact_add_header(r, opts->redact_headers[i]);
-	for (i = 0; i < opts->n_redact_queries; i++)
-		redact_add_query(r, opts->redact_queries[i]);
-	for (i = 0; i < opts->n_redact_json_keys; i++)
-		redact_add_json_key(r, opts->redact_json_keys[i]);
-	return r;
-}
-
 /* sanitize: redact a HAR file. */
 static int
 cmd_sanitize(struct options *opts)
@@ -138,7 +123,7 @@ cmd_sanitize(struct options *opts)
 		    "together (--check writes nothing)");
 	file = opts->operands[0];
 	memset(&rep, 0, sizeof rep);
-	r = sanitize_redactor(opts);
+	r = proxy_redactor_new(opts);
 	if (cmd_file_open(file, &in, &cause) != 0) {
 		fprintf(stderr, "patchscope: %s\n", cause);
 		goto done;
